@@ -183,9 +183,9 @@ class CalendarSchedule:
     * ``hourly``: a period begins whenever the local clock reads ``hh:00`` and
       whenever the UTC offset changes. With whole-hour DST shifts (nearly every
       zone) each period is one real hour: the skipped hour simply has no
-      period, the repeated hour has two. Around a 30-minute shift (for example
-      Australia/Lord_Howe) a period is shortened to 30 minutes or stretched to
-      90 minutes, and never contains two different local hours.
+      period, the repeated hour has two. A period also ends where the offset
+      changes, so around a 30-minute shift (Australia/Lord_Howe) one period
+      lasts 30 minutes; no period ever lasts more than an hour.
     * ``daily``: from local midnight to the next, 23 h or 25 h across DST.
     * ``weekly``: from local midnight of ``weekday`` (0 = Monday) for 7 days.
     * ``monthly``: from local midnight of ``billing_day`` to the same day of
