@@ -336,7 +336,13 @@ def attach_to_tangle(
         fields["branch_transaction"] = branch if previous is None else trunk
         if fields["tag"] == "9" * 27:
             fields["tag"] = fields["obsolete_tag"]
-        fields["attachment_timestamp"] = int_to_trytes(clock(), 9)
+        stamp = clock()
+        if not 0 <= stamp <= MAX_TIMESTAMP_UPPER_BOUND:
+            raise ValueError(
+                f"attachment timestamp {stamp} ms is outside "
+                f"0..{MAX_TIMESTAMP_UPPER_BOUND}"
+            )
+        fields["attachment_timestamp"] = int_to_trytes(stamp, 9)
         fields["attachment_timestamp_lower_bound"] = int_to_trytes(0, 9)
         fields["attachment_timestamp_upper_bound"] = int_to_trytes(
             MAX_TIMESTAMP_UPPER_BOUND, 9

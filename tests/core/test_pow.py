@@ -1,0 +1,322 @@
+"""Curl-P-81 hashing, nonce search and attachToTangle, checked against PyOTA.
+
+PyOTA's own pure-Python Curl and its transaction parser are the independent
+reference: every hash and every weight below is recomputed with PyOTA.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+import random
+import threading
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from custom_components.iota_energy.core import thirdparty
+from custom_components.iota_energy.core.pow import (
+    FIELDS,
+    MAX_TIMESTAMP_UPPER_BOUND,
+    PowCancelled,
+    attach_to_tangle,
+    search_nonce,
+    trailing_zero_trits,
+    transaction_hash,
+)
+from custom_components.iota_energy.core.trits import (
+    TRYTE_ALPHABET,
+    int_to_trytes,
+    trits_to_trytes,
+    trytes_to_int,
+)
+
+TRUNK = "TRUNK" + "9" * 76
+BRANCH = "BRANCH" + "9" * 75
+
+
+@pytest.fixture(scope="module")
+def iota() -> ModuleType:
+    return thirdparty.import_pyota()
+
+
+def random_trytes(rng: random.Random, length: int) -> str:
+    return "".join(rng.choice(TRYTE_ALPHABET) for _ in range(length))
+
+
+def pyota_curl_hash(iota: ModuleType, trytes: str) -> str:
+    """The hash PyOTA's pure-Python Curl computes, independent of pow.py."""
+    from iota.crypto.pycurl import Curl
+
+    curl = Curl()
+    curl.absorb(iota.TryteString(trytes).as_trits())
+    out: list[int] = []
+    curl.squeeze(out)
+    return str(iota.TryteString.from_trits(out))
+
+
+def pyota_weight(iota: ModuleType, trytes: str) -> int:
+    """Trailing zero trits of the hash PyOTA assigns to a transaction."""
+    transaction = iota.Transaction.from_tryte_string(trytes)
+    trits = transaction.hash.as_trits()
+    nonzero = [index for index, trit in enumerate(trits) if trit]
+    return len(trits) - 1 - nonzero[-1] if nonzero else len(trits)
+
+
+# --- transaction_hash ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_hash_matches_pyota_curl_on_random_transactions(
+    iota: ModuleType, seed: int
+) -> None:
+    trytes = random_trytes(random.Random(seed), 2673)
+    assert transaction_hash(trytes) == pyota_curl_hash(iota, trytes)
+
+
+@pytest.mark.parametrize("tryte", ["9", "M", "N"])
+def test_hash_matches_pyota_curl_on_uniform_transactions(
+    iota: ModuleType, tryte: str
+) -> None:
+    trytes = tryte * 2673
+    assert transaction_hash(trytes) == pyota_curl_hash(iota, trytes)
+
+
+def test_hash_matches_pyota_transaction_hash(iota: ModuleType) -> None:
+    trytes = random_trytes(random.Random(7), 2673)
+    parsed = iota.Transaction.from_tryte_string(trytes)
+    assert transaction_hash(trytes) == str(parsed.hash)
+
+
+def test_all_zero_transaction_is_a_fixed_point() -> None:
+    # Curl maps an all-zero state to -1, 1, 0 in three rounds; 81 is 3 * 27.
+    assert transaction_hash("9" * 2673) == "9" * 81
+
+
+def test_hash_changes_with_one_trit_of_the_last_block() -> None:
+    trytes = "9" * 2673
+    changed = trytes[:-1] + "A"
+    assert transaction_hash(trytes) != transaction_hash(changed)
+
+
+# --- trailing_zero_trits ------------------------------------------------------
+
+
+@pytest.mark.parametrize("weight", [0, 1, 2, 3, 9, 14, 100, 242])
+def test_trailing_zero_trits_counts_zeros_after_last_nonzero(weight: int) -> None:
+    rng = random.Random(weight)
+    trits = [rng.choice((-1, 0, 1)) for _ in range(243)]
+    trits[242 - weight] = rng.choice((-1, 1))
+    trits[243 - weight :] = [0] * weight
+    assert trailing_zero_trits(trits_to_trytes(trits)) == weight
+
+
+def test_trailing_zero_trits_of_all_zero_hash() -> None:
+    assert trailing_zero_trits("9" * 81) == 243
+
+
+# --- search_nonce -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seed", "weight", "lanes"),
+    [(11, 5, 4096), (12, 9, 4096), (13, 7, 1024), (14, 6, 729), (15, 4, 5)],
+)
+def test_search_nonce_meets_weight_by_pyota_hash(
+    iota: ModuleType, seed: int, weight: int, lanes: int
+) -> None:
+    trytes = random_trytes(random.Random(seed), 2673)
+    result = search_nonce(trytes, weight, lanes=lanes)
+    assert len(result) == 2673
+    assert result[: FIELDS["nonce"].start] == trytes[: FIELDS["nonce"].start]
+    assert pyota_weight(iota, result) >= weight
+
+
+def test_search_nonce_single_lane(iota: ModuleType) -> None:
+    trytes = random_trytes(random.Random(16), 2673)
+    result = search_nonce(trytes, 2, lanes=1)
+    assert pyota_weight(iota, result) >= 2
+
+
+def test_search_nonce_cancelled_before_start() -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(PowCancelled):
+        search_nonce("9" * 2673, 9, cancel=cancel)
+
+
+def test_search_nonce_cancelled_while_searching() -> None:
+    # MWM 60 is far out of reach, so only the cancel event can end this.
+    cancel = threading.Event()
+    timer = threading.Timer(0.2, cancel.set)
+    timer.start()
+    try:
+        with pytest.raises(PowCancelled):
+            search_nonce(
+                random_trytes(random.Random(17), 2673), 60, lanes=64, cancel=cancel
+            )
+    finally:
+        timer.cancel()
+
+
+@pytest.mark.parametrize(
+    ("trytes", "weight", "lanes", "message"),
+    [
+        ("9" * 2672, 9, 4096, "2673 trytes"),
+        ("9" * 2674, 9, 4096, "2673 trytes"),
+        ("9" * 2672 + "a", 9, 4096, "tryte alphabet"),
+        ("9" * 2672 + "1", 9, 4096, "tryte alphabet"),
+        ("9" * 2673, 0, 4096, "min_weight_magnitude"),
+        ("9" * 2673, 82, 4096, "min_weight_magnitude"),
+        ("9" * 2673, True, 4096, "min_weight_magnitude"),
+        ("9" * 2673, 9, 0, "lanes"),
+    ],
+)
+def test_search_nonce_rejects_bad_input(
+    trytes: str, weight: Any, lanes: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        search_nonce(trytes, weight, lanes=lanes)
+
+
+# --- attach_to_tangle ---------------------------------------------------------
+
+
+def pyota_bundle_trytes(iota: ModuleType, messages: list[str]) -> list[str]:
+    """A finalized 0-value bundle, in the order PyOTA sends it to the node."""
+    bundle = iota.ProposedBundle(
+        transactions=[
+            iota.ProposedTransaction(
+                address=iota.Address(b"RECEIVER" + b"9" * 73),
+                value=0,
+                tag=iota.Tag(b"IOTAENERGY"),
+                message=iota.TryteString.from_unicode(message),
+            )
+            for message in messages
+        ]
+    )
+    bundle.finalize()
+    return [str(trytes) for trytes in bundle.as_tryte_strings()]
+
+
+class FakeClock:
+    def __init__(self, start: int) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        self.now += 1000
+        return self.now
+
+
+def test_attach_to_tangle_chains_a_pyota_bundle(iota: ModuleType) -> None:
+    sent = pyota_bundle_trytes(iota, ["first", "second", "third"])
+    clock = FakeClock(1_700_000_000_000)
+
+    attached = attach_to_tangle(TRUNK, BRANCH, 7, sent, now_ms=clock)
+
+    transactions = [iota.Transaction.from_tryte_string(t) for t in attached]
+    assert [t.current_index for t in transactions] == [0, 1, 2]
+    head = transactions[-1]
+    assert str(head.trunk_transaction_hash) == TRUNK
+    assert str(head.branch_transaction_hash) == BRANCH
+    for current, following in pairwise(transactions):
+        assert current.trunk_transaction_hash == following.hash
+        assert str(current.branch_transaction_hash) == TRUNK
+    for trytes in attached:
+        assert pyota_weight(iota, trytes) >= 7
+    # PyOTA sends the head first and IRI stamps in processing order.
+    assert [t.attachment_timestamp for t in reversed(transactions)] == [
+        1_700_000_001_000,
+        1_700_000_002_000,
+        1_700_000_003_000,
+    ]
+    for transaction in transactions:
+        assert transaction.attachment_timestamp_lower_bound == 0
+        assert transaction.attachment_timestamp_upper_bound == (
+            MAX_TIMESTAMP_UPPER_BOUND
+        )
+
+
+def test_attach_to_tangle_keeps_the_signed_essence(iota: ModuleType) -> None:
+    sent = pyota_bundle_trytes(iota, ["payload"])
+    attached = attach_to_tangle(TRUNK, BRANCH, 5, sent, now_ms=lambda: 1)
+    essence = slice(0, FIELDS["trunk_transaction"].start)
+    assert attached[0][essence] == sent[0][essence]
+    assert attached[0][FIELDS["tag"]] == sent[0][FIELDS["tag"]]
+    bundle = iota.Bundle.from_tryte_strings(attached)
+    validator = iota.transaction.validator.BundleValidator(bundle)
+    assert validator.is_valid(), validator.errors
+
+
+def test_attach_to_tangle_fills_an_empty_tag_from_the_obsolete_tag() -> None:
+    fields = {name: "9" * (where.stop - where.start) for name, where in FIELDS.items()}
+    fields["obsolete_tag"] = "OBSOLETE" + "9" * 19
+    attached = attach_to_tangle(
+        TRUNK, BRANCH, 3, ["".join(fields.values())], now_ms=lambda: 5
+    )
+    assert attached[0][FIELDS["tag"]] == fields["obsolete_tag"]
+    assert trytes_to_int(attached[0][FIELDS["attachment_timestamp"]]) == 5
+
+
+def test_attach_to_tangle_of_nothing_is_nothing() -> None:
+    assert attach_to_tangle(TRUNK, BRANCH, 9, []) == []
+
+
+def test_attach_to_tangle_uses_the_wall_clock_by_default(iota: ModuleType) -> None:
+    attached = attach_to_tangle(TRUNK, BRANCH, 3, ["9" * 2673])
+    stamp = iota.Transaction.from_tryte_string(attached[0]).attachment_timestamp
+    assert stamp > 1_600_000_000_000  # milliseconds, not seconds
+
+
+def test_attach_to_tangle_can_be_cancelled() -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(PowCancelled):
+        attach_to_tangle(TRUNK, BRANCH, 9, ["9" * 2673], cancel=cancel)
+
+
+@pytest.mark.parametrize(
+    ("trunk", "branch", "weight", "trytes", "message"),
+    [
+        (TRUNK[:80], BRANCH, 9, ["9" * 2673], "trunk"),
+        (TRUNK, BRANCH + "9", 9, ["9" * 2673], "branch"),
+        (TRUNK, "b" * 81, 9, ["9" * 2673], "branch"),
+        (TRUNK, BRANCH, 0, ["9" * 2673], "min_weight_magnitude"),
+        (TRUNK, BRANCH, 9, ["9" * 2673, "9" * 10], r"trytes\[1\]"),
+        (TRUNK, BRANCH, 9, ["9" * 2672 + "!"], r"trytes\[0\]"),
+        (TRUNK, BRANCH, 9, "9" * 2673, "list"),
+    ],
+)
+def test_attach_to_tangle_rejects_bad_input(
+    trunk: str, branch: str, weight: int, trytes: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        attach_to_tangle(trunk, branch, weight, trytes)
+
+
+def test_attach_to_tangle_rejects_a_clock_beyond_the_upper_bound() -> None:
+    with pytest.raises(ValueError, match="attachment timestamp"):
+        attach_to_tangle(
+            TRUNK,
+            BRANCH,
+            3,
+            ["9" * 2673],
+            now_ms=lambda: MAX_TIMESTAMP_UPPER_BOUND + 1,
+        )
+
+
+def test_field_offsets_cover_the_transaction_in_pyota_order(
+    iota: ModuleType,
+) -> None:
+    trytes = random_trytes(random.Random(21), 2673)
+    parsed = iota.Transaction.from_tryte_string(trytes)
+    assert str(parsed.address) == trytes[FIELDS["address"]]
+    assert str(parsed.bundle_hash) == trytes[FIELDS["bundle"]]
+    assert str(parsed.tag) == trytes[FIELDS["tag"]]
+    assert str(parsed.nonce) == trytes[FIELDS["nonce"]]
+    assert parsed.value == trytes_to_int(trytes[FIELDS["value"]])
+    assert parsed.attachment_timestamp == trytes_to_int(
+        trytes[FIELDS["attachment_timestamp"]]
+    )
+    assert "".join(trytes[where] for where in FIELDS.values()) == trytes
+    assert int_to_trytes(parsed.current_index, 9) == trytes[FIELDS["current_index"]]
