@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# Shared helpers for the scripts in scripts/. Source this file; do not run it.
+#
+# Everything the scripts make (virtualenvs, the uv tool, a locally built
+# CPython, caches) lives under "$CACHE_DIR", which git ignores, so a fresh
+# clone starts from nothing and a second run reuses what the first one made.
+
+REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE_DIR="${IOTA_ENERGY_CACHE:-$REPO_ROOT/.cache}"
+export REPO_ROOT CACHE_DIR
+
+# uv keeps downloaded wheels here; shared by every venv the scripts create.
+export UV_CACHE_DIR="${UV_CACHE_DIR:-$CACHE_DIR/uv-cache}"
+
+log() {
+  printf '\033[1;34m==>\033[0m %s\n' "$*" >&2
+}
+
+warn() {
+  printf '\033[1;33mwarning:\033[0m %s\n' "$*" >&2
+}
+
+die() {
+  printf '\033[1;31merror:\033[0m %s\n' "$*" >&2
+  exit 1
+}
+
+# Print the sha256 of the given files' contents plus any extra words, so a
+# stamp changes when any input changes.
+inputs_hash() {
+  local words=("$@")
+  {
+    local item
+    for item in "${words[@]}"; do
+      if [[ -f "$item" ]]; then
+        printf 'file %s\n' "$item"
+        cat -- "$item"
+      else
+        printf 'word %s\n' "$item"
+      fi
+    done
+  } | sha256sum | cut -d' ' -f1
+}
+
+# Print "major.minor.micro" of a Python interpreter, or nothing if it does
+# not run.
+python_version_of() {
+  "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || true
+}
+
+# True when version $1 >= version $2 (dotted numbers).
+version_ge() {
+  [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" == "$2" ]]
+}

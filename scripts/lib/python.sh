@@ -1,0 +1,199 @@
+# shellcheck shell=bash
+# Find (or build) the Python interpreters the Home Assistant legs run on.
+# Source scripts/lib/common.sh first.
+#
+# - The minimum leg runs on CPython 3.13.0 from pyenv, present on every
+#   machine of this kind.
+# - The newest leg needs CPython >= 3.13.2 and < 3.14 (Home Assistant 2025.5
+#   to 2026.2). If none is on PATH, in pyenv or in the cache, we build one
+#   from the upstream tarball inside Debian's `python3.13` source package.
+
+# Modules Home Assistant and its tests need; a Python built without their
+# -dev packages silently lacks them, so we check.
+PYTHON_REQUIRED_MODULES="ssl sqlite3 ctypes zlib lzma bz2 readline _uuid"
+
+# Debian suites asked for python3.13 sources, in order. Symbolic names, so
+# the list does not go stale when a release gets a new codename.
+PYTHON_SOURCE_SUITES="${IOTA_PYTHON_SOURCE_SUITES:-testing unstable stable}"
+
+python_has_modules() {
+  local python="$1" mod
+  for mod in $PYTHON_REQUIRED_MODULES; do
+    "$python" -c "import $mod" >/dev/null 2>&1 || return 1
+  done
+}
+
+# The root of pyenv's versions, or nothing when pyenv is absent.
+pyenv_versions_dir() {
+  local root=""
+  if command -v pyenv >/dev/null 2>&1; then
+    root="$(pyenv root 2>/dev/null || true)"
+  elif [[ -n "${PYENV_ROOT:-}" ]]; then
+    root="$PYENV_ROOT"
+  fi
+  [[ -n "$root" && -d "$root/versions" ]] && printf '%s\n' "$root/versions"
+  return 0
+}
+
+# Print the interpreter for an exact version from pyenv, or fail.
+find_pyenv_python() {
+  local want="$1" dir
+  dir="$(pyenv_versions_dir)"
+  local python="$dir/$want/bin/python${want%.*}"
+  if [[ -n "$dir" && -x "$python" && "$(python_version_of "$python")" == "$want" ]]; then
+    printf '%s\n' "$python"
+    return 0
+  fi
+  return 1
+}
+
+# Print the first interpreter with min <= version < max_exclusive that has
+# every required module: our own builds first, then PATH, then pyenv.
+find_python_between() {
+  local min="$1" max_exclusive="$2" candidate version
+  local candidates=()
+  local built
+  for built in "$CACHE_DIR"/python/*/bin/python3; do
+    [[ -x "$built" ]] && candidates+=("$built")
+  done
+  for candidate in python3.13 python3; do
+    command -v "$candidate" >/dev/null 2>&1 && candidates+=("$(command -v "$candidate")")
+  done
+  local dir
+  dir="$(pyenv_versions_dir)"
+  if [[ -n "$dir" ]]; then
+    for candidate in "$dir"/3.13.*/bin/python3.13; do
+      [[ -x "$candidate" ]] && candidates+=("$candidate")
+    done
+  fi
+  for candidate in "${candidates[@]}"; do
+    version="$(python_version_of "$candidate")"
+    [[ -n "$version" ]] || continue
+    if version_ge "$version" "$min" && ! version_ge "$version" "$max_exclusive" &&
+      python_has_modules "$candidate"; then
+      printf '%s\n' "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# The machine's own Debian mirror (the first http(s) URI of its "debian"
+# archive in its apt sources), so no host is named in this repository.
+debian_mirror() {
+  local uri
+  uri="$(
+    {
+      cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i}'
+      cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+        awk '$1 == "deb" || $1 == "deb-src" {for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}}'
+    } | grep -E '^https?://' | grep -E '/debian/?$' | head -n1
+  )"
+  [[ -n "$uri" ]] || return 1
+  printf '%s\n' "${uri%/}"
+}
+
+# Make sure the packages that CPython's optional modules build against are
+# installed (CI runs as root on a fresh machine of this kind).
+ensure_python_build_deps() {
+  local wanted=(build-essential libssl-dev libffi-dev zlib1g-dev libsqlite3-dev libbz2-dev
+    liblzma-dev libreadline-dev uuid-dev libncurses-dev xz-utils dpkg-dev)
+  local missing=() pkg
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    log "Installing build dependencies: ${missing[*]}"
+    [[ "$(id -u)" == 0 ]] || die "need root to apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Download Debian's python3.13 source package into $1 with a private apt
+# configuration (the system's sources and lists stay untouched). Prints the
+# path of the upstream tarball.
+fetch_python_source() {
+  local workdir="$1" mirror keyring suite
+  mirror="$(debian_mirror)" || die "no Debian mirror found in the machine's apt sources"
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  mkdir -p "$workdir/lists/partial" "$workdir/cache/archives/partial" "$workdir/src"
+  {
+    for suite in $PYTHON_SOURCE_SUITES; do
+      printf 'deb-src [signed-by=%s] %s %s main\n' "$keyring" "$mirror" "$suite"
+    done
+  } >"$workdir/sources.list"
+  local apt_opts=(
+    -o "Dir::Etc::sourcelist=$workdir/sources.list"
+    -o "Dir::Etc::sourceparts=$workdir/no-parts"
+    -o "Dir::State::Lists=$workdir/lists"
+    -o "Dir::Cache=$workdir/cache"
+    -o "APT::Sandbox::User=root"
+  )
+  log "Reading python3.13 sources from the suites: $PYTHON_SOURCE_SUITES"
+  apt-get "${apt_opts[@]}" update -qq >&2 || die "apt-get update with the private sources failed"
+  for suite in $PYTHON_SOURCE_SUITES; do
+    if (cd "$workdir/src" && apt-get "${apt_opts[@]}" source --download-only -qq "python3.13/$suite" >&2); then
+      break
+    fi
+    warn "no python3.13 source in $suite"
+  done
+  local tarball
+  tarball="$(find "$workdir/src" -maxdepth 1 -name 'python3.13_*.orig.tar.*' | head -n1)"
+  [[ -n "$tarball" ]] || die "could not download Debian's python3.13 source package"
+  printf '%s\n' "$tarball"
+}
+
+# Build CPython from Debian's python3.13 source package into
+# $CACHE_DIR/python/<version> and print the interpreter.
+build_python_from_debian_source() {
+  ensure_python_build_deps
+  local work="$CACHE_DIR/python-build"
+  rm -rf "$work"
+  mkdir -p "$work"
+  local tarball version
+  tarball="$(fetch_python_source "$work")"
+  version="$(basename "$tarball" | sed -E 's/^python3\.13_([0-9.]+)\.orig\.tar\..*$/\1/')"
+  local prefix="$CACHE_DIR/python/$version"
+  log "Building CPython $version into ${prefix#"$REPO_ROOT"/} (takes minutes; done once)"
+  mkdir -p "$work/cpython"
+  tar -xf "$tarball" -C "$work/cpython" --strip-components=1
+  (
+    cd "$work/cpython"
+    # No PGO/LTO: several times faster to build, and tests need no speed.
+    ./configure --prefix="$prefix" --without-ensurepip --disable-test-modules \
+      >"$work/configure.log" 2>&1 || {
+      tail -n 30 "$work/configure.log" >&2
+      exit 1
+    }
+    make -j"$(nproc)" >"$work/make.log" 2>&1 || {
+      tail -n 40 "$work/make.log" >&2
+      exit 1
+    }
+    make install >"$work/install.log" 2>&1 || {
+      tail -n 40 "$work/install.log" >&2
+      exit 1
+    }
+  ) || die "building CPython $version failed (logs in $work)"
+  python_has_modules "$prefix/bin/python3" ||
+    die "the built Python lacks one of: $PYTHON_REQUIRED_MODULES (see $work/make.log)"
+  rm -rf "$work"
+  printf '%s\n' "$prefix/bin/python3"
+}
+
+# Print an interpreter for the newest leg: found, or built once.
+ensure_python_new_leg() {
+  local python
+  if python="$(find_python_between 3.13.2 3.14)"; then
+    printf '%s\n' "$python"
+    return 0
+  fi
+  log "No Python >= 3.13.2 (< 3.14) with $PYTHON_REQUIRED_MODULES found"
+  build_python_from_debian_source
+}
+
+# Print the interpreter for the minimum leg (pyenv's 3.13.0).
+ensure_python_min_leg() {
+  find_pyenv_python 3.13.0 ||
+    die "Python 3.13.0 not found in pyenv (expected on every machine of this kind)"
+}
