@@ -1,0 +1,482 @@
+"""Config flow: which INA219 to meter, and how to bill what it measures."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+import logging
+from pathlib import Path
+from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import selector
+import voluptuous as vol
+
+from .const import (
+    CONF_ADC,
+    CONF_ADDRESS,
+    CONF_BILLING_DAY,
+    CONF_BUSNUM,
+    CONF_FLUSH_INTERVAL,
+    CONF_GAIN,
+    CONF_LOAD_PROFILE,
+    CONF_MAX_EXPECTED_AMPS,
+    CONF_MIN_PAYMENT,
+    CONF_PERIOD,
+    CONF_PERIOD_SECONDS,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
+    CONF_PUBLISH_INTERVAL,
+    CONF_SAMPLE_RATE,
+    CONF_SHUNT_OHMS,
+    CONF_SOURCE,
+    CONF_STATEMENT_RETENTION,
+    CONF_VOLTAGE_RANGE,
+    CONF_WEEKDAY,
+    DEFAULT_FLUSH_INTERVAL,
+    DEFAULT_MIN_PAYMENT,
+    DEFAULT_PERIOD,
+    DEFAULT_PERIOD_SECONDS,
+    DEFAULT_PRICE,
+    DEFAULT_PUBLISH_INTERVAL,
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_STATEMENT_RETENTION,
+    DOMAIN,
+    MAX_FLUSH_INTERVAL,
+    MAX_PERIOD_SECONDS,
+    MAX_PUBLISH_INTERVAL,
+    MAX_SAMPLE_RATE,
+    MIN_FLUSH_INTERVAL,
+    MIN_PERIOD_SECONDS,
+    MIN_PUBLISH_INTERVAL,
+    MIN_SAMPLE_RATE,
+    PERIOD_KINDS,
+    SOURCE_INA219,
+    SOURCE_VIRTUAL,
+)
+from .core.load_profiles import LoadProfile
+from .core.periods import schedule_from_options
+from .core.power_source import ADC_MODES, GAINS, Ina219Config, Ina219Source, SourceError
+from .libraries import async_ensure_libraries
+
+_LOGGER = logging.getLogger(__name__)
+
+try:  # Home Assistant 2025.8+ reloads the entry itself after options change.
+    from homeassistant.config_entries import (  # type: ignore[attr-defined,unused-ignore]
+        OptionsFlowWithReload as _OptionsFlowBase,
+    )
+except ImportError:  # pragma: no cover - depends on the Home Assistant version
+    _OptionsFlowBase = OptionsFlow
+
+OPTIONS_FLOW_RELOADS = _OptionsFlowBase is not OptionsFlow
+
+ADDRESSES = [f"{address:#04x}" for address in range(0x40, 0x50)]
+DEFAULT_CHIP: dict[str, Any] = {
+    CONF_BUSNUM: 1,
+    CONF_ADDRESS: "0x40",
+    CONF_SHUNT_OHMS: 0.1,
+    CONF_VOLTAGE_RANGE: "16",
+    CONF_GAIN: "auto",
+    CONF_ADC: "12bit",
+}
+
+
+def _select(
+    options: list[str] | tuple[str, ...], key: str | None = None
+) -> selector.SelectSelector:
+    config = selector.SelectSelectorConfig(
+        options=list(options), mode=selector.SelectSelectorMode.DROPDOWN
+    )
+    if key is not None:
+        config["translation_key"] = key
+    return selector.SelectSelector(config)
+
+
+def _number(
+    minimum: float,
+    maximum: float,
+    step: float | Literal["any"],
+    unit: str | None = None,
+) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(
+        min=minimum, max=maximum, step=step, mode=selector.NumberSelectorMode.BOX
+    )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
+
+
+def _chip_schema(defaults: dict[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_BUSNUM, default=defaults[CONF_BUSNUM]): _number(
+                0, 255, 1
+            ),
+            vol.Required(CONF_ADDRESS, default=defaults[CONF_ADDRESS]): _select(
+                ADDRESSES
+            ),
+            vol.Required(CONF_SHUNT_OHMS, default=defaults[CONF_SHUNT_OHMS]): _number(
+                0.0001, 100, "any", "Ω"
+            ),
+            vol.Optional(CONF_MAX_EXPECTED_AMPS): _number(0.001, 100, "any", "A"),
+            vol.Required(
+                CONF_VOLTAGE_RANGE, default=defaults[CONF_VOLTAGE_RANGE]
+            ): _select(["16", "32"]),
+            vol.Required(CONF_GAIN, default=defaults[CONF_GAIN]): _select(
+                GAINS, "gain"
+            ),
+            vol.Required(CONF_ADC, default=defaults[CONF_ADC]): _select(
+                ADC_MODES, "adc"
+            ),
+        }
+    )
+
+
+def _chip_data(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Normalise the chip form into what the entry stores."""
+    data = {
+        CONF_BUSNUM: int(user_input[CONF_BUSNUM]),
+        CONF_ADDRESS: int(str(user_input[CONF_ADDRESS]), 16),
+        CONF_SHUNT_OHMS: float(user_input[CONF_SHUNT_OHMS]),
+        CONF_VOLTAGE_RANGE: int(user_input[CONF_VOLTAGE_RANGE]),
+        CONF_GAIN: user_input[CONF_GAIN],
+        CONF_ADC: user_input[CONF_ADC],
+    }
+    if user_input.get(CONF_MAX_EXPECTED_AMPS):
+        data[CONF_MAX_EXPECTED_AMPS] = float(user_input[CONF_MAX_EXPECTED_AMPS])
+    return data
+
+
+def _probe_chip(data: dict[str, Any]) -> None:
+    """Open the chip and read it once (executor). Raises SourceError/ValueError."""
+    config = Ina219Config(
+        busnum=data[CONF_BUSNUM],
+        address=data[CONF_ADDRESS],
+        shunt_ohms=data[CONF_SHUNT_OHMS],
+        max_expected_amps=data.get(CONF_MAX_EXPECTED_AMPS),
+        voltage_range=data[CONF_VOLTAGE_RANGE],
+        gain=data[CONF_GAIN],
+        adc=data[CONF_ADC],
+    )
+    config.validate()
+    source = Ina219Source(config)
+    try:
+        source.open()
+        try:
+            source.read()
+        except SourceError as err:
+            # An overload still proves the chip answers; sampling reports it.
+            if err.kind != "range":
+                raise
+    finally:
+        source.close()
+
+
+def _billing_schema(defaults: dict[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_PERIOD, default=defaults[CONF_PERIOD]): _select(
+                PERIOD_KINDS, "period"
+            ),
+            vol.Optional(
+                CONF_PERIOD_SECONDS, default=defaults[CONF_PERIOD_SECONDS]
+            ): _number(MIN_PERIOD_SECONDS, MAX_PERIOD_SECONDS, 1, "s"),
+            vol.Optional(CONF_WEEKDAY, default=defaults[CONF_WEEKDAY]): _select(
+                [str(day) for day in range(7)], "weekday"
+            ),
+            vol.Optional(CONF_BILLING_DAY, default=defaults[CONF_BILLING_DAY]): _number(
+                1, 31, 1
+            ),
+            vol.Required(
+                CONF_PRICE, default=defaults[CONF_PRICE]
+            ): selector.TextSelector(),
+            vol.Optional(CONF_PRICE_ENTITY): selector.EntitySelector(
+                selector.EntitySelectorConfig(
+                    domain=["sensor", "input_number", "number"]
+                )
+            ),
+            vol.Required(CONF_MIN_PAYMENT, default=defaults[CONF_MIN_PAYMENT]): _number(
+                1, 10**15, 1, "IOTA"
+            ),
+        }
+    )
+
+
+BILLING_DEFAULTS: dict[str, Any] = {
+    CONF_PERIOD: DEFAULT_PERIOD,
+    CONF_PERIOD_SECONDS: DEFAULT_PERIOD_SECONDS,
+    CONF_WEEKDAY: "0",
+    CONF_BILLING_DAY: 1,
+    CONF_PRICE: DEFAULT_PRICE,
+    CONF_MIN_PAYMENT: DEFAULT_MIN_PAYMENT,
+}
+
+
+def _validate_billing(
+    hass: HomeAssistant, user_input: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Split the billing form into entry data and options, or return errors."""
+    errors: dict[str, str] = {}
+    data = {
+        CONF_PERIOD: user_input[CONF_PERIOD],
+        CONF_PERIOD_SECONDS: int(
+            user_input.get(CONF_PERIOD_SECONDS, DEFAULT_PERIOD_SECONDS)
+        ),
+        CONF_WEEKDAY: int(user_input.get(CONF_WEEKDAY, 0)),
+        CONF_BILLING_DAY: int(user_input.get(CONF_BILLING_DAY, 1)),
+    }
+    try:
+        schedule_from_options(data, ZoneInfo(hass.config.time_zone))
+    except ValueError:
+        errors[CONF_PERIOD_SECONDS] = "invalid_period"
+    options: dict[str, Any] = {}
+    price_text = str(user_input[CONF_PRICE]).strip()
+    try:
+        price = Fraction(price_text)
+    except (ValueError, ZeroDivisionError):
+        errors[CONF_PRICE] = "invalid_price"
+    else:
+        if price < 0:
+            errors[CONF_PRICE] = "invalid_price"
+    options[CONF_PRICE] = price_text
+    if entity_id := user_input.get(CONF_PRICE_ENTITY):
+        options[CONF_PRICE_ENTITY] = entity_id
+    options[CONF_MIN_PAYMENT] = int(user_input[CONF_MIN_PAYMENT])
+    return data, options, errors
+
+
+class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up an IOTA Energy meter."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with an empty draft."""
+        self._name = "IOTA Energy"
+        self._data: dict[str, Any] = {}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> IotaEnergyOptionsFlow:
+        """Options: sampling, publishing, prices."""
+        return IotaEnergyOptionsFlow()
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Name the meter and choose the real chip or the virtual one."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                await async_ensure_libraries(self.hass)
+            except HomeAssistantError:
+                _LOGGER.exception("Installing the driver libraries failed")
+                errors["base"] = "libraries_failed"
+            else:
+                self._name = user_input[CONF_NAME].strip() or self._name
+                self._data[CONF_SOURCE] = user_input[CONF_SOURCE]
+                if user_input[CONF_SOURCE] == SOURCE_VIRTUAL:
+                    return await self.async_step_virtual()
+                return await self.async_step_ina219()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_NAME, default=self._name
+                    ): selector.TextSelector(),
+                    vol.Required(CONF_SOURCE, default=SOURCE_INA219): _select(
+                        [SOURCE_INA219, SOURCE_VIRTUAL], "source"
+                    ),
+                }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_ina219(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Where the INA219 sits on the I2C bus, and how it is wired."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chip = _chip_data(user_input)
+            await self.async_set_unique_id(
+                f"{SOURCE_INA219}-{chip[CONF_BUSNUM]}-{chip[CONF_ADDRESS]:#04x}"
+            )
+            self._abort_if_unique_id_configured()
+            try:
+                await self.hass.async_add_executor_job(_probe_chip, chip)
+            except ValueError:
+                errors["base"] = "invalid_settings"
+            except SourceError as err:
+                errors["base"] = (
+                    "chip_missing" if err.kind == "missing" else "cannot_connect"
+                )
+            else:
+                self._data.update(chip)
+                return await self.async_step_billing()
+        return self.async_show_form(
+            step_id="ina219",
+            data_schema=self.add_suggested_values_to_schema(
+                _chip_schema(DEFAULT_CHIP), user_input or {}
+            ),
+            errors=errors,
+        )
+
+    async def async_step_virtual(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The simulated chip: the tutorial's circuit or a recorded load profile."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chip = _chip_data({**DEFAULT_CHIP, **user_input})
+            profile = (user_input.get(CONF_LOAD_PROFILE) or "").strip()
+            if profile:
+                try:
+                    await self.hass.async_add_executor_job(
+                        LoadProfile.from_csv, Path(self.hass.config.path(profile))
+                    )
+                except (OSError, ValueError):
+                    errors[CONF_LOAD_PROFILE] = "invalid_load_profile"
+                else:
+                    chip[CONF_LOAD_PROFILE] = profile
+            if not errors:
+                await self.async_set_unique_id(
+                    f"{SOURCE_VIRTUAL}-{chip[CONF_BUSNUM]}-{chip[CONF_ADDRESS]:#04x}"
+                )
+                self._abort_if_unique_id_configured()
+                self._data.update(chip)
+                return await self.async_step_billing()
+        return self.async_show_form(
+            step_id="virtual",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_ADDRESS, default="0x40"): _select(ADDRESSES),
+                    vol.Optional(CONF_LOAD_PROFILE): selector.TextSelector(),
+                }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_billing(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Billing period, price and minimum payment."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, options, errors = _validate_billing(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title=self._name,
+                    data=self._data | data,
+                    options=options
+                    | {
+                        CONF_SAMPLE_RATE: DEFAULT_SAMPLE_RATE,
+                        CONF_PUBLISH_INTERVAL: DEFAULT_PUBLISH_INTERVAL,
+                        CONF_FLUSH_INTERVAL: DEFAULT_FLUSH_INTERVAL,
+                        CONF_STATEMENT_RETENTION: DEFAULT_STATEMENT_RETENTION,
+                    },
+                )
+        return self.async_show_form(
+            step_id="billing",
+            data_schema=self.add_suggested_values_to_schema(
+                _billing_schema(BILLING_DEFAULTS), user_input or {}
+            ),
+            errors=errors,
+        )
+
+
+class IotaEnergyOptionsFlow(_OptionsFlowBase):  # type: ignore[misc,valid-type,unused-ignore]
+    """Sampling and publishing rates, prices and retention."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form with every option."""
+        options = self.config_entry.options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            new_options = dict(options)
+            price_text = str(user_input[CONF_PRICE]).strip()
+            try:
+                if Fraction(price_text) < 0:
+                    errors[CONF_PRICE] = "invalid_price"
+            except (ValueError, ZeroDivisionError):
+                errors[CONF_PRICE] = "invalid_price"
+            if not errors:
+                new_options.update(
+                    {
+                        CONF_SAMPLE_RATE: float(user_input[CONF_SAMPLE_RATE]),
+                        CONF_PUBLISH_INTERVAL: int(user_input[CONF_PUBLISH_INTERVAL]),
+                        CONF_FLUSH_INTERVAL: int(user_input[CONF_FLUSH_INTERVAL]),
+                        CONF_PRICE: price_text,
+                        CONF_MIN_PAYMENT: int(user_input[CONF_MIN_PAYMENT]),
+                        CONF_STATEMENT_RETENTION: int(
+                            user_input[CONF_STATEMENT_RETENTION]
+                        ),
+                    }
+                )
+                new_options.pop(CONF_PRICE_ENTITY, None)
+                if entity_id := user_input.get(CONF_PRICE_ENTITY):
+                    new_options[CONF_PRICE_ENTITY] = entity_id
+                if not OPTIONS_FLOW_RELOADS:
+                    self.hass.config_entries.async_schedule_reload(
+                        self.config_entry.entry_id
+                    )
+                return cast(ConfigFlowResult, self.async_create_entry(data=new_options))
+
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SAMPLE_RATE): _number(
+                    MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, 1, "Hz"
+                ),
+                vol.Required(CONF_PUBLISH_INTERVAL): _number(
+                    MIN_PUBLISH_INTERVAL, MAX_PUBLISH_INTERVAL, 1, "s"
+                ),
+                vol.Required(CONF_FLUSH_INTERVAL): _number(
+                    MIN_FLUSH_INTERVAL, MAX_FLUSH_INTERVAL, 1, "s"
+                ),
+                vol.Required(CONF_PRICE): selector.TextSelector(),
+                vol.Optional(CONF_PRICE_ENTITY): selector.EntitySelector(
+                    selector.EntitySelectorConfig(
+                        domain=["sensor", "input_number", "number"]
+                    )
+                ),
+                vol.Required(CONF_MIN_PAYMENT): _number(1, 10**15, 1, "IOTA"),
+                vol.Required(CONF_STATEMENT_RETENTION): _number(10, 100000, 1),
+            }
+        )
+        suggested = {
+            CONF_SAMPLE_RATE: options.get(CONF_SAMPLE_RATE, DEFAULT_SAMPLE_RATE),
+            CONF_PUBLISH_INTERVAL: options.get(
+                CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL
+            ),
+            CONF_FLUSH_INTERVAL: options.get(
+                CONF_FLUSH_INTERVAL, DEFAULT_FLUSH_INTERVAL
+            ),
+            CONF_PRICE: options.get(CONF_PRICE, DEFAULT_PRICE),
+            CONF_PRICE_ENTITY: options.get(CONF_PRICE_ENTITY),
+            CONF_MIN_PAYMENT: options.get(CONF_MIN_PAYMENT, DEFAULT_MIN_PAYMENT),
+            CONF_STATEMENT_RETENTION: options.get(
+                CONF_STATEMENT_RETENTION, DEFAULT_STATEMENT_RETENTION
+            ),
+        }
+        return cast(
+            ConfigFlowResult,
+            self.async_show_form(
+                step_id="init",
+                data_schema=self.add_suggested_values_to_schema(
+                    schema, user_input or suggested
+                ),
+                errors=errors,
+            ),
+        )

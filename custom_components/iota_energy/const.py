@@ -1,0 +1,74 @@
+"""Constants of the IOTA Energy integration (the Home Assistant shell)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "iota_energy"
+LOGGER = logging.getLogger(__package__)
+
+# Config entry data: what the meter is.
+CONF_SOURCE: Final = "source"
+SOURCE_VIRTUAL: Final = "virtual"
+SOURCE_INA219: Final = "ina219"
+CONF_BUSNUM: Final = "busnum"
+CONF_ADDRESS: Final = "address"
+CONF_SHUNT_OHMS: Final = "shunt_ohms"
+CONF_MAX_EXPECTED_AMPS: Final = "max_expected_amps"
+CONF_VOLTAGE_RANGE: Final = "voltage_range"
+CONF_GAIN: Final = "gain"
+CONF_ADC: Final = "adc"
+CONF_LOAD_PROFILE: Final = "load_profile"
+
+# Config entry options: how it is sampled, published and billed.
+CONF_SAMPLE_RATE: Final = "sample_rate"
+CONF_PUBLISH_INTERVAL: Final = "publish_interval"
+CONF_FLUSH_INTERVAL: Final = "flush_interval"
+CONF_PERIOD: Final = "period"
+CONF_PERIOD_SECONDS: Final = "period_seconds"
+CONF_WEEKDAY: Final = "weekday"
+CONF_BILLING_DAY: Final = "billing_day"
+CONF_PRICE: Final = "price"
+CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_MIN_PAYMENT: Final = "min_payment"
+CONF_STATEMENT_RETENTION: Final = "statement_retention"
+
+PERIOD_KINDS: Final = ("fixed", "hourly", "daily", "weekly", "monthly")
+
+DEFAULT_SAMPLE_RATE: Final = 1.0  # Hz, as the tutorial
+DEFAULT_PUBLISH_INTERVAL: Final = 10  # s
+DEFAULT_FLUSH_INTERVAL: Final = 60  # s: the most a hard kill can lose
+DEFAULT_PERIOD: Final = "hourly"
+DEFAULT_PERIOD_SECONDS: Final = 3600
+DEFAULT_MIN_PAYMENT: Final = 1
+DEFAULT_STATEMENT_RETENTION: Final = 1000
+# The tutorial's 0.2 IOTA per mW·s, in IOTA per kWh (see core/pricing.py).
+DEFAULT_PRICE: Final = "720000000"
+
+MIN_SAMPLE_RATE: Final = 1.0
+MAX_SAMPLE_RATE: Final = 50.0
+MIN_PUBLISH_INTERVAL: Final = 1
+MAX_PUBLISH_INTERVAL: Final = 3600
+MIN_FLUSH_INTERVAL: Final = 5
+MAX_FLUSH_INTERVAL: Final = 3600
+MIN_PERIOD_SECONDS: Final = 60
+MAX_PERIOD_SECONDS: Final = 86400
+
+STORAGE_VERSION: Final = 1
+STORAGE_SLOTS: Final = ("a", "b")
+
+EVENT_PERIOD_CLOSED: Final = f"{DOMAIN}_period_closed"
+
+SERVICE_CLOSE_PERIOD: Final = "close_period"
+SERVICE_GET_STATEMENTS: Final = "get_statements"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_START: Final = "start"
+ATTR_END: Final = "end"
+ATTR_STATES: Final = "states"
+ATTR_LIMIT: Final = "limit"
+
+# Samples further apart than this are a gap: no energy is invented across it.
+METER_MAX_GAP_S: Final = 5.0
+SAMPLER_STOP_TIMEOUT: Final = timedelta(seconds=5)

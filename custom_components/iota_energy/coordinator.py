@@ -1,0 +1,290 @@
+"""The coordinator: hands metered energy to billing, closes periods, publishes.
+
+The sampler thread feeds the meter at the sampling rate; this coordinator
+runs on Home Assistant's loop at the (much slower) publish interval and only
+reads the meter's snapshot, so the recorder never sees the sampling rate.
+Period boundaries are not left to the publish tick: a timer fires exactly at
+each boundary and closes the period then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+import time
+from typing import TYPE_CHECKING
+
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_state_change_event,
+    async_track_time_interval,
+)
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, EVENT_PERIOD_CLOSED, LOGGER
+from .core.ledger import Statement
+from .core.periods import Period
+from .core.power_source import Reading
+from .core.pricing import PriceQuote
+
+if TYPE_CHECKING:
+    from . import IotaEnergyConfigEntry
+    from .state import EntryState
+    from .storage import DurableState
+
+
+@dataclass(frozen=True, slots=True)
+class IotaEnergyData:
+    """What the entities show; one immutable snapshot per publish."""
+
+    reading: Reading | None
+    energy_j: Fraction
+    period: Period
+    period_complete: bool
+    period_energy_j: Fraction
+    period_owed: Fraction
+    outstanding_iota: int
+    carry: Fraction
+    price: PriceQuote
+    samples: int
+    gaps: int
+    coverage_pct: float | None
+    last_statement: Statement | None
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinatorSettings:
+    """The options that shape the coordinator's timing and retention."""
+
+    publish_interval: timedelta
+    flush_interval: timedelta
+    statement_retention: int
+    price_entity: str | None
+
+
+class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
+    """Bridges the metering and billing core to Home Assistant."""
+
+    config_entry: IotaEnergyConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: IotaEnergyConfigEntry,
+        state: EntryState,
+        durable: DurableState[EntryState],
+        settings: CoordinatorSettings,
+    ) -> None:
+        """Set up the coordinator; timers start in ``async_start``."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=settings.publish_interval,
+        )
+        self.state = state
+        self._durable = durable
+        self._settings = settings
+        self._lock = asyncio.Lock()
+        self._unsubscribers: list[CALLBACK_TYPE] = []
+        self._boundary_unsub: CALLBACK_TYPE | None = None
+        self._statement_listeners: list[Callable[[Statement], None]] = []
+        self._coverage_base = (state.meter.snapshot().covered_seconds, time.monotonic())
+        self._stopped = False
+
+    # --- lifecycle -------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Catch up on missed periods, then arm the timers and listeners."""
+        if (entity_id := self._settings.price_entity) is not None:
+            self._apply_price_state(entity_id)
+            self._unsubscribers.append(
+                async_track_state_change_event(
+                    self.hass, entity_id, self._async_price_changed
+                )
+            )
+        async with self._lock:
+            closed = self.state.engine.start(dt_util.utcnow())
+            await self._async_commit(closed)
+        self._arm_boundary()
+        self._unsubscribers.append(
+            async_track_time_interval(
+                self.hass,
+                self._async_flush,
+                self._settings.flush_interval,
+                name=f"{DOMAIN} flush",
+            )
+        )
+
+    async def async_stop(self) -> None:
+        """Bill what was measured and write everything (clean stop)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for unsub in self._unsubscribers:
+            unsub()
+        self._unsubscribers.clear()
+        if self._boundary_unsub is not None:
+            self._boundary_unsub()
+            self._boundary_unsub = None
+        async with self._lock:
+            self._bill_energy()
+            await self._durable.async_save_all(self.state)
+        await self.async_shutdown()
+
+    # --- listeners for other parts of the shell ----------------------------
+
+    @callback
+    def async_add_statement_listener(
+        self, listener: Callable[[Statement], None]
+    ) -> CALLBACK_TYPE:
+        """Call ``listener`` with every statement closed from now on."""
+        self._statement_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._statement_listeners.remove(listener)
+
+        return remove
+
+    # --- the data path -------------------------------------------------------
+
+    async def _async_update_data(self) -> IotaEnergyData:
+        async with self._lock:
+            self._bill_energy()
+            closed = self.state.engine.roll(dt_util.utcnow())
+            await self._async_commit(closed)
+        return self._build_data()
+
+    async def async_close_period(self) -> Statement:
+        """Close the open period now (the ``close_period`` action)."""
+        async with self._lock:
+            self._bill_energy()
+            statement = self.state.engine.close_now(dt_util.utcnow())
+            await self._async_commit([statement])
+        self._arm_boundary()
+        self.async_set_updated_data(self._build_data())
+        return statement
+
+    def _bill_energy(self) -> None:
+        """Hand the energy metered since the last call to billing, at today's price."""
+        state = self.state
+        energy = state.meter.snapshot().energy_j
+        delta = energy - state.billed_energy_j
+        if delta > 0:
+            state.engine.add_energy(delta, state.prices.current())
+            state.billed_energy_j = energy
+        elif delta < 0:
+            # The meter's total never decreases; if it ever does, bill nothing twice.
+            LOGGER.warning("Meter total went backwards by %s J; ignored", -delta)
+            state.billed_energy_j = energy
+
+    async def _async_commit(self, statements: list[Statement]) -> None:
+        """Record closed statements durably, then tell the world about them."""
+        if not statements:
+            return
+        ledger = self.state.ledger
+        for statement in statements:
+            ledger.add(statement)
+        ledger.prune(self._settings.statement_retention)
+        self._coverage_base = (
+            self.state.meter.snapshot().covered_seconds,
+            time.monotonic(),
+        )
+        # Durable before it is announced: an automation may act on the event.
+        await self._durable.async_save_all(self.state)
+        for statement in statements:
+            self.hass.bus.async_fire(
+                EVENT_PERIOD_CLOSED,
+                {"config_entry_id": self.config_entry.entry_id}
+                | statement.to_event_data(),
+            )
+            for listener in list(self._statement_listeners):
+                listener(statement)
+
+    # --- timers ------------------------------------------------------------------
+
+    @callback
+    def _arm_boundary(self) -> None:
+        if self._boundary_unsub is not None:
+            self._boundary_unsub()
+        if self._stopped:
+            return
+        self._boundary_unsub = async_track_point_in_utc_time(
+            self.hass, self._async_boundary, self.state.engine.next_boundary()
+        )
+
+    async def _async_boundary(self, now: datetime) -> None:
+        self._boundary_unsub = None
+        async with self._lock:
+            self._bill_energy()
+            closed = self.state.engine.roll(max(now, dt_util.utcnow()))
+            await self._async_commit(closed)
+        self._arm_boundary()
+        self.async_set_updated_data(self._build_data())
+
+    async def _async_flush(self, _now: datetime) -> None:
+        async with self._lock:
+            self._bill_energy()
+            await self._durable.async_save_rotating(self.state)
+
+    # --- prices ------------------------------------------------------------------
+
+    @callback
+    def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
+        # Energy metered so far was consumed at the old price: bill it first.
+        self._bill_energy()
+        self._apply_price_state(event.data["entity_id"])
+
+    @callback
+    def _apply_price_state(self, entity_id: str) -> None:
+        state = self.hass.states.get(entity_id)
+        if state is None:
+            self.state.prices.update(None, None)
+            return
+        self.state.prices.update(
+            state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+        )
+
+    # --- publishing --------------------------------------------------------------
+
+    def _build_data(self) -> IotaEnergyData:
+        state = self.state
+        snapshot = state.meter.snapshot()
+        open_period = state.engine.open_period
+        covered_base, since = self._coverage_base
+        elapsed = time.monotonic() - since
+        coverage = (
+            min(100.0, 100.0 * (snapshot.covered_seconds - covered_base) / elapsed)
+            if elapsed >= 1.0
+            else None
+        )
+        statements = state.ledger.statements
+        return IotaEnergyData(
+            reading=snapshot.last_reading if snapshot.available else None,
+            energy_j=snapshot.energy_j,
+            period=open_period.period,
+            period_complete=open_period.complete,
+            period_energy_j=open_period.energy_j,
+            period_owed=open_period.owed(),
+            outstanding_iota=state.ledger.outstanding_iota(),
+            carry=state.engine.carry,
+            price=state.prices.current(),
+            samples=snapshot.samples,
+            gaps=snapshot.gaps,
+            coverage_pct=coverage,
+            last_statement=statements[-1] if statements else None,
+        )

@@ -1,0 +1,51 @@
+"""Diagnostics: settings, meter health and the recent ledger, nothing secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from . import IotaEnergyConfigEntry
+
+# Nothing in the entry is secret yet; the payments issue adds the seed here.
+TO_REDACT = {"seed"}
+RECENT_STATEMENTS = 20
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: IotaEnergyConfigEntry
+) -> dict[str, Any]:
+    """What a bug report needs to reproduce a metering or billing problem."""
+    coordinator = entry.runtime_data.coordinator
+    state = coordinator.state
+    snapshot = state.meter.snapshot()
+    engine = state.engine
+    return {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": async_redact_data(dict(entry.options), TO_REDACT),
+        },
+        "meter": {
+            "available": snapshot.available,
+            "samples": snapshot.samples,
+            "gaps": snapshot.gaps,
+            "gap_seconds": snapshot.gap_seconds,
+            "covered_seconds": snapshot.covered_seconds,
+            "energy_j": str(snapshot.energy_j),
+        },
+        "sampler": entry.runtime_data.sampler.stats(),
+        "billing": engine.export_state(),
+        "price": state.prices.export_state()
+        | {"source": state.prices.current().source},
+        "ledger": {
+            "statements": len(state.ledger.statements),
+            "outstanding_iota": state.ledger.outstanding_iota(),
+            "recent": [
+                statement.to_event_data()
+                for statement in state.ledger.statements[-RECENT_STATEMENTS:]
+            ],
+        },
+        "last_update_success": coordinator.last_update_success,
+    }

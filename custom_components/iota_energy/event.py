@@ -1,0 +1,67 @@
+"""An event entity that fires when a billing period closes.
+
+The bus event ``iota_energy_period_closed`` carries the whole statement for
+automations; this entity makes the same moment visible on dashboards and in
+the automation editor's entity triggers.
+"""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import IotaEnergyConfigEntry
+from .coordinator import IotaEnergyCoordinator
+from .core.ledger import Statement
+from .entity import IotaEnergyEntity
+
+PARALLEL_UPDATES = 0
+
+EVENT_TYPE_COMPLETE = "period_closed"
+EVENT_TYPE_INCOMPLETE = "period_closed_incomplete"
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: IotaEnergyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the billing event entity."""
+    async_add_entities([BillingEvent(entry.runtime_data.coordinator)])
+
+
+class BillingEvent(IotaEnergyEntity, EventEntity):
+    """Fires once per closed statement."""
+
+    _attr_translation_key = "billing"
+
+    def __init__(self, coordinator: IotaEnergyCoordinator) -> None:
+        """Create the entity."""
+        super().__init__(coordinator, "billing")
+        self._attr_event_types = [EVENT_TYPE_COMPLETE, EVENT_TYPE_INCOMPLETE]
+
+    async def async_added_to_hass(self) -> None:
+        """Listen for statements while the entity exists."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_statement_listener(self._on_statement)
+        )
+
+    @property
+    def available(self) -> bool:
+        """Billing runs whether or not the chip answers."""
+        return True
+
+    @callback
+    def _on_statement(self, statement: Statement) -> None:
+        # Only stable, small figures as attributes: the recorder keeps them.
+        self._trigger_event(
+            EVENT_TYPE_COMPLETE if statement.complete else EVENT_TYPE_INCOMPLETE,
+            {
+                "statement_id": statement.id,
+                "due_iota": statement.due_iota,
+                "energy_wh": round(float(statement.energy_wh), 6),
+            },
+        )
+        self.async_write_ha_state()

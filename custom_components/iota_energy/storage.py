@@ -1,0 +1,228 @@
+"""Durable state of one config entry: meter, billing engine, prices and ledger.
+
+Everything lives in ONE document so that a crash can never leave the meter,
+the billing engine and the ledger disagreeing with each other. The document
+is written through Home Assistant's ``Store`` (atomic replace) into two slots,
+``a`` and ``b``:
+
+* routine flushes alternate between the slots, so a slot damaged on disk
+  costs at most one flush interval;
+* whenever a statement is closed, both slots are written, so no statement can
+  be lost with one slot.
+
+At start-up the valid slot with the highest sequence number wins. A slot that
+cannot be parsed or validated is copied aside (``<file>.corrupt-<time>``) and
+reported as a repair issue. If no slot is valid the entry refuses to start:
+it never silently carries on with an empty ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class StateCorruptError(HomeAssistantError):
+    """Every slot of the durable state exists but none can be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedState[T]:
+    """What was restored, and from where."""
+
+    value: T | None
+    sequence: int
+    corrupt_copies: tuple[str, ...]
+
+
+def _slot_key(entry_id: str, slot: str) -> str:
+    return f"{DOMAIN}.{entry_id}.{slot}"
+
+
+class DurableState[T]:
+    """Two-slot durable storage of a decoded state object of type ``T``."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        *,
+        encode: Callable[[T], dict[str, Any]],
+        decode: Callable[[dict[str, Any]], T],
+    ) -> None:
+        """Create the store; nothing is read until ``async_load``."""
+        self._hass = hass
+        self._entry_id = entry_id
+        self._encode = encode
+        self._decode = decode
+        self._stores = {
+            slot: Store[dict[str, Any]](
+                hass, STORAGE_VERSION, _slot_key(entry_id, slot), private=True
+            )
+            for slot in STORAGE_SLOTS
+        }
+        self._sequence = 0
+        self._next_slot = 0
+        self._write_failed = False
+
+    def _path(self, slot: str) -> Path:
+        return Path(self._hass.config.path(".storage", _slot_key(self._entry_id, slot)))
+
+    async def async_load(self) -> LoadedState[T]:
+        """Restore the newest valid slot; raise StateCorruptError if none is valid."""
+        best: tuple[int, T] | None = None
+        corrupt: list[tuple[str, str]] = []
+        for slot in STORAGE_SLOTS:
+            path = self._path(slot)
+            raw = await self._hass.async_add_executor_job(_read_text, path)
+            try:
+                loaded = await self._async_read_slot(slot, raw)
+            except (ValueError, TypeError, KeyError, HomeAssistantError) as err:
+                copy = await self._hass.async_add_executor_job(
+                    _keep_aside, path, raw, self._stores[slot]
+                )
+                corrupt.append((slot, copy))
+                _LOGGER.error(
+                    "Stored state %s of %s is unreadable (%s); a copy is kept at %s",
+                    slot,
+                    self._entry_id,
+                    err,
+                    copy,
+                )
+                continue
+            if loaded is not None and (best is None or loaded[0] > best[0]):
+                best = loaded
+
+        for slot, copy in corrupt:
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                f"state_corrupt_{self._entry_id}_{slot}",
+                is_fixable=False,
+                is_persistent=True,
+                severity=ir.IssueSeverity.ERROR
+                if best is None
+                else ir.IssueSeverity.WARNING,
+                translation_key="state_corrupt" if best is None else "state_recovered",
+                translation_placeholders={"copy": copy},
+            )
+        if corrupt and best is None:
+            raise StateCorruptError(
+                translation_domain=DOMAIN,
+                translation_key="state_corrupt",
+                translation_placeholders={"copy": ", ".join(c for _, c in corrupt)},
+            )
+        if best is None:
+            return LoadedState(None, 0, ())
+        self._sequence = best[0]
+        if corrupt:
+            # The damaged slot is rewritten from the good one right away.
+            await self.async_save_all(best[1])
+        return LoadedState(best[1], best[0], tuple(copy for _, copy in corrupt))
+
+    async def _async_read_slot(
+        self, slot: str, raw: str | None
+    ) -> tuple[int, T] | None:
+        if raw is not None:
+            # Parse the file ourselves first: Store would rename a file it
+            # cannot parse and report it as missing, which we must tell apart.
+            document = json.loads(raw)
+            if not isinstance(document, dict) or not isinstance(
+                document.get("data"), dict
+            ):
+                raise ValueError("not a storage document")
+        data = await self._stores[slot].async_load()
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise TypeError("storage document holds no object")
+        sequence = data.get("sequence")
+        if not isinstance(sequence, int) or sequence < 0:
+            raise ValueError("missing sequence number")
+        return sequence, self._decode(data["state"])
+
+    def _document(self, value: T) -> dict[str, Any]:
+        self._sequence += 1
+        return {
+            "sequence": self._sequence,
+            "saved_at": datetime.now(UTC).isoformat(),
+            "state": self._encode(value),
+        }
+
+    async def async_save_rotating(self, value: T) -> bool:
+        """Write one slot (alternating); return whether it was written."""
+        slot = STORAGE_SLOTS[self._next_slot]
+        self._next_slot = (self._next_slot + 1) % len(STORAGE_SLOTS)
+        return await self._async_write(slot, self._document(value))
+
+    async def async_save_all(self, value: T) -> bool:
+        """Write every slot, one after the other; return whether all were written."""
+        document = self._document(value)
+        results = [await self._async_write(slot, document) for slot in STORAGE_SLOTS]
+        return all(results)
+
+    async def _async_write(self, slot: str, document: dict[str, Any]) -> bool:
+        try:
+            await self._stores[slot].async_save(document)
+        except (OSError, HomeAssistantError) as err:
+            if not self._write_failed:
+                _LOGGER.error("Cannot write the state of %s: %s", self._entry_id, err)
+                ir.async_create_issue(
+                    self._hass,
+                    DOMAIN,
+                    f"state_write_failed_{self._entry_id}",
+                    is_fixable=False,
+                    severity=ir.IssueSeverity.ERROR,
+                    translation_key="state_write_failed",
+                    translation_placeholders={"error": str(err)},
+                )
+            self._write_failed = True
+            return False
+        if self._write_failed:
+            _LOGGER.info("State of %s is written again", self._entry_id)
+            ir.async_delete_issue(
+                self._hass, DOMAIN, f"state_write_failed_{self._entry_id}"
+            )
+            self._write_failed = False
+        return True
+
+    async def async_remove(self) -> None:
+        """Delete every slot (the entry is being removed)."""
+        for store in self._stores.values():
+            await store.async_remove()
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def _keep_aside(path: Path, raw: str | None, store: Store[dict[str, Any]]) -> str:
+    """Keep the unreadable content next to the slot file; return its path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    copy = path.with_name(f"{path.name}.corrupt-{stamp}")
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    if raw is None:
+        # No file (tests mock storage): keep what the store handed us.
+        raw = json.dumps(getattr(store, "_data", None), default=str)
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(raw)
+    return str(copy)
