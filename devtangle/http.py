@@ -1,0 +1,116 @@
+"""IRI's HTTP surface: POST JSON commands, its headers, limits and error shapes."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import json
+import logging
+import time
+from typing import Any
+
+from .errors import ApiError
+from .node import Node
+
+_LOGGER = logging.getLogger(__name__)
+API_VERSION_HEADER = "X-IOTA-API-Version"
+
+
+class ApiServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows its node."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], node: Node) -> None:
+        super().__init__(address, ApiHandler)
+        self.node = node
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    server: ApiServer
+    protocol_version = "HTTP/1.1"
+    server_version = "devtangle"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _LOGGER.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._answer(HTTPStatus.BAD_REQUEST, {"error": "Invalid request method"}, 0)
+
+    def do_POST(self) -> None:
+        started = time.monotonic()
+        try:
+            answer = self._handle()
+            status = HTTPStatus.OK
+        except ApiError as err:
+            answer, status = {"error": err.message}, HTTPStatus(err.status)
+        except Exception as err:
+            _LOGGER.exception("command failed")
+            answer = {"exception": f"{type(err).__name__}: {err}"}
+            status = HTTPStatus.INTERNAL_SERVER_ERROR
+        duration = int((time.monotonic() - started) * 1000)
+        self._answer(status, answer, duration)
+
+    def _handle(self) -> dict[str, Any]:
+        node = self.server.node
+        if self.headers.get(API_VERSION_HEADER, "").strip() != "1":
+            self._drain(node.limits.max_body_bytes)
+            raise ApiError("Invalid API Version")
+        body = self._read_body(node.limits.max_body_bytes)
+        try:
+            request = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ApiError(f"Invalid JSON syntax: {err}") from None
+        if not isinstance(request, dict) or not isinstance(
+            command := request.get("command"), str
+        ):
+            raise ApiError("COMMAND parameter has not been specified in the request.")
+        handler = node.commands.get(command)
+        if handler is None:
+            raise ApiError(f"Command [{command[:64]}] is unknown")
+        return handler(request)
+
+    def _read_body(self, limit: int) -> bytes:
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            self.close_connection = True
+            raise ApiError("Content-Length is required")
+        try:
+            length = int(length_text)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError("Invalid Content-Length") from None
+        if length < 0:
+            self.close_connection = True
+            raise ApiError("Invalid Content-Length")
+        if length > limit:
+            # Do not read a huge body just to refuse it; drop the connection.
+            self.close_connection = True
+            raise ApiError("Request too long")
+        return self.rfile.read(length)
+
+    def _drain(self, limit: int) -> None:
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if 0 <= length <= limit:
+            self.rfile.read(length)
+        else:
+            self.close_connection = True
+
+    def _answer(
+        self, status: HTTPStatus, answer: dict[str, Any], duration: int
+    ) -> None:
+        answer["duration"] = duration
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header(API_VERSION_HEADER, "1")
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(payload)
