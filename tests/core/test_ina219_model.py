@@ -1,0 +1,279 @@
+"""The INA219 register model, on its own and under the real pi-ina219 driver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import errno
+from math import trunc
+
+import pytest
+
+from custom_components.iota_energy.core.circuit import (
+    ProfileCircuit,
+    TutorialCircuit,
+    TutorialParts,
+)
+from custom_components.iota_energy.core.ina219_model import (
+    REG_BUS_VOLTAGE,
+    REG_CALIBRATION,
+    REG_CONFIG,
+    REG_CURRENT,
+    REG_POWER,
+    REG_SHUNT_VOLTAGE,
+    VirtualIna219,
+    adc_conversion_us,
+)
+from custom_components.iota_energy.core.load_profiles import LoadProfile
+
+ADDRESS = 0x40
+BUS = 1
+
+
+@dataclass
+class FixedCircuit:
+    """An operating point the test sets directly."""
+
+    bus_v: float = 5.0
+    current_a: float = 0.01
+
+    def operating_point(self) -> tuple[float, float]:
+        return self.bus_v, self.current_a
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.ns = 1_000_000_000
+
+    def __call__(self) -> int:
+        return self.ns
+
+    def advance_us(self, microseconds: int) -> None:
+        self.ns += microseconds * 1000
+
+
+def read(chip: VirtualIna219, register: int) -> int:
+    """A register through the SMBus interface, undoing SMBus byte order."""
+    word = chip.i2c_interface(BUS).read_word_data(ADDRESS, register)
+    return ((word & 0xFF) << 8) | (word >> 8)
+
+
+def write(chip: VirtualIna219, register: int, value: int) -> None:
+    chip.i2c_interface(BUS).write_i2c_block_data(
+        ADDRESS, register, [value >> 8, value & 0xFF]
+    )
+
+
+def signed(value: int) -> int:
+    return value - 0x10000 if value & 0x8000 else value
+
+
+def test_power_on_registers_and_no_current_without_calibration() -> None:
+    chip = VirtualIna219(FixedCircuit(bus_v=5.0, current_a=0.02))
+    assert read(chip, REG_CONFIG) == 0x399F
+    assert read(chip, REG_CALIBRATION) == 0
+    # Uncalibrated, the chip still measures voltages but computes no current.
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == round(0.02 * 0.1 / 10e-6)
+    assert read(chip, REG_BUS_VOLTAGE) >> 3 == round(5.0 / 4e-3)
+    assert read(chip, REG_CURRENT) == 0
+    assert read(chip, REG_POWER) == 0
+
+
+def test_word_reads_are_lsb_first_like_smbus() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    assert chip.i2c_interface(BUS).read_word_data(ADDRESS, REG_CONFIG) == 0x9F39
+
+
+def test_current_and_power_follow_the_datasheet_arithmetic() -> None:
+    circuit = FixedCircuit(bus_v=12.34, current_a=-0.123)
+    chip = VirtualIna219(circuit, shunt_ohms=0.1)
+    calibration = 20_000
+    write(chip, REG_CALIBRATION, calibration)
+    shunt = signed(read(chip, REG_SHUNT_VOLTAGE))
+    bus = read(chip, REG_BUS_VOLTAGE) >> 3
+    expected_current = trunc(shunt * calibration / 4096)
+    assert shunt == round(-0.123 * 0.1 / 10e-6)
+    assert signed(read(chip, REG_CURRENT)) == expected_current
+    assert read(chip, REG_POWER) == trunc(abs(expected_current) * bus / 5000)
+
+
+def test_calibration_bit_zero_is_read_only() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    write(chip, REG_CALIBRATION, 0x1235)
+    assert read(chip, REG_CALIBRATION) == 0x1234
+
+
+def test_reset_bit_restores_power_on_values() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    write(chip, REG_CALIBRATION, 4096)
+    write(chip, REG_CONFIG, 0x019F)
+    write(chip, REG_CONFIG, 0x8000)
+    assert read(chip, REG_CONFIG) == 0x399F
+    assert read(chip, REG_CALIBRATION) == 0
+
+
+@pytest.mark.parametrize(
+    ("gain", "full_scale"), [(0, 4000), (1, 8000), (2, 16000), (3, 32000)]
+)
+def test_shunt_voltage_clips_to_the_pga_range(gain: int, full_scale: int) -> None:
+    circuit = FixedCircuit(current_a=5.0)  # 500 mV across 0.1 ohm: beyond every range
+    chip = VirtualIna219(circuit)
+    write(chip, REG_CONFIG, (1 << 13) | (gain << 11) | (3 << 7) | (3 << 3) | 7)
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == full_scale
+    circuit.current_a = -5.0
+    write(chip, REG_CONFIG, (1 << 13) | (gain << 11) | (3 << 7) | (3 << 3) | 7)
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == -full_scale
+
+
+def test_math_overflow_sets_ovf_and_saturates_current() -> None:
+    circuit = FixedCircuit(bus_v=5.0, current_a=0.3)  # 30 mV, inside 40 mV
+    chip = VirtualIna219(circuit)
+    write(chip, REG_CONFIG, (1 << 13) | (0 << 11) | (3 << 7) | (3 << 3) | 7)
+    write(chip, REG_CALIBRATION, 0xFFFE)  # 3000 * 65534 / 4096 > 32767
+    assert read(chip, REG_BUS_VOLTAGE) & 1 == 1
+    assert signed(read(chip, REG_CURRENT)) == 32767
+    write(chip, REG_CALIBRATION, 4096)
+    assert read(chip, REG_BUS_VOLTAGE) & 1 == 0
+    assert signed(read(chip, REG_CURRENT)) == 3000
+
+
+@pytest.mark.parametrize(
+    ("brng", "volts", "expected_v"),
+    [(0, 20.0, 16.0), (1, 20.0, 20.0), (1, 40.0, 32.0), (1, -1.0, 0.0)],
+)
+def test_bus_voltage_range_clips(brng: int, volts: float, expected_v: float) -> None:
+    chip = VirtualIna219(FixedCircuit(bus_v=volts))
+    write(chip, REG_CONFIG, (brng << 13) | (3 << 11) | (3 << 7) | (3 << 3) | 7)
+    assert (read(chip, REG_BUS_VOLTAGE) >> 3) * 4e-3 == pytest.approx(expected_v)
+
+
+def test_cnvr_is_set_by_a_conversion_and_cleared_by_reading_power() -> None:
+    clock = FakeClock()
+    circuit = FixedCircuit(current_a=0.01)
+    chip = VirtualIna219(circuit, clock_ns=clock)
+    write(chip, REG_CALIBRATION, 4096)
+    assert read(chip, REG_BUS_VOLTAGE) & 0b10  # converted on the first read
+    read(chip, REG_POWER)
+    assert not read(chip, REG_BUS_VOLTAGE) & 0b10
+    # Nothing new until a shunt plus a bus conversion (12 bit: 2 x 532 us) passed.
+    circuit.current_a = 0.02
+    clock.advance_us(2 * adc_conversion_us(3) - 1)
+    assert not read(chip, REG_BUS_VOLTAGE) & 0b10
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == 100
+    clock.advance_us(1)
+    assert read(chip, REG_BUS_VOLTAGE) & 0b10
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == 200
+    write(chip, REG_CONFIG, 0x399F)
+    assert chip.peek(REG_BUS_VOLTAGE) & 0b10 == 0  # a configuration write clears it
+
+
+def test_triggered_mode_converts_once_and_power_down_holds_values() -> None:
+    clock = FakeClock()
+    circuit = FixedCircuit(current_a=0.01)
+    chip = VirtualIna219(circuit, clock_ns=clock)
+    write(chip, REG_CONFIG, 0x399B)  # mode 3: shunt and bus, triggered
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == 100
+    circuit.current_a = 0.03
+    clock.advance_us(1_000_000)
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == 100
+    write(chip, REG_CONFIG, 0x399B)  # a new trigger
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == 300
+    write(chip, REG_CONFIG, 0x3998)  # power-down
+    circuit.current_a = 0.04
+    clock.advance_us(1_000_000)
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == 300
+
+
+def test_lower_adc_resolution_coarsens_the_shunt_reading() -> None:
+    chip = VirtualIna219(FixedCircuit(current_a=0.0123))  # 123 counts at 12 bit
+    write(chip, REG_CONFIG, (1 << 13) | (3 << 11) | (3 << 7) | (0 << 3) | 7)  # 9 bit
+    shunt = signed(read(chip, REG_SHUNT_VOLTAGE))
+    assert shunt % 8 == 0
+    assert 123 - 8 < shunt <= 123
+
+
+def test_missing_chip_and_wrong_address_do_not_answer() -> None:
+    chip = VirtualIna219(FixedCircuit(), address=0x41)
+    bus = chip.i2c_interface(BUS)
+    with pytest.raises(OSError, match="Remote I/O") as wrong:
+        bus.read_word_data(0x40, REG_CONFIG)
+    assert wrong.value.errno == errno.EREMOTEIO
+    chip.present = False
+    with pytest.raises(OSError, match="Remote I/O") as gone:
+        bus.write_i2c_block_data(0x41, REG_CALIBRATION, [0, 2])
+    assert gone.value.errno == errno.EREMOTEIO
+
+
+def test_a_returning_chip_has_been_power_cycled() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    write(chip, REG_CALIBRATION, 4096)
+    chip.present = False
+    chip.present = True
+    assert read(chip, REG_CALIBRATION) == 0
+
+
+def test_transient_failures_then_recovery() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    chip.fail_next_transfers(2)
+    for _ in range(2):
+        with pytest.raises(OSError, match="transfer failed") as err:
+            read(chip, REG_CONFIG)
+        assert err.value.errno == errno.EIO
+    assert read(chip, REG_CONFIG) == 0x399F
+
+
+def test_malformed_transfers_are_refused() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    bus = chip.i2c_interface(BUS)
+    with pytest.raises(OSError, match="two bytes"):
+        bus.write_i2c_block_data(ADDRESS, REG_CONFIG, [1, 2, 3])
+    with pytest.raises(OSError, match="no register"):
+        bus.read_word_data(ADDRESS, 0x06)
+
+
+def test_constructor_validates() -> None:
+    with pytest.raises(ValueError, match="address"):
+        VirtualIna219(FixedCircuit(), address=0x50)
+    with pytest.raises(ValueError, match="shunt_ohms"):
+        VirtualIna219(FixedCircuit(), shunt_ohms=0)
+
+
+# -- circuits -------------------------------------------------------------------
+
+
+def test_tutorial_circuit_gives_led_currents_of_a_few_milliamps() -> None:
+    circuit = TutorialCircuit(potentiometer=0.0)
+    parts = circuit.parts
+    bus_v, current = circuit.operating_point()
+    expected = (parts.battery_v - parts.led_forward_v) / parts.loop_ohms(0.0)
+    assert current == pytest.approx(expected)
+    assert 0.010 < current < 0.025
+    assert bus_v == pytest.approx(
+        parts.battery_v - current * (parts.battery_internal_ohms + parts.shunt_ohms)
+    )
+    circuit.set_potentiometer(1.0)
+    low = circuit.operating_point()[1]
+    assert 0.0005 < low < 0.003
+    assert circuit.potentiometer == 1.0
+
+
+def test_tutorial_circuit_led_blocks_below_forward_voltage() -> None:
+    circuit = TutorialCircuit(TutorialParts(battery_v=1.5))
+    assert circuit.operating_point() == (1.5, 0.0)
+
+
+@pytest.mark.parametrize("position", [-0.1, 1.1, float("nan")])
+def test_potentiometer_position_is_validated(position: float) -> None:
+    circuit = TutorialCircuit()
+    with pytest.raises(ValueError, match="potentiometer"):
+        circuit.set_potentiometer(position)
+
+
+def test_profile_circuit_replays_power_at_its_bus_voltage() -> None:
+    now = [100.0]
+    profile = LoadProfile.steps([(2, 1.0), (3, 0.5)])
+    circuit = ProfileCircuit(profile, bus_voltage_v=5.0, clock=lambda: now[0])
+    assert circuit.operating_point() == (5.0, 0.2)
+    now[0] += 2.5
+    assert circuit.operating_point() == (5.0, 0.1)
+    now[0] += 5  # one full loop later: the same point of the profile
+    assert circuit.operating_point() == (5.0, 0.1)
