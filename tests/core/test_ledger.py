@@ -1,0 +1,427 @@
+"""Statements and the ledger: invariants, queries, pruning, strict persistence."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+import json
+import math
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.iota_energy.core.ledger import (
+    SCHEMA_VERSION,
+    Ledger,
+    LedgerFormatError,
+    PaymentState,
+    PriceSlice,
+    Statement,
+    migrate,
+    price_flags_of,
+)
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+PRICE = Fraction(720_000_000)
+
+
+def make_statement(
+    number: int,
+    *,
+    slices: tuple[PriceSlice, ...] = (),
+    carried_in: Fraction = Fraction(0),
+    min_payment: int = 1,
+    paid: bool = False,
+    complete: bool = True,
+) -> Statement:
+    """A statement closed the way the billing rule closes one."""
+    owed = sum((s.owed for s in slices), Fraction(0))
+    total = carried_in + owed
+    due = math.floor(total) if math.floor(total) >= min_payment else 0
+    if due == 0:
+        state = PaymentState.NOTHING_DUE
+    else:
+        state = PaymentState.PAID if paid else PaymentState.DUE
+    start = T0 + timedelta(minutes=number)
+    return Statement(
+        id=f"s{number}",
+        period_start=start,
+        period_end=start + timedelta(minutes=1),
+        closed_at=start + timedelta(minutes=1, seconds=2),
+        energy_j=sum((s.energy_j for s in slices), Fraction(0)),
+        slices=slices,
+        owed=owed,
+        carried_in=carried_in,
+        due_iota=due,
+        carried_out=total - due,
+        complete=complete,
+        price_flags=price_flags_of(slices),
+        payment_state=state,
+    )
+
+
+def joules(millijoules: int) -> Fraction:
+    return Fraction(millijoules, 1000)
+
+
+def test_statement_energy_units_and_slice_cost() -> None:
+    piece = PriceSlice(PRICE, joules(3_600), "static")  # 3.6 J = 1 mWh
+    assert piece.owed == Fraction(720)  # 1e-6 kWh x 720e6 IOTA/kWh
+    statement = make_statement(1, slices=(piece,))
+    assert statement.energy_wh == Fraction(1, 1000)
+    assert statement.energy_kwh == Fraction(1, 1_000_000)
+    assert statement.due_iota == 720
+    assert statement.payment_state is PaymentState.DUE
+
+
+def test_statement_times_are_held_in_utc() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    statement = make_statement(1)
+    moved = replace(statement, period_start=statement.period_start.astimezone(berlin))
+    assert moved.period_start.tzinfo is UTC
+    assert moved == statement
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"id": ""}, "id"),
+        ({"period_end": T0}, "end after"),
+        ({"closed_at": datetime(2025, 3, 1)}, "aware"),
+        ({"energy_j": Fraction(1)}, "energy_j"),
+        ({"owed": Fraction(1)}, "owed"),
+        ({"due_iota": 1}, "carried_in"),
+        ({"due_iota": 1.0}, "due_iota"),
+        ({"carried_out": Fraction(1, 2)}, "carried_in"),
+        ({"complete": 1}, "complete"),
+        ({"price_flags": ("fallback",)}, "price_flags"),
+        ({"payment_state": PaymentState.DUE}, "payment state"),
+        ({"payment_state": "nothing_due"}, "payment state"),
+        ({"periods_covered": 0}, "periods_covered"),
+        ({"payment": {1: "x"}}, "payment"),
+        ({"energy_j": 0.0}, "Fraction"),
+    ],
+)
+def test_statement_rejects_broken_invariants(
+    change: dict[str, Any], match: str
+) -> None:
+    base = make_statement(1, slices=(PriceSlice(Fraction(1), joules(1), "static"),))
+    with pytest.raises(ValueError, match=match):
+        replace(base, **change)
+
+
+def test_statement_never_carries_negative_or_pays_zero() -> None:
+    base = make_statement(1)
+    with pytest.raises(ValueError, match="negative"):
+        replace(base, carried_in=Fraction(-1), carried_out=Fraction(-1))
+    with pytest.raises(ValueError, match="payment state"):
+        replace(base, payment_state=PaymentState.PAID)
+
+
+def test_price_flags_are_the_flagged_sources_once_sorted() -> None:
+    slices = (
+        PriceSlice(Fraction(1), joules(1), "last_valid"),
+        PriceSlice(Fraction(2), joules(1), "entity"),
+        PriceSlice(Fraction(3), joules(1), "fallback"),
+        PriceSlice(Fraction(1), joules(1), "last_valid"),
+    )
+    assert price_flags_of(slices) == ("fallback", "last_valid")
+
+
+def test_event_data_is_json_and_has_exact_twins() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    slices = (
+        PriceSlice(Fraction(1, 3), joules(1_234_567), "entity"),
+        PriceSlice(Fraction(2), joules(10), "last_valid"),
+    )
+    statement = make_statement(1, slices=slices, carried_in=Fraction(1, 7))
+    data = statement.to_event_data(berlin)
+    assert json.loads(json.dumps(data)) == data
+    assert data["period_start"] == "2025-03-01T01:01:00+01:00"
+    assert Fraction(data["owed_iota_exact"]) == statement.owed
+    assert Fraction(data["energy_wh_exact"]) == statement.energy_wh
+    assert Fraction(data["carried_out_iota_exact"]) == statement.carried_out
+    assert abs(Fraction(data["owed_iota"]) - statement.owed) <= Fraction(1, 2_000_000)
+    assert data["energy_wh"] == pytest.approx(float(statement.energy_wh))
+    assert data["price_flags"] == ["last_valid"]
+    assert data["payment_state"] == "nothing_due"
+    assert [Fraction(s["iota_per_kwh_exact"]) for s in data["slices"]] == [
+        Fraction(1, 3),
+        Fraction(2),
+    ]
+
+
+# --- the ledger ---------------------------------------------------------------
+
+
+def billed_ledger(count: int) -> Ledger:
+    """Odd-numbered statements owe 720 IOTA, paid when ``number % 3 == 1``."""
+    statements = []
+    for number in range(count):
+        energy = joules(3_600 * (number % 2))  # 720 IOTA or nothing
+        slices = (PriceSlice(PRICE, energy, "static"),) if energy else ()
+        statements.append(make_statement(number, slices=slices, paid=number % 3 == 1))
+    return Ledger(statements)
+
+
+def test_add_rejects_duplicate_ids() -> None:
+    ledger = billed_ledger(2)
+    with pytest.raises(ValueError, match="already"):
+        ledger.add(make_statement(0))
+    assert len(ledger) == 2
+
+
+def test_get_and_query_by_time_state_and_limit() -> None:
+    ledger = billed_ledger(10)
+    assert ledger.get("s3") is not None
+    assert ledger.get("nope") is None
+    window = ledger.query(T0 + timedelta(minutes=2), T0 + timedelta(minutes=5))
+    assert [s.id for s in window] == ["s2", "s3", "s4"]
+    due = ledger.query(states={PaymentState.DUE})
+    assert [s.id for s in due] == ["s3", "s5", "s9"]
+    assert [s.id for s in ledger.query(limit=2)] == ["s8", "s9"]
+    assert ledger.query(limit=0) == []
+    with pytest.raises(ValueError, match="limit"):
+        ledger.query(limit=-1)
+
+
+def test_outstanding_counts_due_sending_and_failed() -> None:
+    ledger = billed_ledger(10)
+    assert ledger.outstanding_iota() == 3 * 720
+    ledger.set_payment_state("s3", PaymentState.SENDING, {"bundle": "ABC"})
+    ledger.set_payment_state("s5", PaymentState.FAILED)
+    assert ledger.outstanding_iota() == 3 * 720
+    updated = ledger.set_payment_state("s9", PaymentState.PAID)
+    assert updated.payment_state is PaymentState.PAID
+    assert ledger.outstanding_iota() == 2 * 720
+    # payment=None keeps the stored record.
+    assert ledger.set_payment_state("s3", PaymentState.PAID).payment == {
+        "bundle": "ABC"
+    }
+
+
+def test_replace_may_change_only_the_payment() -> None:
+    ledger = billed_ledger(4)
+    original = ledger.get("s1")
+    assert original is not None
+    ledger.replace(original.with_payment(PaymentState.DUE, {"tries": 2}))
+    stored = ledger.get("s1")
+    assert stored is not None
+    assert stored.payment_state is PaymentState.DUE
+    with pytest.raises(ValueError, match="only the payment"):
+        ledger.replace(replace(original, complete=False))
+    with pytest.raises(KeyError):
+        ledger.replace(make_statement(99))
+
+
+def test_prune_drops_oldest_settled_and_never_unpaid() -> None:
+    ledger = billed_ledger(12)
+    unsettled = {s.id for s in ledger if not s.settled}
+    dropped = ledger.prune(5)
+    remaining = {s.id for s in ledger}
+    assert unsettled <= remaining
+    assert dropped == 12 - len(remaining)
+    # Only unsettled ones exceed the bound, and the kept settled ones are the newest.
+    assert len(ledger) == max(5, len(unsettled))
+    ledger.prune(0)
+    assert {s.id for s in ledger} == unsettled
+    assert ledger.prune(100) == 0
+
+
+def test_prune_keeps_the_newest_settled() -> None:
+    ledger = billed_ledger(6)  # settled: s0, s1 (paid), s2, s4; due: s3, s5
+    settled = [s.id for s in ledger if s.settled]
+    ledger.prune(len(ledger) - 2)
+    assert [s.id for s in ledger if s.settled] == settled[2:]
+
+
+# --- persistence ------------------------------------------------------------------
+
+
+def test_round_trip_through_json_is_exact() -> None:
+    ledger = billed_ledger(7)
+    ledger.set_payment_state("s3", PaymentState.SENDING, {"bundle": "XYZ", "n": 1})
+    data = json.loads(json.dumps(ledger.to_dict()))
+    assert data["version"] == SCHEMA_VERSION
+    restored = Ledger.from_dict(data)
+    assert restored.statements == ledger.statements
+
+
+SLICES = st.lists(
+    st.builds(
+        PriceSlice,
+        iota_per_kwh=st.fractions(min_value=0, max_value=10**10),
+        energy_j=st.fractions(min_value=0, max_value=10**6),
+        source=st.sampled_from(["static", "entity", "last_valid", "fallback"]),
+    ),
+    max_size=4,
+).map(tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    slices=SLICES,
+    carried_in=st.fractions(min_value=0, max_value=50),
+    min_payment=st.integers(min_value=1, max_value=100),
+    complete=st.booleans(),
+)
+def test_any_valid_statement_round_trips(
+    slices: tuple[PriceSlice, ...],
+    carried_in: Fraction,
+    min_payment: int,
+    complete: bool,
+) -> None:
+    statement = make_statement(
+        5,
+        slices=slices,
+        carried_in=carried_in,
+        min_payment=min_payment,
+        complete=complete,
+    )
+    data = json.loads(json.dumps(Ledger([statement]).to_dict()))
+    assert Ledger.from_dict(data).statements == [statement]
+
+
+def valid_dict() -> dict[str, Any]:
+    return billed_ledger(3).to_dict()
+
+
+def corrupt(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    data = valid_dict()
+    target: Any = data
+    for key in path[:-1]:
+        target = target[key]
+    if value is DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("statements",), {"not": "a list"}),
+        (("statements", 0, "id"), 7),
+        (("statements", 0, "period_start"), "yesterday"),
+        (("statements", 0, "period_end"), "2025-03-01T00:00:00"),  # naive
+        (("statements", 0, "energy_j"), 0.5),
+        (("statements", 0, "owed"), "1/0"),
+        (("statements", 1, "due_iota"), "720"),
+        (("statements", 1, "due_iota"), 719),
+        (("statements", 1, "carried_out"), "-1/2"),
+        (("statements", 0, "complete"), "yes"),
+        (("statements", 0, "payment_state"), "lost"),
+        (("statements", 0, "payment"), ["x"]),
+        (("statements", 0, "price_flags"), "fallback"),
+        (("statements", 1, "slices", 0, "source"), "guess"),
+        (("statements", 1, "slices", 0, "energy_j"), "1/1"),
+        (("statements", 1, "slices"), [None]),
+        (("statements", 0, "surprise"), 1),
+        (("statements", 0, "closed_at"), DELETE),
+        (("statements", 2, "id"), "s0"),  # duplicate id
+        (("statements", 0), "not an object"),
+    ],
+)
+def test_from_dict_rejects_any_malformed_field(
+    path: tuple[Any, ...], value: Any
+) -> None:
+    with pytest.raises(LedgerFormatError):
+        Ledger.from_dict(corrupt(path, value))
+
+
+@pytest.mark.parametrize(
+    "data", [None, [], "ledger", {"version": "1", "statements": []}, {"version": -1}]
+)
+def test_from_dict_rejects_non_ledgers(data: Any) -> None:
+    with pytest.raises(LedgerFormatError):
+        Ledger.from_dict(data)
+
+
+def test_from_dict_refuses_a_newer_version() -> None:
+    data = valid_dict()
+    data["version"] = SCHEMA_VERSION + 1
+    with pytest.raises(LedgerFormatError, match="newer"):
+        Ledger.from_dict(data)
+
+
+def test_from_dict_does_not_modify_its_input() -> None:
+    data = valid_dict()
+    snapshot = copy.deepcopy(data)
+    Ledger.from_dict(data)
+    assert data == snapshot
+
+
+def version_0_shape() -> dict[str, Any]:
+    """A ledger as the version-0 draft wrote it (no ``version`` key at all)."""
+    return {
+        "statements": [
+            {
+                "id": "old-1",
+                "period": {
+                    "start": "2024-12-31T23:00:00+00:00",
+                    "end": "2025-01-31T23:00:00+00:00",
+                },
+                "energy_j": "3600/1",
+                "slices": [
+                    {
+                        "iota_per_kwh": "720000000/1",
+                        "energy_j": "3600/1",
+                        "source": "fallback",
+                    }
+                ],
+                "owed": "720000/1",
+                "carried_in": "1/3",
+                "due_iota": 720000,
+                "carried_out": "1/3",
+                "complete": True,
+                "paid": True,
+            },
+            {
+                "id": "old-2",
+                "period": {
+                    "start": "2025-01-31T23:00:00+00:00",
+                    "end": "2025-02-28T23:00:00+00:00",
+                },
+                "energy_j": "0/1",
+                "slices": [],
+                "owed": "0/1",
+                "carried_in": "1/3",
+                "due_iota": 0,
+                "carried_out": "1/3",
+                "complete": False,
+                "paid": False,
+            },
+        ]
+    }
+
+
+def test_migrates_a_version_0_ledger() -> None:
+    old = version_0_shape()
+    snapshot = copy.deepcopy(old)
+    ledger = Ledger.from_dict(old)
+    assert old == snapshot
+    first, second = ledger.statements
+    assert first.payment_state is PaymentState.PAID
+    assert first.price_flags == ("fallback",)
+    assert first.closed_at == first.period_end
+    assert first.owed == Fraction(720_000)
+    assert second.payment_state is PaymentState.NOTHING_DUE
+    assert not second.complete
+    assert migrate(old)["version"] == SCHEMA_VERSION
+    # Migrated data is written back in the current shape and reads back equal.
+    assert Ledger.from_dict(ledger.to_dict()).statements == ledger.statements
+
+
+def test_migration_of_a_broken_version_0_is_a_format_error() -> None:
+    old = version_0_shape()
+    del old["statements"][0]["paid"]
+    with pytest.raises(LedgerFormatError, match="paid"):
+        Ledger.from_dict(old)

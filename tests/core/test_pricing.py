@@ -1,0 +1,164 @@
+"""Exact prices: parsing entity states, the price policy, exact text forms."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.iota_energy.core.pricing import (
+    TUTORIAL_PRICE_IOTA_PER_KWH,
+    PriceQuote,
+    PriceTracker,
+    format_decimal,
+    format_fraction,
+    parse_fraction,
+    parse_price_state,
+)
+
+
+def test_tutorial_price_in_iota_per_kwh() -> None:
+    iota_per_mws = Fraction("0.2")
+    mws_per_kwh = 1000 * 1000 * 3600  # mW per W, W per kW, s per h
+    assert iota_per_mws * mws_per_kwh == TUTORIAL_PRICE_IOTA_PER_KWH
+    assert TUTORIAL_PRICE_IOTA_PER_KWH == 720_000_000
+
+
+@pytest.mark.parametrize(
+    ("state", "unit", "expected"),
+    [
+        ("0.25", None, Fraction(1, 4)),
+        ("0.1", "", Fraction(1, 10)),  # exactly a tenth, not the float 0.1
+        (" 720000000 ", "IOTA/kWh", Fraction(720_000_000)),
+        ("720000", "IOTA/Wh", Fraction(720_000_000)),
+        ("720000000000", "IOTA/MWh", Fraction(720_000_000)),
+        ("3", "i/kWh", Fraction(3)),
+        ("1e3", "IOTA/kWh", Fraction(1000)),
+        ("0", None, Fraction(0)),
+        ("-0", None, Fraction(0)),
+    ],
+)
+def test_parse_price_state_exact(
+    state: str, unit: str | None, expected: Fraction
+) -> None:
+    assert parse_price_state(state, unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("state", "unit"),
+    [
+        (None, None),
+        ("unknown", None),
+        ("unavailable", "IOTA/kWh"),
+        ("", None),
+        ("cheap", None),
+        ("1/3", None),  # a fraction is not a decimal entity state
+        ("-1", None),
+        ("NaN", None),
+        ("inf", None),
+        ("-Infinity", None),
+        ("5", "EUR/kWh"),
+        ("5", "IOTA/mWh"),  # milli, not mega: unsupported
+        ("5", "IOTA"),
+        ("5", "kWh"),
+    ],
+)
+def test_parse_price_state_rejects(state: str | None, unit: str | None) -> None:
+    assert parse_price_state(state, unit) is None
+
+
+def test_price_quote_rejects_negative_or_inexact() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        PriceQuote(Fraction(-1), "static")
+    with pytest.raises(TypeError):
+        PriceQuote(0.5, "static")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="source"):
+        PriceQuote(Fraction(1), "guess")  # type: ignore[arg-type]
+
+
+def test_static_tracker_ignores_entity_updates() -> None:
+    tracker = PriceTracker(Fraction(7))
+    assert tracker.update("99", None) == PriceQuote(Fraction(7), "static")
+    assert tracker.current() == PriceQuote(Fraction(7), "static")
+    assert not tracker.current().flagged
+
+
+def test_entity_tracker_policy_fallback_entity_last_valid() -> None:
+    tracker = PriceTracker(Fraction(5), uses_entity=True)
+    # Never valid yet: the static price stands in, flagged.
+    assert tracker.current() == PriceQuote(Fraction(5), "fallback")
+    assert tracker.update("unavailable", None) == PriceQuote(Fraction(5), "fallback")
+    assert tracker.current().flagged
+    assert tracker.update("12.5", "IOTA/kWh") == PriceQuote(Fraction(25, 2), "entity")
+    assert not tracker.current().flagged
+    # Unavailable or invalid: the last valid entity price, flagged.
+    assert tracker.update("unavailable", None) == PriceQuote(
+        Fraction(25, 2), "last_valid"
+    )
+    assert tracker.update("-3", None) == PriceQuote(Fraction(25, 2), "last_valid")
+    assert tracker.update("2", "IOTA/Wh") == PriceQuote(Fraction(2000), "entity")
+
+
+def test_entity_tracker_keeps_last_valid_price_across_restart() -> None:
+    tracker = PriceTracker(Fraction(5), uses_entity=True)
+    tracker.update("8", None)
+    restored = PriceTracker.from_state(
+        Fraction(5), tracker.export_state(), uses_entity=True
+    )
+    # Until the entity reports again, its last price applies, flagged.
+    assert restored.current() == PriceQuote(Fraction(8), "last_valid")
+    assert restored.update("9", None) == PriceQuote(Fraction(9), "entity")
+    fresh = PriceTracker.from_state(
+        Fraction(5), PriceTracker(Fraction(5)).export_state(), uses_entity=True
+    )
+    assert fresh.current() == PriceQuote(Fraction(5), "fallback")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [{}, {"last_valid": 3}, {"last_valid": "-1/2"}, {"last_valid": None, "x": 1}],
+)
+def test_tracker_rejects_malformed_state(state: dict[str, object]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - any clear ValueError will do
+        PriceTracker(Fraction(1), state=state)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.fractions())
+def test_fraction_text_round_trips_exactly(value: Fraction) -> None:
+    text = format_fraction(value)
+    assert "/" in text
+    assert parse_fraction(text) == value
+
+
+@pytest.mark.parametrize("text", ["1.5", "1/0", " 1/2", "1/-2", "a/b", "", 3, None])
+def test_parse_fraction_rejects(text: object) -> None:
+    with pytest.raises(ValueError, match=r"n/d|denominator"):
+        parse_fraction(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "expected"),
+    [
+        (Fraction(1, 3), 6, "0.333333"),
+        (Fraction(2, 3), 6, "0.666667"),
+        (Fraction(-2, 3), 2, "-0.67"),
+        (Fraction(5, 2), 0, "2"),  # half to even
+        (Fraction(7, 2), 0, "4"),
+        (Fraction(1, 200), 2, "0.00"),  # 0.005 -> even
+        (Fraction(3, 200), 2, "0.02"),
+        (Fraction(720_000_000), 3, "720000000.000"),
+    ],
+)
+def test_format_decimal_rounds_half_to_even(
+    value: Fraction, places: int, expected: str
+) -> None:
+    assert format_decimal(value, places) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.fractions(), places=st.integers(min_value=0, max_value=12))
+def test_format_decimal_is_within_half_a_unit(value: Fraction, places: int) -> None:
+    shown = Fraction(format_decimal(value, places))
+    assert abs(shown - value) <= Fraction(1, 2 * 10**places)
