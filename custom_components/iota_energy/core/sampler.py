@@ -133,6 +133,10 @@ class Sampler:
     def stop(self, timeout: float | None = 5.0) -> bool:
         """Stop, join the thread (which closes the source); True once it ended."""
         self._stop.set()
+        return self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end (after ``request_stop``); True if it did."""
         thread = self._thread
         if thread is None:
             return True

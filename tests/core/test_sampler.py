@@ -1,0 +1,362 @@
+"""The sampler thread: schedule, gaps, recovery, and independence from consumers.
+
+Time is simulated: the sampler, the virtual chip and the circuits share one
+fake monotonic clock that only moves when the sampler sleeps (or a test hook
+moves it), so 30 s of sampling run in milliseconds and every count is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import itertools
+import logging
+import threading
+
+import pytest
+
+from custom_components.iota_energy.core.ina219_model import VirtualIna219
+from custom_components.iota_energy.core.metering import Meter
+from custom_components.iota_energy.core.power_source import (
+    Ina219Config,
+    Ina219Source,
+    Reading,
+    SourceError,
+)
+from custom_components.iota_energy.core.sampler import (
+    THREAD_NAME,
+    Sample,
+    Sampler,
+)
+
+LOGGER = logging.getLogger("tests.sampler")
+NS = 1_000_000_000
+JOIN_TIMEOUT = 30.0  # generous: the machine is shared; runs take milliseconds
+
+
+@dataclass
+class FixedCircuit:
+    bus_v: float = 5.0
+    current_a: float = 0.02
+
+    def operating_point(self) -> tuple[float, float]:
+        return self.bus_v, self.current_a
+
+
+@dataclass
+class FakeTime:
+    """A monotonic clock that sleeping advances; asks the sampler to stop at end."""
+
+    end_ns: int
+    ns: int = 0
+    sampler: Sampler | None = None
+    hooks: dict[int, Callable[[], None]] = field(default_factory=dict)
+
+    def clock_ns(self) -> int:
+        return self.ns
+
+    def wall(self) -> float:
+        return 1_700_000_000 + self.ns / NS
+
+    def advance(self, seconds: float, *, at_least_ns: int = 0) -> None:
+        target = self.ns + max(at_least_ns, round(seconds * NS))
+        # Fire scheduled events (a chip unplugged at t = 2 s ...) on the way.
+        for at_ns in sorted(self.hooks):
+            if self.ns < at_ns <= target:
+                self.hooks.pop(at_ns)()
+        self.ns = target
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds, at_least_ns=1)  # a sleep always lets time pass
+        if self.ns >= self.end_ns and self.sampler is not None:
+            self.sampler.request_stop()
+
+
+class CountingSource(Ina219Source):
+    """The real source, remembering when it was opened."""
+
+    def __init__(self, chip: VirtualIna219, fake: FakeTime) -> None:
+        super().__init__(Ina219Config(), chip.i2c_interface)
+        self.fake = fake
+        self.open_attempts: list[int] = []
+        self.read_seconds = 0.0
+
+    def open(self) -> None:
+        self.open_attempts.append(self.fake.ns)
+        super().open()
+
+    def read(self) -> Reading:
+        self.fake.advance(self.read_seconds)
+        return super().read()
+
+
+@dataclass
+class Chain:
+    fake: FakeTime
+    chip: VirtualIna219
+    circuit: FixedCircuit
+    source: CountingSource
+    sampler: Sampler
+    samples: list[Sample]
+
+    def run(self) -> None:
+        self.sampler.start()
+        assert self.sampler.join(JOIN_TIMEOUT)
+
+
+def make_chain(
+    rate_hz: float,
+    seconds: float,
+    on_sample: Callable[[Sample], None] | None = None,
+) -> Chain:
+    fake = FakeTime(end_ns=round(seconds * NS))
+    circuit = FixedCircuit()
+    chip = VirtualIna219(circuit, clock_ns=fake.clock_ns)
+    source = CountingSource(chip, fake)
+    samples: list[Sample] = []
+
+    def collect(sample: Sample) -> None:
+        samples.append(sample)
+        if on_sample is not None:
+            on_sample(sample)
+
+    sampler = Sampler(
+        source,
+        rate_hz,
+        collect,
+        logger=LOGGER,
+        clock_ns=fake.clock_ns,
+        wall_clock=fake.wall,
+        sleep=fake.sleep,
+    )
+    fake.sampler = sampler
+    return Chain(fake, chip, circuit, source, sampler, samples)
+
+
+def stamps(samples: list[Sample]) -> list[int]:
+    return [sample.monotonic_ns for sample in samples]
+
+
+@pytest.mark.parametrize("rate", [0.5, 50.5, float("nan"), float("inf")])
+def test_rate_outside_1_to_50_hz_is_refused(rate: float) -> None:
+    chain = make_chain(1, 1)
+    with pytest.raises(ValueError, match="rate_hz"):
+        Sampler(chain.source, rate, print, logger=LOGGER)
+
+
+def test_fixed_rate_schedule_does_not_drift_with_slow_reads() -> None:
+    chain = make_chain(10, 5)
+    chain.source.read_seconds = 0.03  # every read costs 30 ms
+    chain.run()
+    period = NS // 10
+    assert len(chain.samples) == 5 * 10
+    # Stamped in the middle of each read, on the 100 ms grid, no drift.
+    assert stamps(chain.samples) == [k * period + 15_000_000 for k in range(50)]
+    assert all(sample.reading is not None for sample in chain.samples)
+    assert chain.sampler.stats().missed_slots == 0
+
+
+def test_falling_behind_skips_slots_instead_of_bursting() -> None:
+    chain: Chain
+
+    def stall_once(sample: Sample) -> None:
+        if len(chain.samples) == 11:
+            chain.fake.advance(0.35)  # a consumer stalls the thread for 350 ms
+
+    chain = make_chain(10, 5, stall_once)
+    chain.run()
+    period = NS // 10
+    taken = stamps(chain.samples)
+    # Slots 1.1 s and 1.2 s are skipped; 1.3 s is taken late (at 1.35 s).
+    assert chain.sampler.stats().missed_slots == 2
+    assert len(taken) == 50 - 2
+    assert min(b - a for a, b in itertools.pairwise(taken)) >= period // 2
+    assert taken[11] == 1_350_000_000
+    assert all(stamp % period == 0 for stamp in taken[12:])
+
+
+def test_a_30_s_payment_does_not_cost_a_single_sample() -> None:
+    """A payment holding things up for 30 s runs beside the sampler, not in it."""
+    meter = Meter(max_gap_s=5)
+    chain = make_chain(10, 30, meter.add)
+    wallet_lock = threading.Lock()
+    payment_started = threading.Event()
+    payment_may_finish = threading.Event()
+    seen_by_payment: list[int] = []
+
+    def pay() -> None:
+        with wallet_lock:
+            payment_started.set()
+            # Signing, proof of work, waiting for confirmation: held up until
+            # the sampler has run through 30 s of its clock.
+            payment_may_finish.wait(JOIN_TIMEOUT)
+            seen_by_payment.append(meter.snapshot().samples)
+
+    payment = threading.Thread(target=pay)
+    payment.start()
+    try:
+        assert payment_started.wait(JOIN_TIMEOUT)
+        chain.run()
+        assert payment.is_alive()  # still "paying" while all samples arrived
+        snapshot = meter.snapshot()
+        assert snapshot.samples == 30 * 10
+        assert chain.sampler.stats().missed_slots == 0
+        assert snapshot.gaps == 0
+        assert snapshot.covered_seconds == pytest.approx(29.9)
+    finally:
+        payment_may_finish.set()
+        payment.join(JOIN_TIMEOUT)
+    assert seen_by_payment == [300]
+
+
+def test_missing_chip_gives_gaps_backs_off_and_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
+    chain = make_chain(1, 40)
+    chain.chip.present = False
+    chain.fake.hooks[20 * NS] = lambda: setattr(chain.chip, "present", True)
+    chain.run()
+    # Documented policy: retry after 1 s, then double the pause (max 30 s).
+    expected_attempts, at, pause = [], 0, 1
+    while at < 20:
+        expected_attempts.append(at * NS)
+        at, pause = at + pause, pause * 2
+    expected_attempts.append(at * NS)  # the first attempt after the return
+    assert chain.source.open_attempts == expected_attempts
+    first_good = next(i for i, s in enumerate(chain.samples) if s.reading is not None)
+    assert chain.samples[first_good].monotonic_ns == expected_attempts[-1]
+    for sample in chain.samples[:first_good]:
+        assert sample.reading is None
+        assert sample.error is not None
+        assert sample.error.kind == "missing"
+    assert all(s.reading is not None for s in chain.samples[first_good:])
+    assert all(s.reading.power_w > 0 for s in chain.samples[first_good:] if s.reading)
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER.name]
+    assert sum("unavailable" in m for m in messages) == 1
+    assert sum("back" in m for m in messages) == 1
+
+
+def test_chip_that_vanishes_mid_run_is_a_gap_in_the_meter_then_comes_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
+    meter = Meter(max_gap_s=0.5)
+    chain = make_chain(10, 6, meter.add)
+    chain.fake.hooks[2 * NS - 1] = lambda: setattr(chain.chip, "present", False)
+    chain.fake.hooks[round(2.5 * NS)] = lambda: setattr(chain.chip, "present", True)
+    chain.run()
+    failed = [s for s in chain.samples if s.reading is None]
+    assert failed
+    assert {s.error.kind for s in failed if s.error} == {"missing"}
+    snapshot = meter.snapshot()
+    assert snapshot.gaps == 1
+    assert snapshot.available
+    assert snapshot.samples == len(chain.samples) - len(failed)
+    # Reopened (configured again) after the chip returned: real power, no zeros.
+    assert len(chain.source.open_attempts) >= 3
+    assert all(s.reading.power_w > 0 for s in chain.samples if s.reading)
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER.name]
+    assert sum("unavailable" in m for m in messages) == 1
+    assert sum("back" in m for m in messages) == 1
+
+
+def test_out_of_range_is_a_gap_without_reopening() -> None:
+    chain: Chain
+
+    def overload(sample: Sample) -> None:
+        count = len(chain.samples)
+        if count == 3:
+            chain.circuit.current_a = 4.0  # 400 mV: beyond 320 mV
+        elif count == 6:
+            chain.circuit.current_a = 0.02
+
+    chain = make_chain(1, 10, overload)
+    chain.run()
+    kinds = [s.error.kind if s.error else None for s in chain.samples]
+    assert kinds[3:6] == ["range"] * 3
+    assert kinds[:3] == [None] * 3
+    assert kinds[6:] == [None] * 4
+    assert len(chain.source.open_attempts) == 1
+
+
+def test_consumer_exceptions_are_counted_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(sample: Sample) -> None:
+        raise RuntimeError("consumer bug")
+
+    chain = make_chain(10, 1, broken)
+    chain.run()
+    assert len(chain.samples) == 10
+    assert chain.sampler.stats().callback_errors == 10
+    assert sum("on_sample failed" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_unexpected_driver_exception_is_an_io_gap_and_reopens(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    chain = make_chain(1, 5)
+    original_read = chain.source.read
+    calls = [0]
+
+    def flaky_read() -> Reading:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise ZeroDivisionError("driver bug")
+        return original_read()
+
+    chain.source.read = flaky_read  # type: ignore[method-assign]
+    chain.run()
+    assert chain.samples[1].error is not None
+    assert chain.samples[1].error.kind == "io"
+    assert chain.samples[2].reading is not None
+    assert len(chain.source.open_attempts) == 2
+    assert any("Unexpected error" in r.getMessage() for r in caplog.records)
+
+
+def test_real_thread_is_named_daemon_and_stop_closes_the_source() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    source = Ina219Source(Ina219Config(), chip.i2c_interface)
+    three = threading.Event()
+    threads: list[threading.Thread] = []
+    samples: list[Sample] = []
+
+    def on_sample(sample: Sample) -> None:
+        threads.append(threading.current_thread())
+        samples.append(sample)
+        if len(samples) >= 3:
+            three.set()
+
+    sampler = Sampler(source, 50, on_sample, logger=LOGGER)
+    sampler.start()
+    try:
+        assert three.wait(JOIN_TIMEOUT)
+        assert sampler.is_running
+    finally:
+        assert sampler.stop(JOIN_TIMEOUT)
+    assert not sampler.is_running
+    assert not source.is_open
+    assert threads[0].name == THREAD_NAME
+    assert threads[0].daemon
+    assert all(isinstance(s.reading, Reading) for s in samples)
+    increasing = stamps(samples)
+    assert increasing == sorted(increasing)
+    with pytest.raises(RuntimeError):
+        sampler.start()
+
+
+def test_stop_before_start_is_harmless() -> None:
+    chain = make_chain(1, 1)
+    assert chain.sampler.stop()
+    assert not chain.source.is_open
+
+
+def test_gap_samples_always_carry_an_error() -> None:
+    chain = make_chain(5, 3)
+    chain.chip.present = False
+    chain.run()
+    assert chain.samples
+    for sample in chain.samples:
+        assert sample.reading is None
+        assert isinstance(sample.error, SourceError)
