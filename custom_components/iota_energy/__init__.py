@@ -73,6 +73,7 @@ class IotaEnergyRuntime:
     sampler: Sampler
     # The simulated hardware, when the entry meters the virtual INA219.
     circuit: Circuit | None
+    chip: VirtualIna219 | None
 
 
 type IotaEnergyConfigEntry = ConfigEntry[IotaEnergyRuntime]
@@ -104,7 +105,7 @@ def ina219_config(entry: ConfigEntry) -> Ina219Config:
 
 def build_source(
     hass: HomeAssistant, entry: ConfigEntry
-) -> tuple[Ina219Source, Circuit | None]:
+) -> tuple[Ina219Source, Circuit | None, VirtualIna219 | None]:
     """The power source of the entry: a real INA219, or the virtual one.
 
     Both run the real pi-ina219 driver; the virtual chip sits under it at
@@ -112,7 +113,7 @@ def build_source(
     """
     config = ina219_config(entry)
     if entry.data[CONF_SOURCE] != SOURCE_VIRTUAL:
-        return Ina219Source(config), None
+        return Ina219Source(config), None, None
     circuit: Circuit
     if profile := entry.data.get(CONF_LOAD_PROFILE):
         path = Path(hass.config.path(profile))
@@ -120,7 +121,7 @@ def build_source(
     else:
         circuit = TutorialCircuit()
     chip = VirtualIna219(circuit, shunt_ohms=config.shunt_ohms, address=config.address)
-    return Ina219Source(config, i2c_interface=chip.i2c_interface), circuit
+    return Ina219Source(config, i2c_interface=chip.i2c_interface), circuit, chip
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -> bool:
@@ -159,7 +160,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
         ) from err
     state = loaded.value if loaded.value is not None else factory.new()
 
-    source, circuit = await hass.async_add_executor_job(build_source, hass, entry)
+    source, circuit, chip = await hass.async_add_executor_job(build_source, hass, entry)
     sampler = Sampler(
         source,
         float(options.get(CONF_SAMPLE_RATE, DEFAULT_SAMPLE_RATE)),
@@ -190,7 +191,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
     # missing, so a chip that is not there yet does not fail the setup.
     sampler.start()
     runtime = IotaEnergyRuntime(
-        coordinator=coordinator, sampler=sampler, circuit=circuit
+        coordinator=coordinator, sampler=sampler, circuit=circuit, chip=chip
     )
     try:
         await coordinator.async_start()

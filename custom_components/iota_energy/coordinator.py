@@ -210,7 +210,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
             self.hass.bus.async_fire(
                 EVENT_PERIOD_CLOSED,
                 {"config_entry_id": self.config_entry.entry_id}
-                | statement.to_event_data(),
+                | statement.to_event_data(dt_util.get_default_time_zone()),
             )
             for listener in list(self._statement_listeners):
                 listener(statement)

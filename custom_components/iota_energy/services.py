@@ -80,7 +80,7 @@ async def _async_close_period(call: ServiceCall) -> ServiceResponse:
     statement = await entry.runtime_data.coordinator.async_close_period()
     if not call.return_response:
         return None
-    return {"statement": statement.to_event_data()}
+    return {"statement": statement.to_event_data(dt_util.get_default_time_zone())}
 
 
 async def _async_get_statements(call: ServiceCall) -> ServiceResponse:
@@ -101,7 +101,10 @@ async def _async_get_statements(call: ServiceCall) -> ServiceResponse:
         limit=call.data.get(ATTR_LIMIT, MAX_STATEMENTS_PER_CALL),
     )
     result: dict[str, Any] = {
-        "statements": [statement.to_event_data() for statement in statements]
+        "statements": [
+            statement.to_event_data(dt_util.get_default_time_zone())
+            for statement in statements
+        ]
     }
     return result
 

@@ -1,0 +1,42 @@
+"""Small helpers for the Home Assistant tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.core import HomeAssistant
+
+
+async def wait_for_samples(
+    entry: MockConfigEntry, count: int, timeout: float = 10
+) -> None:
+    """Let the real sampler thread take ``count`` more samples."""
+    meter = entry.runtime_data.coordinator.state.meter
+    target = meter.snapshot().samples + count
+    deadline = time.monotonic() + timeout
+    while meter.snapshot().samples < target:
+        assert time.monotonic() < deadline, "the sampler took no samples"
+        await asyncio.sleep(0.05)
+
+
+async def refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Publish now, as the publish interval would."""
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+def entity_id(
+    hass: HomeAssistant, entry: MockConfigEntry, key: str, domain: str = "sensor"
+) -> str:
+    """The entity id of one of the entry's entities, by description key."""
+    from homeassistant.helpers import entity_registry as er
+
+    registry = er.async_get(hass)
+    found = registry.async_get_entity_id(
+        domain, "iota_energy", f"{entry.entry_id}_{key}"
+    )
+    assert found is not None, key
+    return found

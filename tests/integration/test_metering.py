@@ -1,0 +1,104 @@
+"""Metering inside Home Assistant: live values, unavailability, restarts."""
+
+from __future__ import annotations
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+
+from .helpers import entity_id, refresh, wait_for_samples
+
+
+async def test_power_follows_the_potentiometer(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Turning the virtual knob changes the power the real driver reads."""
+    entry = init_integration
+    knob = entity_id(hass, entry, "potentiometer", "number")
+    power = entity_id(hass, entry, "power")
+
+    async def power_at(percent: float) -> float:
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": knob, "value": percent}, blocking=True
+        )
+        await wait_for_samples(entry, 2)
+        await refresh(hass, entry)
+        return float(hass.states.get(power).state)
+
+    # 0 % puts no potentiometer resistance in the loop: the LED is brightest.
+    bright = await power_at(0)
+    dim = await power_at(100)
+    assert dim > 0
+    assert bright > dim * 1.5
+    assert float(hass.states.get(knob).state) == 100
+
+
+async def test_missing_chip_is_unavailable_not_zero(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """While the chip cannot be read, power is unavailable and energy stands still."""
+    entry = init_integration
+    await wait_for_samples(entry, 3)
+    await refresh(hass, entry)
+    energy_before = float(hass.states.get(entity_id(hass, entry, "energy")).state)
+    power = entity_id(hass, entry, "power")
+    assert float(hass.states.get(power).state) > 0
+
+    chip = entry.runtime_data.chip
+    chip.present = False
+    try:
+        await wait_for_samples_failing(entry)
+        await refresh(hass, entry)
+        assert hass.states.get(power).state == STATE_UNAVAILABLE
+        energy_state = hass.states.get(entity_id(hass, entry, "energy")).state
+        assert float(energy_state) >= energy_before
+        assert float(hass.states.get(entity_id(hass, entry, "gaps")).state) >= 1
+    finally:
+        chip.present = True
+    await wait_for_samples(entry, 2)
+    await refresh(hass, entry)
+    assert float(hass.states.get(power).state) > 0
+
+
+async def wait_for_samples_failing(entry: MockConfigEntry) -> None:
+    """Wait until the meter has noticed the chip is gone."""
+    import asyncio
+    import time
+
+    meter = entry.runtime_data.coordinator.state.meter
+    deadline = time.monotonic() + 10
+    while meter.snapshot().available:
+        assert time.monotonic() < deadline, "the meter never saw the chip go"
+        await asyncio.sleep(0.05)
+
+
+async def test_energy_survives_a_restart(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """Unload (a clean stop) and set up again: the total continues, never drops."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_for_samples(mock_config_entry, 5)
+    await refresh(hass, mock_config_entry)
+    energy = entity_id(hass, mock_config_entry, "energy")
+    before_restart = float(hass.states.get(energy).state)
+    assert before_restart > 0
+
+    meter = mock_config_entry.runtime_data.coordinator.state.meter
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    stopped_total = meter.snapshot().energy_j
+
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    restored = (
+        mock_config_entry.runtime_data.coordinator.state.meter.snapshot().energy_j
+    )
+    assert restored >= stopped_total
+    assert float(hass.states.get(energy).state) >= before_restart
+    await wait_for_samples(mock_config_entry, 3)
+    await refresh(hass, mock_config_entry)
+    assert float(hass.states.get(energy).state) > before_restart
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
