@@ -42,6 +42,7 @@ class ConeSimulation:
         self.confirmed: list[str] = []  # in confirmation order
         self._confirmed_set: set[str] = set()
         self.deltas: dict[str, int] = {}
+        self._undo_points: list[tuple[int, dict[str, int]]] = []
 
     def _is_confirmed(self, hash_: str) -> bool:
         if hash_ == NULL_HASH or hash_ in self._confirmed_set:
@@ -60,12 +61,26 @@ class ConeSimulation:
         try:
             self._add(root)
         except _RejectedError as rejection:
-            for hash_ in self.confirmed[confirmed_before:]:
-                self._confirmed_set.discard(hash_)
-            del self.confirmed[confirmed_before:]
-            self.deltas = deltas_before
+            self._undo(confirmed_before, deltas_before)
             return Rejection(rejection.reason)
+        self._undo_points.append((confirmed_before, deltas_before))
         return None
+
+    def roll_back(self, confirmed_count: int) -> None:
+        """Undo the ``try_add`` calls that confirmed past ``confirmed_count``."""
+        while self._undo_points and self._undo_points[-1][0] >= confirmed_count:
+            count, deltas = self._undo_points.pop()
+            self._undo(count, deltas)
+
+    def accepted(self, hash_: str) -> bool:
+        """Whether ``hash_`` is confirmed in this simulation."""
+        return hash_ in self._confirmed_set
+
+    def _undo(self, confirmed_count: int, deltas: dict[str, int]) -> None:
+        for hash_ in self.confirmed[confirmed_count:]:
+            self._confirmed_set.discard(hash_)
+        del self.confirmed[confirmed_count:]
+        self.deltas = deltas
 
     def _add(self, root: str) -> None:
         # Iterative post-order walk: approvees (trunk, then branch) first.

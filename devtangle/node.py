@@ -32,6 +32,8 @@ from .validation import (
 MAX_DEPTH: Final = 15
 # At most this many tips referenced by one milestone (one PoW each).
 MAX_MILESTONE_REFERENCES: Final = 16
+# Unconfirmed tails a milestone considers.
+MAX_MILESTONE_CANDIDATES: Final = 1_000
 # Tips examined per tip selection, newest first.
 TIP_CANDIDATES: Final = 32
 # Clients date transactions this much before the node's database was created.
@@ -328,6 +330,10 @@ class Node:
             candidates = candidates[:TIP_CANDIDATES]
             # Spread approvals over the freshest tips, as a random walk would.
             random.shuffle(candidates)
+            # If the tips conflict, fall back to consistent tails below them.
+            candidates += self.store.unconfirmed_tails(
+                TIP_CANDIDATES, newest_first=True
+            )
             for tip in candidates:
                 if len(chosen) == 2:
                     break
@@ -404,13 +410,7 @@ class Node:
             with self._lock:
                 latest = self._latest()
                 simulation = self._simulation()
-                references = []
-                # Oldest tips first: of two conflicting bundles, the first seen wins.
-                for tip in self.store.arrival_order(self._tips):
-                    if simulation.try_add(tip) is None:
-                        references.append(tip)
-                        if len(references) == MAX_MILESTONE_REFERENCES:
-                            break
+                references = self._milestone_references(simulation)
                 if not references:
                     references = [latest.hash]
             index = latest.index + 1
@@ -434,6 +434,35 @@ class Node:
                     self.store.confirm(milestone, confirmed, simulation.deltas)
                 self._update_tips(own)
             return milestone
+
+    def _milestone_references(self, simulation: ConeSimulation) -> list[str]:
+        """Add unconfirmed tails oldest first; return what the milestone approves.
+
+        Every tail, not only tips: a tip whose cone conflicts (say a
+        reattachment approving its original) must not hide the consistent
+        transactions below it. Of two conflicting bundles the older wins. The
+        milestone approves the frontier: accepted transactions nothing else
+        accepted approves.
+        """
+        frontier: set[str] = set()
+        for tail in self.store.unconfirmed_tails(MAX_MILESTONE_CANDIDATES):
+            if tail in frontier or simulation.accepted(tail):
+                continue
+            start = len(simulation.confirmed)
+            if simulation.try_add(tail) is not None:
+                continue
+            added = simulation.confirmed[start:]
+            grown = frontier | set(added)
+            for hash_ in added:
+                tx = self.store.get(hash_)
+                assert tx is not None
+                grown.discard(tx.trunk)
+                grown.discard(tx.branch)
+            if len(grown) > MAX_MILESTONE_REFERENCES:
+                simulation.roll_back(start)
+                break
+            frontier = grown
+        return self.store.arrival_order(frontier)
 
     def milestone(self, _request: Mapping[str, Any]) -> Json:
         milestone = self.issue_milestone()

@@ -268,6 +268,18 @@ class Store:
             )
         ]
 
+    def unconfirmed_tails(self, limit: int, *, newest_first: bool = False) -> list[str]:
+        """Tails no milestone has confirmed yet, in arrival order."""
+        order = "DESC" if newest_first else "ASC"
+        return [
+            str(row[0])
+            for row in self._db.execute(
+                "SELECT hash FROM transactions WHERE confirmed_by IS NULL"
+                f" AND current_index = 0 ORDER BY seq {order} LIMIT ?",
+                (limit,),
+            )
+        ]
+
     def confirmed_by(self, hash_: str) -> int | None:
         row = self._db.execute(
             "SELECT confirmed_by FROM transactions WHERE hash = ?", (hash_,)
