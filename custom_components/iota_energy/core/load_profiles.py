@@ -76,20 +76,31 @@ class LoadProfile:
 
     @classmethod
     def from_csv(
-        cls, path: str | Path, *, interpolation: Interpolation = "linear"
+        cls, path: str | Path, *, interpolation: Interpolation | None = None
     ) -> LoadProfile:
         """Read a CSV with a header row ``time_s,power_w``.
 
-        Lines starting with ``#`` are comments. Values are decimal numbers and
-        are kept exactly as written (``0.1`` is one tenth, not a float).
+        Lines starting with ``#`` are comments; a comment
+        ``# interpolation: step`` (or ``linear``) says how to read the rows,
+        so a file carries its own meaning. An explicit ``interpolation``
+        argument wins; without either, rows are joined linearly. Values are
+        decimal numbers kept exactly as written (``0.1`` is one tenth).
         """
         path = Path(path)
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = [
-                row
-                for row in csv.reader(handle)
-                if row and not row[0].lstrip().startswith("#")
-            ]
+            lines = handle.read().splitlines()
+        declared: Interpolation | None = None
+        for line in lines:
+            key, _, value = line.lstrip("# \t").partition(":")
+            if line.lstrip().startswith("#") and key.strip() == "interpolation":
+                if value.strip() not in ("linear", "step"):
+                    raise ValueError(f"{path.name}: unknown interpolation {value!r}")
+                declared = "step" if value.strip() == "step" else "linear"
+        rows = [
+            row
+            for row in csv.reader(lines)
+            if row and not row[0].lstrip().startswith("#")
+        ]
         if not rows or tuple(cell.strip() for cell in rows[0]) != CSV_COLUMNS:
             raise ValueError(f"{path.name}: the header must be 'time_s,power_w'")
         points: list[tuple[Fraction, Fraction]] = []
@@ -101,7 +112,11 @@ class LoadProfile:
             except (ValueError, ZeroDivisionError) as err:
                 raise ValueError(f"{path.name}: row {number}: {err}") from err
         try:
-            return cls(points, interpolation=interpolation, name=path.stem)
+            return cls(
+                points,
+                interpolation=interpolation or declared or "linear",
+                name=path.stem,
+            )
         except ValueError as err:
             raise ValueError(f"{path.name}: {err}") from err
 
