@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 
 async def wait_for_samples(
-    entry: MockConfigEntry, count: int, timeout: float = 10
+    entry: MockConfigEntry, count: int, limit_s: float = 10
 ) -> None:
     """Let the real sampler thread take ``count`` more samples."""
     meter = entry.runtime_data.coordinator.state.meter
     target = meter.snapshot().samples + count
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit_s
     while meter.snapshot().samples < target:
         assert time.monotonic() < deadline, "the sampler took no samples"
         await asyncio.sleep(0.05)

@@ -1,0 +1,216 @@
+"""Billing inside Home Assistant: periods close on time, events, actions, prices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.iota_energy.const import (
+    CONF_PERIOD,
+    CONF_PERIOD_SECONDS,
+    CONF_PRICE_ENTITY,
+    DOMAIN,
+    EVENT_PERIOD_CLOSED,
+)
+
+from .helpers import entity_id, refresh, wait_for_samples
+
+PRICE_SENSOR = "sensor.neighbour_tariff"
+
+
+@pytest.fixture
+def entry_data(entry_data: dict[str, Any]) -> dict[str, Any]:
+    """Bill in the tutorial's 60-second periods."""
+    return entry_data | {CONF_PERIOD: "fixed", CONF_PERIOD_SECONDS: 60}
+
+
+async def test_period_closes_at_its_boundary(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+) -> None:
+    """At the boundary a statement is recorded, announced, and the period restarts."""
+    entry = init_integration
+    coordinator = entry.runtime_data.coordinator
+    events = async_capture_events(hass, EVENT_PERIOD_CLOSED)
+    await wait_for_samples(entry, 5)
+    boundary = coordinator.state.engine.next_boundary()
+
+    async_fire_time_changed(hass, boundary + timedelta(milliseconds=1))
+    await hass.async_block_till_done()
+
+    assert len(events) == 1
+    data = events[0].data
+    assert data["config_entry_id"] == entry.entry_id
+    assert dt_util.parse_datetime(data["period_end"]) == boundary
+    assert Fraction(data["energy_wh_exact"]) > 0
+    owed = Fraction(data["owed_iota_exact"])
+    carried_in = Fraction(data["carried_in_iota_exact"])
+    # The tutorial's price: 720 000 000 IOTA/kWh, exact.
+    assert owed == Fraction(data["energy_wh_exact"]) * 720_000
+    assert data["due_iota"] == int(carried_in + owed)
+    assert (
+        Fraction(data["carried_out_iota_exact"]) == carried_in + owed - data["due_iota"]
+    )
+    assert coordinator.state.ledger.statements[-1].id == data["id"]
+    assert coordinator.state.engine.next_boundary() == boundary + timedelta(seconds=60)
+
+    # Durable before announced: the stored document already holds the statement.
+    for slot in ("a", "b"):
+        ledger = hass_storage[f"{DOMAIN}.{entry.entry_id}.{slot}"]["data"]["state"]
+        assert data["id"] in [s["id"] for s in ledger["ledger"]["statements"]]
+    outstanding = hass.states.get(entity_id(hass, entry, "outstanding"))
+    assert int(outstanding.state) == data["due_iota"]
+    billing_event = hass.states.get(entity_id(hass, entry, "billing", "event"))
+    assert billing_event.attributes["statement_id"] == data["id"]
+
+
+async def test_close_period_action_returns_the_statement(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """close_period closes now; get_statements finds it; energy restarts at 0."""
+    entry = init_integration
+    await wait_for_samples(entry, 3)
+    events = async_capture_events(hass, EVENT_PERIOD_CLOSED)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "close_period",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    statement = response["statement"]
+    assert Fraction(statement["energy_wh_exact"]) > 0
+    assert [event.data["id"] for event in events] == [statement["id"]]
+    assert (
+        entry.runtime_data.coordinator.state.engine.open_period.energy_j
+        < Fraction(statement["energy_wh_exact"]) * 3600
+    )
+
+    listed = await hass.services.async_call(
+        DOMAIN,
+        "get_statements",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert [s["id"] for s in listed["statements"]] == [statement["id"]]
+
+    none_due = await hass.services.async_call(
+        DOMAIN,
+        "get_statements",
+        {"config_entry_id": entry.entry_id, "states": ["paid"]},
+        blocking=True,
+        return_response=True,
+    )
+    assert none_due["statements"] == []
+
+
+async def test_actions_reject_bad_input(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Wrong entries and time ranges are translated validation errors."""
+    with pytest.raises(ServiceValidationError) as unknown:
+        await hass.services.async_call(
+            DOMAIN,
+            "close_period",
+            {"config_entry_id": "no_such_entry"},
+            blocking=True,
+            return_response=True,
+        )
+    assert unknown.value.translation_key == "entry_not_found"
+
+    with pytest.raises(ServiceValidationError) as backwards:
+        await hass.services.async_call(
+            DOMAIN,
+            "get_statements",
+            {
+                "config_entry_id": init_integration.entry_id,
+                "start": "2026-01-02T00:00:00+00:00",
+                "end": "2026-01-01T00:00:00+00:00",
+            },
+            blocking=True,
+            return_response=True,
+        )
+    assert backwards.value.translation_key == "invalid_time_range"
+    # Nothing was closed by the failed calls.
+    assert init_integration.runtime_data.coordinator.state.ledger.statements == []
+
+
+async def test_actions_on_an_unloaded_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """An unloaded meter is a clear error, not a crash."""
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "get_statements",
+            {"config_entry_id": init_integration.entry_id},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "entry_not_loaded"
+
+
+@pytest.fixture
+def entry_options(entry_options: dict[str, Any]) -> dict[str, Any]:
+    """Take the price from a sensor (a tariff, or the tutorial's part-2 rule)."""
+    return entry_options | {CONF_PRICE_ENTITY: PRICE_SENSOR}
+
+
+async def test_price_entity_is_applied_per_slice(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """Energy before a price change is billed at the old price, after it at the new."""
+    hass.states.async_set(PRICE_SENSOR, "1000", {"unit_of_measurement": "IOTA/kWh"})
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    entry = mock_config_entry
+    engine = entry.runtime_data.coordinator.state.engine
+
+    await wait_for_samples(entry, 3)
+    hass.states.async_set(PRICE_SENSOR, "2.5", {"unit_of_measurement": "IOTA/Wh"})
+    await hass.async_block_till_done()
+    await wait_for_samples(entry, 3)
+    hass.states.async_set(PRICE_SENSOR, "unavailable")
+    await hass.async_block_till_done()
+    await wait_for_samples(entry, 3)
+    await refresh(hass, entry)
+
+    slices = engine.open_period.slices
+    prices = [(s.iota_per_kwh, s.source) for s in slices]
+    assert prices == [
+        (Fraction(1000), "entity"),
+        (Fraction(2500), "entity"),
+        (Fraction(2500), "last_valid"),
+    ]
+    assert all(s.energy_j > 0 for s in slices)
+    assert engine.open_period.owed() == sum(
+        (s.energy_j / 3_600_000 * s.iota_per_kwh for s in slices), Fraction(0)
+    )
+    price_state = hass.states.get(entity_id(hass, entry, "price"))
+    assert float(price_state.state) == 2500
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        "close_period",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert "last_valid" in response["statement"]["price_flags"]
+    await hass.config_entries.async_unload(entry.entry_id)
