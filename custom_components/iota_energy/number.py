@@ -29,7 +29,7 @@ async def async_setup_entry(
 
 
 class PotentiometerNumber(IotaEnergyEntity, RestoreNumber):
-    """Wiper of the simulated potentiometer: 0 % no resistance (brightest LED), 100 % all of it."""
+    """The simulated potentiometer: 0 % adds no resistance (brightest LED)."""
 
     _attr_translation_key = "potentiometer"
     _attr_native_min_value = 0.0

@@ -7,6 +7,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -14,10 +18,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.iota_energy.const import DOMAIN
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.util import dt as dt_util
 
 from .helpers import wait_for_samples
 
@@ -115,7 +115,7 @@ async def test_flush_writes_energy_without_a_clean_stop(
     hass_storage: dict[str, Any],
     init_integration: MockConfigEntry,
 ) -> None:
-    """Every flush interval the measured energy reaches storage (a hard kill loses less)."""
+    """Each flush interval the measured energy reaches storage (for hard kills)."""
     entry = init_integration
     await wait_for_samples(entry, 3)
     async_fire_time_changed(
