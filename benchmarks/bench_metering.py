@@ -119,7 +119,8 @@ def tutorial_error(profile: LoadProfile, times: Sequence[float], rate_hz: int) -
     windows = len(times) // ticks_per_window
     for window in range(windows):
         chunk = times[window * ticks_per_window : (window + 1) * ticks_per_window]
-        mean = sum(Fraction(profile.power_at(at)) for at in chunk) / len(chunk)
+        mean = sum((Fraction(profile.power_at(at)) for at in chunk), Fraction(0))
+        mean /= len(chunk)
         estimate += mean * TUTORIAL_WINDOW_S
     exact = profile.exact_energy_j(0, windows * TUTORIAL_WINDOW_S)
     return relative_error(estimate, exact)
@@ -142,7 +143,11 @@ def tutorial_as_written_error(profile: LoadProfile, rng: random.Random) -> float
             at += 1.0
         if at > DURATION_S:
             break
-        estimate += sum(Fraction(p) for p in ticks) / len(ticks) * TUTORIAL_WINDOW_S
+        estimate += (
+            sum((Fraction(p) for p in ticks), Fraction(0))
+            / len(ticks)
+            * TUTORIAL_WINDOW_S
+        )
         at += PAYMENT_S
         last_window_end = at
     return relative_error(estimate, profile.exact_energy_j(0, last_window_end))
