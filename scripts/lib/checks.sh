@@ -38,7 +38,7 @@ run_pytest() {
     --cov-report="xml:$coverage_dir/coverage.xml" \
     "$@" || status=$?
   if ((status == 5)); then
-    printf '\033[1;31merror:\033[0m pytest collected no tests (leg %s)\n' "$leg" >&2
+    error "pytest collected no tests (leg $leg)"
   fi
   return "$status"
 }

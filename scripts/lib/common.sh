@@ -12,17 +12,34 @@ export REPO_ROOT CACHE_DIR
 # uv keeps downloaded wheels here; shared by every venv the scripts create.
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$CACHE_DIR/uv-cache}"
 
+# Colours only on a terminal, and never with NO_COLOR set.
+if [[ -t 2 && -z "${NO_COLOR:-}" ]]; then
+  _c_blue=$'\033[1;34m' _c_yellow=$'\033[1;33m' _c_red=$'\033[1;31m'
+  _c_green=$'\033[1;32m' _c_magenta=$'\033[1;35m' _c_off=$'\033[0m'
+else
+  _c_blue='' _c_yellow='' _c_red='' _c_green='' _c_magenta='' _c_off=''
+fi
+
 log() {
-  printf '\033[1;34m==>\033[0m %s\n' "$*" >&2
+  printf '%s==>%s %s\n' "$_c_blue" "$_c_off" "$*" >&2
 }
 
 warn() {
-  printf '\033[1;33mwarning:\033[0m %s\n' "$*" >&2
+  printf '%swarning:%s %s\n' "$_c_yellow" "$_c_off" "$*" >&2
+}
+
+error() {
+  printf '%serror:%s %s\n' "$_c_red" "$_c_off" "$*" >&2
 }
 
 die() {
-  printf '\033[1;31merror:\033[0m %s\n' "$*" >&2
+  error "$@"
   exit 1
+}
+
+# A banner line, e.g. for each leg.
+banner() {
+  printf '\n%s######## %s ########%s\n' "$_c_magenta" "$*" "$_c_off" >&2
 }
 
 # Print the sha256 of the given files' contents plus any extra words, so a
