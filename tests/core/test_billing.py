@@ -206,6 +206,18 @@ def test_close_now_ends_the_period_and_stays_aligned() -> None:
     assert following.period_start == middle
 
 
+def test_manual_close_survives_a_restart() -> None:
+    engine = minute_engine()
+    middle = T0 + timedelta(seconds=25)
+    engine.close_now(middle)
+    engine.add_energy(mws(5), TUTORIAL)
+    restored = restart(engine)
+    assert restored.open_period.period == Period(middle, T0 + MINUTE)
+    restored.start(middle + timedelta(seconds=5))
+    (statement,) = restored.roll(T0 + MINUTE)
+    assert (statement.period_start, statement.energy_j) == (middle, mws(5))
+
+
 def test_close_now_needs_a_moment_inside_the_open_period() -> None:
     engine = minute_engine()
     with pytest.raises(ValueError, match="roll"):

@@ -16,6 +16,7 @@ from custom_components.iota_energy.core.periods import (
     Period,
     Schedule,
     count_periods,
+    resolve_wall_time,
     schedule_from_options,
 )
 
@@ -223,6 +224,35 @@ def test_hourly_lord_howe_half_hour_shift() -> None:
     # And back: 02:00 (+11) -> 01:30 (+10:30).
     back = walk(schedule, local(LORD_HOWE, 2026, 4, 5, 1, 10, fold=0), 3)
     assert [p.duration for p in back] == [HOUR, HOUR / 2, HOUR]
+
+
+def test_hourly_period_ends_where_the_offset_changes_mid_hour() -> None:
+    # Newfoundland sprang forward at 00:01 until 2011: 00:01 (-03:30) -> 01:01.
+    st_johns = ZoneInfo("America/St_Johns")
+    schedule = CalendarSchedule("hourly", st_johns)
+    periods = walk(schedule, local(st_johns, 2010, 3, 14, 0, 0), 2)
+    assert local_bounds(periods, st_johns) == [
+        ("2010-03-14T00:00:00-03:30", "2010-03-14T01:01:00-02:30"),
+        ("2010-03-14T01:01:00-02:30", "2010-03-14T02:00:00-02:30"),
+    ]
+    assert [p.duration for p in periods] == [MINUTE, 59 * MINUTE]
+
+
+@pytest.mark.parametrize(
+    ("wall", "expected"),
+    [
+        # Inside the spring-forward gap: the instant the clocks jump.
+        (datetime(2025, 3, 30, 2, 30), "2025-03-30T03:00:00+02:00"),
+        (datetime(2025, 3, 30, 2, 0), "2025-03-30T03:00:00+02:00"),
+        # Repeated in autumn: the first occurrence.
+        (datetime(2025, 10, 26, 2, 30), "2025-10-26T02:30:00+02:00"),
+        (datetime(2025, 7, 1, 0, 0), "2025-07-01T00:00:00+02:00"),
+    ],
+)
+def test_resolve_wall_time_first_instant_showing_it_or_later(
+    wall: datetime, expected: str
+) -> None:
+    assert resolve_wall_time(wall, BERLIN).astimezone(BERLIN).isoformat() == expected
 
 
 # --- weekly and monthly ----------------------------------------------------

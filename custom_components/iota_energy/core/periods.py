@@ -130,7 +130,7 @@ class FixedLengthSchedule:
         return f"FixedLengthSchedule({self._length!r}, anchor={self._anchor!r})"
 
 
-def _resolve_wall_time(wall: datetime, tz: ZoneInfo) -> datetime:
+def resolve_wall_time(wall: datetime, tz: ZoneInfo) -> datetime:
     """The first instant (UTC) at which the local clock reads ``wall`` or later.
 
     A wall time the clocks skip (spring forward) resolves to the instant of the
@@ -138,6 +138,8 @@ def _resolve_wall_time(wall: datetime, tz: ZoneInfo) -> datetime:
     occurs twice (fall back) resolves to its first occurrence. Both rules keep
     boundaries in order: a later wall time never resolves to an earlier instant.
     """
+    if wall.tzinfo is not None:
+        raise ValueError(f"wall must be a naive local time: {wall!r}")
     first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
     second = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
     low, high = min(first, second), max(first, second)
@@ -185,7 +187,9 @@ class CalendarSchedule:
       zone) each period is one real hour: the skipped hour simply has no
       period, the repeated hour has two. A period also ends where the offset
       changes, so around a 30-minute shift (Australia/Lord_Howe) one period
-      lasts 30 minutes; no period ever lasts more than an hour.
+      lasts 30 minutes, and where clocks once changed at 00:01
+      (America/St_Johns until 2011) one lasted a minute; no period ever lasts
+      more than an hour.
     * ``daily``: from local midnight to the next, 23 h or 25 h across DST.
     * ``weekly``: from local midnight of ``weekday`` (0 = Monday) for 7 days.
     * ``monthly``: from local midnight of ``billing_day`` to the same day of
@@ -194,7 +198,7 @@ class CalendarSchedule:
 
     A boundary whose local midnight does not exist begins at the first instant
     of that day (the end of the skipped stretch); one that occurs twice begins
-    at its first occurrence. See :func:`_resolve_wall_time`.
+    at its first occurrence. See :func:`resolve_wall_time`.
     """
 
     __slots__ = ("_billing_day", "_tz", "_unit", "_weekday")
@@ -253,17 +257,17 @@ class CalendarSchedule:
     def _calendar_period_at(self, instant: datetime) -> Period:
         wall = _local_wall(instant, self._tz)
         label = self._label_of(wall.date())
-        start = _resolve_wall_time(label, self._tz)
+        start = resolve_wall_time(label, self._tz)
         # Wall time is not monotonic (it repeats when clocks go back), so the
         # label read off the wall may be one off; step until the period fits.
         while start > instant:
             label = self._step(label, -1)
-            start = _resolve_wall_time(label, self._tz)
-        end = _resolve_wall_time(self._step(label, 1), self._tz)
+            start = resolve_wall_time(label, self._tz)
+        end = resolve_wall_time(self._step(label, 1), self._tz)
         while end <= instant:
             label = self._step(label, 1)
             start = end
-            end = _resolve_wall_time(self._step(label, 1), self._tz)
+            end = resolve_wall_time(self._step(label, 1), self._tz)
         return Period(start, end)
 
     def _label_of(self, day: date) -> datetime:
