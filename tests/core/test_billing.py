@@ -602,3 +602,80 @@ def test_export_state_round_trips_exactly(
     assert restored.carry == engine.carry
     assert restored.open_period.slices == engine.open_period.slices
     assert all(isinstance(s, PriceSlice) for s in restored.open_period.slices)
+
+
+EVENTS = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=6 * 3600),  # seconds until the event
+        st.sampled_from(["roll", "restart", "close"]),
+        st.integers(min_value=0, max_value=50_000),  # mW·s metered before it
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    events=EVENTS,
+    first=st.datetimes(
+        min_value=datetime(2025, 3, 29), max_value=datetime(2025, 3, 31)
+    ).map(lambda d: d.replace(tzinfo=UTC))
+    | st.datetimes(
+        min_value=datetime(2025, 10, 25), max_value=datetime(2025, 10, 27)
+    ).map(lambda d: d.replace(tzinfo=UTC)),
+)
+def test_downtime_and_manual_closes_tile_time_across_dst(
+    events: list[tuple[int, str, int]], first: datetime
+) -> None:
+    schedule = CalendarSchedule("hourly", BERLIN)
+    engine = BillingEngine(schedule, min_payment_iota=3)
+    engine.start(first)
+    origin = engine.open_period.period.start
+    now = first
+    statements: list[Statement] = []
+    manual_closes = 0
+    metered = Fraction(0)
+    for seconds, kind, energy in events:
+        engine.add_energy(mws(energy), TUTORIAL)
+        metered += mws(energy)
+        now += timedelta(seconds=seconds)
+        if kind == "restart":  # down for `seconds`, then back at `now`
+            engine = restart(engine)
+            statements.extend(engine.start(now))
+            continue
+        statements.extend(engine.roll(now))
+        if kind == "close" and engine.open_period.period.start < now:
+            statements.append(engine.close_now(now))
+            manual_closes += 1
+    # Statements tile [origin, open start) with no gap and no overlap ...
+    assert all(
+        a.period_end == b.period_start for a, b in itertools.pairwise(statements)
+    )
+    end = engine.open_period.period.start
+    if statements:
+        assert (statements[0].period_start, statements[-1].period_end) == (origin, end)
+    # ... and each closed piece ends at a schedule boundary or a manual close
+    # (never both: a manual close falls strictly inside a period).
+    covered = sum(s.periods_covered for s in statements)
+    ended = [p for p in _hours(schedule, origin, end) if p.end <= end]
+    assert covered == len(ended) + manual_closes
+    # ... and lose no energy and no fraction of an IOTA.
+    assert (
+        sum((s.energy_j for s in statements), Fraction(0))
+        + (engine.open_period.energy_j)
+        == metered
+    )
+    owed = sum((s.owed for s in statements), Fraction(0))
+    assert sum(s.due_iota for s in statements) + engine.carry == owed
+    assert all(s.due_iota == 0 or s.due_iota >= 3 for s in statements)
+
+
+def _hours(schedule: Schedule, start: datetime, end: datetime) -> list[Period]:
+    """Every schedule period in ``[start, end)``, walked one by one."""
+    periods: list[Period] = []
+    cursor = start
+    while cursor < end:
+        periods.append(schedule.period_at(cursor))
+        cursor = periods[-1].end
+    return periods
