@@ -15,9 +15,8 @@ the Curl state keep it fast:
   bit-slicing). ``map`` over ``operator`` functions runs the per-trit
   arithmetic in C, so W candidates cost little more than one.
 
-Trit encoding in both: a trit is a (low, not-high) bit pair, -1 is (1, 1),
-0 is (1, 0) and 1 is (0, 0), PearlDiver's low/high planes with high stored
-inverted, which saves one operation per trit and round.
+A trit is always a pair of bits (PearlDiver's two-bit encoding); which pair
+stands for which trit is chosen per representation to need few operations.
 """
 
 from __future__ import annotations
@@ -79,6 +78,9 @@ class PowCancelled(Exception):  # noqa: N818 - the name other modules use
 
 
 # --- one hash: the state as two 729-bit integers ----------------------------
+#
+# Encoding: (low, not-high) bits, -1 is (1, 1), 0 is (1, 0), 1 is (0, 0):
+# PearlDiver's low/high planes with high inverted, one operation fewer.
 
 
 def _round_rotations() -> tuple[tuple[int, ...], list[int]]:
@@ -137,17 +139,18 @@ def _absorb(trits: Sequence[int]) -> tuple[int, int]:
     return low, not_high
 
 
-def _hash_trits(low: int, not_high: int) -> list[int]:
+def _state_trits(low: int, not_high: int, size: int = _STATE_TRITS) -> list[int]:
+    """The first ``size`` trits of a state held as bit planes."""
     return [
-        -1 if (not_high >> i) & 1 else (0 if (low >> i) & 1 else 1)
-        for i in range(_HASH_TRITS)
+        -1 if (not_high >> i) & 1 else (0 if (low >> i) & 1 else 1) for i in range(size)
     ]
 
 
 def transaction_hash(trytes: str) -> str:
     """Curl-P-81 hash (81 trytes) of a 2673-tryte transaction."""
     _check_transaction(trytes, "trytes")
-    return trits_to_trytes(_hash_trits(*_absorb(trytes_to_trits(trytes))))
+    low, not_high = _absorb(trytes_to_trits(trytes))
+    return trits_to_trytes(_state_trits(low, not_high, _HASH_TRITS))
 
 
 def trailing_zero_trits(hash_trytes: str) -> int:
@@ -162,49 +165,59 @@ def trailing_zero_trits(hash_trytes: str) -> int:
 
 
 # --- nonce search: each trit a pair of W-bit integers, one bit per lane -----
+#
+# Here the encoding alternates between two rounds, found by exhaustive search
+# over all encodings and circuits: "A" codes -1/0/1 as (x, y) = (0,1)/(1,1)/
+# (1,0) and "B" as (0,0)/(0,1)/(1,1). A round from A to B takes 4 bitwise
+# operations per trit, from B to A 5: 4.5 on average instead of 6.
 
 # Round input for output trit ``pos``: trits P[pos] and P[pos + 1].
 _PAIR_ORDER: Final = [364 * k % _STATE_TRITS for k in range(_STATE_TRITS + 1)]
 _gather_pairs = itemgetter(*_PAIR_ORDER)
 
 
+def _lane_words(trits: Sequence[int], mask: int) -> tuple[list[int], list[int]]:
+    """Encoding A of trits that are the same in every lane."""
+    return (
+        [0 if trit == -1 else mask for trit in trits],
+        [0 if trit == 1 else mask for trit in trits],
+    )
+
+
 def _lane_rounds(
-    low: list[int], not_high: list[int], mask: int
+    x: list[int], y: list[int], mask: int
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Run 80 of the 81 rounds; return the state gathered in pair order."""
+    """Run 80 of the 81 rounds (A in, A out); return them in pair order."""
     ones = repeat(mask)
-    for _ in range(_ROUNDS - 1):
-        first_low = _gather_pairs(low)
-        first_not_high = _gather_pairs(not_high)
-        second_low = first_low[1:]
-        second_not_high = first_not_high[1:]
-        low = list(
-            map(
-                or_,
-                map(xor, map(or_, first_low, second_not_high), ones),
-                map(xor, second_low, first_not_high),
-            )
-        )
-        not_high = list(map(and_, map(xor, first_low, second_not_high), low))
-    return _gather_pairs(low), _gather_pairs(not_high)
+    for _ in range((_ROUNDS - 1) // 2):
+        # A -> B: x' = ay & (ax ^ by), y' = (ax ^ by) | (ay ^ bx)
+        first_x, first_y = _gather_pairs(x), _gather_pairs(y)
+        second_x, second_y = first_x[1:], first_y[1:]
+        mixed = list(map(xor, first_x, second_y))
+        x = list(map(and_, first_y, mixed))
+        y = list(map(or_, mixed, map(xor, first_y, second_x)))
+        # B -> A: x' = ~((ax ^ by) & (ay ^ bx)), y' = ax | (ay ^ bx)
+        first_x, first_y = _gather_pairs(x), _gather_pairs(y)
+        second_x, second_y = first_x[1:], first_y[1:]
+        mixed = list(map(xor, first_y, second_x))
+        y = list(map(or_, first_x, mixed))
+        x = list(map(xor, map(and_, map(xor, first_x, second_y), mixed), ones))
+    return _gather_pairs(x), _gather_pairs(y)
 
 
-def _zero_tail_lanes(
-    low: list[int], not_high: list[int], mask: int, weight: int
-) -> int:
+def _zero_tail_lanes(x: list[int], y: list[int], mask: int, weight: int) -> int:
     """Lanes whose hash ends in ``weight`` zero trits, as a bit set.
 
-    The last round is computed only for the hash trits that are checked.
+    The last round (A -> B) is computed only for the hash trits checked.
     """
-    first_low, first_not_high = _lane_rounds(low, not_high, mask)
+    first_x, first_y = _lane_rounds(x, y, mask)
     lanes = mask
     for pos in range(_HASH_TRITS - weight, _HASH_TRITS):
-        new_low = ((first_low[pos] | first_not_high[pos + 1]) ^ mask) | (
-            first_low[pos + 1] ^ first_not_high[pos]
-        )
-        new_not_high = (first_low[pos] ^ first_not_high[pos + 1]) & new_low
-        # Zero is (low 1, not-high 0); not-high implies low, so xor isolates it.
-        lanes &= new_low ^ new_not_high
+        mixed = first_x[pos] ^ first_y[pos + 1]
+        new_x = first_y[pos] & mixed
+        new_y = mixed | (first_y[pos] ^ first_x[pos + 1])
+        # In B zero is (0, 1), and (1, 0) never occurs: xor isolates zero.
+        lanes &= new_x ^ new_y
         if not lanes:
             break
     return lanes
@@ -224,17 +237,15 @@ def _lane_trit(lane: int, digit: int) -> int:
 
 
 @cache
-def _lane_planes(lanes: int) -> tuple[tuple[int, int], ...]:
-    """Per varying nonce trit, the (low, not-high) planes across lanes."""
-    return tuple(
-        _planes([_lane_trit(lane, digit) for lane in range(lanes)])
-        for digit in range(_lane_digits(lanes))
-    )
-
-
-def _spread(bits: int, count_: int, mask: int) -> list[int]:
-    """Expand the first ``count_`` bits into lane words (all 0 or all 1)."""
-    return [mask if (bits >> i) & 1 else 0 for i in range(count_)]
+def _varying_words(lanes: int) -> tuple[list[int], list[int]]:
+    """Encoding A of the nonce trits that differ between lanes."""
+    mask = (1 << lanes) - 1
+    xs, ys = [], []
+    for digit in range(_lane_digits(lanes)):
+        low, not_high = _planes([_lane_trit(lane, digit) for lane in range(lanes)])
+        xs.append(not_high ^ mask)
+        ys.append(low)
+    return xs, ys
 
 
 def search_nonce(
@@ -244,50 +255,41 @@ def search_nonce(
     lanes: int = 4096,
     cancel: threading.Event | None = None,
 ) -> str:
-    """Return ``trytes`` with a nonce whose hash has >= MWM trailing zeros."""
+    """Return ``trytes`` with a nonce whose hash has >= MWM trailing zeros.
+
+    Only the nonce (the last 27 trytes) changes. Raises PowCancelled when
+    ``cancel`` is set (checked between batches of ``lanes`` candidates).
+    """
     _check_transaction(trytes, "trytes")
     _check_weight(min_weight_magnitude)
-    if not 1 <= lanes <= _MAX_LANES:
+    if isinstance(lanes, bool) or not 1 <= lanes <= _MAX_LANES:
         raise ValueError(f"lanes must be in 1..{_MAX_LANES}, got {lanes}")
     trits = trytes_to_trits(trytes)
     last_block = _LAST_BLOCK_TRYTES * 3
-    mid_low, mid_not_high = _absorb(trits[:last_block])
     mask = (1 << lanes) - 1
-    rest = _STATE_TRITS - _HASH_TRITS
-    mid_lanes_low = _spread(mid_low >> _HASH_TRITS, rest, mask)
-    mid_lanes_not_high = _spread(mid_not_high >> _HASH_TRITS, rest, mask)
-    head_low, head_not_high = _planes(trits[last_block : last_block + _NONCE_IN_BLOCK])
-    head_lanes_low = _spread(head_low, _NONCE_IN_BLOCK, mask)
-    head_lanes_not_high = _spread(head_not_high, _NONCE_IN_BLOCK, mask)
-    varying = _lane_planes(lanes)
-    varying_low = [low for low, _ in varying]
-    varying_not_high = [not_high for _, not_high in varying]
-    counter_trits = _NONCE_TRITS - len(varying)
+    # The first 32 blocks never change: absorb them once.
+    mid_state = _state_trits(*_absorb(trits[:last_block]))[_HASH_TRITS:]
+    mid_x, mid_y = _lane_words(mid_state, mask)
+    head_x, head_y = _lane_words(trits[last_block : last_block + _NONCE_IN_BLOCK], mask)
+    varying_x, varying_y = _varying_words(lanes)
+    counter_trits = _NONCE_TRITS - len(varying_x)
 
     for counter in count():
         if cancel is not None and cancel.is_set():
             raise PowCancelled("proof of work cancelled")
         counter_nonce = int_to_trits(counter, counter_trits)
-        tail_low, tail_not_high = _planes(counter_nonce)
-        low = (
-            head_lanes_low
-            + varying_low
-            + _spread(tail_low, counter_trits, mask)
-            + mid_lanes_low
+        counter_x, counter_y = _lane_words(counter_nonce, mask)
+        found = _zero_tail_lanes(
+            head_x + varying_x + counter_x + mid_x,
+            head_y + varying_y + counter_y + mid_y,
+            mask,
+            min_weight_magnitude,
         )
-        not_high = (
-            head_lanes_not_high
-            + varying_not_high
-            + _spread(tail_not_high, counter_trits, mask)
-            + mid_lanes_not_high
-        )
-        found = _zero_tail_lanes(low, not_high, mask, min_weight_magnitude)
         if found:
             lane = (found & -found).bit_length() - 1
-            nonce = [
-                _lane_trit(lane, digit) for digit in range(len(varying))
-            ] + counter_nonce
-            result = trytes[: FIELDS["nonce"].start] + trits_to_trytes(nonce)
+            lane_nonce = [_lane_trit(lane, digit) for digit in range(len(varying_x))]
+            nonce = trits_to_trytes(lane_nonce + counter_nonce)
+            result = trytes[: FIELDS["nonce"].start] + nonce
             # A wrong nonce would only show up at the node; check it here.
             if trailing_zero_trits(transaction_hash(result)) < min_weight_magnitude:
                 raise AssertionError("nonce search produced an invalid nonce")
