@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -35,8 +36,8 @@ async def async_get_config_entry_diagnostics(
             "covered_seconds": snapshot.covered_seconds,
             "energy_j": str(snapshot.energy_j),
         },
-        "sampler": entry.runtime_data.sampler.stats(),
-        "billing": engine.export_state(),
+        "sampler": asdict(entry.runtime_data.sampler.stats()),
+        "billing": engine.export_state() | {"schedule": engine.schedule.describe()},
         "price": state.prices.export_state()
         | {"source": state.prices.current().source},
         "ledger": {

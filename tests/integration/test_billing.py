@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from fractions import Fraction
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -214,3 +215,45 @@ async def test_price_entity_is_applied_per_slice(
     )
     assert "last_valid" in response["statement"]["price_flags"]
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_missed_periods_are_closed_at_start_up(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Down across several 60 s boundaries: the open period closes with its
+    energy, the missed ones close as one incomplete statement, all announced."""
+    entry = mock_config_entry
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_for_samples(entry, 3)
+    coordinator = entry.runtime_data.coordinator
+    open_period = coordinator.state.engine.open_period.period
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    metered = coordinator.state.engine.open_period.energy_j
+    assert metered > 0
+
+    events = async_capture_events(hass, EVENT_PERIOD_CLOSED)
+    # Start again as if Home Assistant had been down for five more periods.
+    # Only the wall clock moves: the sampler's monotonic clock must keep going.
+    offset = open_period.end + timedelta(minutes=5, seconds=30) - dt_util.utcnow()
+    real_utcnow = dt_util.utcnow
+    with patch.object(dt_util, "utcnow", lambda: real_utcnow() + offset):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+
+    closed = [event.data for event in events]
+    assert len(closed) == 2
+    interrupted, missed = closed
+    assert dt_util.parse_datetime(interrupted["period_end"]) == open_period.end
+    assert Fraction(interrupted["energy_wh_exact"]) * 3600 == metered
+    assert interrupted["complete"] is False
+    assert missed["periods_covered"] == 5
+    assert Fraction(missed["energy_wh_exact"]) == 0
+    assert missed["complete"] is False
+    engine = entry.runtime_data.coordinator.state.engine
+    assert engine.open_period.complete is False
+    assert engine.open_period.period.start == open_period.end + timedelta(minutes=5)
+    assert await hass.config_entries.async_unload(entry.entry_id)
