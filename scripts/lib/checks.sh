@@ -10,19 +10,23 @@ typecheck_paths() {
   done
 }
 
+# These run as `step ... || status=$?`, where bash ignores `set -e`: every
+# command's status is checked explicitly.
 run_lint() {
-  local python="$1"
+  local python="$1" status=0
   log "ruff check"
-  "$python" -m ruff check .
+  "$python" -m ruff check . || status=1
   log "ruff format --check"
-  "$python" -m ruff format --check .
+  "$python" -m ruff format --check . || status=1
+  return "$status"
 }
 
 run_typecheck() {
-  local python="$1" paths
+  local python="$1" paths venv_name
   mapfile -t paths < <(typecheck_paths)
+  venv_name="$(basename "$(dirname "$(dirname "$python")")")"
   log "mypy ${paths[*]}"
-  "$python" -m mypy --cache-dir "$CACHE_DIR/mypy-$(basename "$(dirname "$(dirname "$python")")")" "${paths[@]}"
+  "$python" -m mypy --cache-dir "$CACHE_DIR/mypy-$venv_name" "${paths[@]}" || return 1
 }
 
 # pytest with coverage; "no tests collected" (exit 5) is a failure.

@@ -5,6 +5,10 @@
 # CPython, caches) lives under "$CACHE_DIR", which git ignores, so a fresh
 # clone starts from nothing and a second run reuses what the first one made.
 
+# Command substitutions ($(...)) keep `set -e`: a failing step inside
+# `python="$(ensure_leg_venv min)"` must stop the script, not go on.
+shopt -s inherit_errexit
+
 REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE_DIR="${IOTA_ENERGY_CACHE:-$REPO_ROOT/.cache}"
 export REPO_ROOT CACHE_DIR
