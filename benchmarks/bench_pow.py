@@ -41,12 +41,13 @@ import time
 
 from custom_components.iota_energy.core import thirdparty
 from custom_components.iota_energy.core.pow import (
+    FIELDS,
     PowCancelled,
     search_nonce,
     trailing_zero_trits,
     transaction_hash,
 )
-from custom_components.iota_energy.core.trits import TRYTE_ALPHABET
+from custom_components.iota_energy.core.trits import TRYTE_ALPHABET, int_to_trytes
 
 RESULTS = Path(__file__).parent / "results" / "pow.md"
 WIDTHS = (1024, 4096, 16384, 65536)
@@ -120,10 +121,19 @@ def load_ccurl() -> tuple[CLibrary | None, str]:
 
 def c_search(library: CLibrary) -> Search:
     def search(trytes: str, weight: int) -> str:
-        # pyota-pow retried up to 5 times: the library sometimes returns a
-        # nonce that does not meet the weight. We count such retries.
-        for _ in range(5):
-            pointer = library.pow(trytes.encode("ascii"), weight)
+        # libccurl sometimes returns a nonce below the weight, and does so
+        # again for the same trytes. pyota-pow retried up to 5 times with a
+        # fresh attachment timestamp; we do the same, count the retries and
+        # charge their time to the C column.
+        for attempt in range(5):
+            stamped = trytes
+            if attempt:
+                stamped = (
+                    trytes[: FIELDS["attachment_timestamp"].start]
+                    + int_to_trytes(attempt, 9)
+                    + trytes[FIELDS["attachment_timestamp"].stop :]
+                )
+            pointer = library.pow(stamped.encode("ascii"), weight)
             result = ctypes.string_at(pointer, TRANSACTION_TRYTES).decode()
             if trailing_zero_trits(transaction_hash(result)) >= weight:
                 return result

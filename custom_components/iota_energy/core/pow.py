@@ -21,12 +21,13 @@ stands for which trit is chosen per representation to need few operations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from itertools import count, repeat
 from operator import and_, itemgetter, or_, xor
 import threading
 import time
+from types import MappingProxyType
 from typing import Final
 
 from .trits import (
@@ -42,23 +43,25 @@ TRANSACTION_TRYTES: Final = 2673
 HASH_TRYTES: Final = 81
 
 # Tryte offsets of the transaction fields, as PyOTA's Transaction lays them out.
-FIELDS: Final[dict[str, slice]] = {
-    "signature_message_fragment": slice(0, 2187),
-    "address": slice(2187, 2268),
-    "value": slice(2268, 2295),
-    "obsolete_tag": slice(2295, 2322),
-    "timestamp": slice(2322, 2331),
-    "current_index": slice(2331, 2340),
-    "last_index": slice(2340, 2349),
-    "bundle": slice(2349, 2430),
-    "trunk_transaction": slice(2430, 2511),
-    "branch_transaction": slice(2511, 2592),
-    "tag": slice(2592, 2619),
-    "attachment_timestamp": slice(2619, 2628),
-    "attachment_timestamp_lower_bound": slice(2628, 2637),
-    "attachment_timestamp_upper_bound": slice(2637, 2646),
-    "nonce": slice(2646, 2673),
-}
+FIELDS: Final[Mapping[str, slice]] = MappingProxyType(
+    {
+        "signature_message_fragment": slice(0, 2187),
+        "address": slice(2187, 2268),
+        "value": slice(2268, 2295),
+        "obsolete_tag": slice(2295, 2322),
+        "timestamp": slice(2322, 2331),
+        "current_index": slice(2331, 2340),
+        "last_index": slice(2340, 2349),
+        "bundle": slice(2349, 2430),
+        "trunk_transaction": slice(2430, 2511),
+        "branch_transaction": slice(2511, 2592),
+        "tag": slice(2592, 2619),
+        "attachment_timestamp": slice(2619, 2628),
+        "attachment_timestamp_lower_bound": slice(2628, 2637),
+        "attachment_timestamp_upper_bound": slice(2637, 2646),
+        "nonce": slice(2646, 2673),
+    }
+)
 
 _HASH_TRITS: Final = 243
 _STATE_TRITS: Final = 729
@@ -122,7 +125,7 @@ def _transform(low: int, not_high: int) -> tuple[int, int]:
 
 
 def _planes(trits: Sequence[int]) -> tuple[int, int]:
-    """Bit planes of up to 729 trits, trit i in bit i."""
+    """Bit planes (low, not-high) of trits, trit i in bit i."""
     low = "".join("0" if trit == 1 else "1" for trit in reversed(trits))
     not_high = "".join("1" if trit == -1 else "0" for trit in reversed(trits))
     return int(low, 2), int(not_high, 2)
