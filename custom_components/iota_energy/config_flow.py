@@ -5,9 +5,10 @@ from __future__ import annotations
 from fractions import Fraction
 import logging
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from homeassistant import config_entries
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
@@ -69,12 +70,12 @@ from .libraries import async_ensure_libraries
 
 _LOGGER = logging.getLogger(__name__)
 
-try:  # Home Assistant 2025.8+ reloads the entry itself after options change.
-    from homeassistant.config_entries import (  # type: ignore[attr-defined,unused-ignore]
-        OptionsFlowWithReload as _OptionsFlowBase,
-    )
-except ImportError:  # pragma: no cover - depends on the Home Assistant version
+if TYPE_CHECKING:
     _OptionsFlowBase = OptionsFlow
+else:
+    # Home Assistant 2025.8+ reloads the entry itself after the options change;
+    # on older versions the flow schedules the reload (no update listener).
+    _OptionsFlowBase = getattr(config_entries, "OptionsFlowWithReload", OptionsFlow)
 
 OPTIONS_FLOW_RELOADS = _OptionsFlowBase is not OptionsFlow
 
@@ -395,7 +396,7 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class IotaEnergyOptionsFlow(_OptionsFlowBase):  # type: ignore[misc,valid-type,unused-ignore]
+class IotaEnergyOptionsFlow(_OptionsFlowBase):
     """Sampling and publishing rates, prices and retention."""
 
     async def async_step_init(
@@ -432,7 +433,7 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):  # type: ignore[misc,valid-type,u
                     self.hass.config_entries.async_schedule_reload(
                         self.config_entry.entry_id
                     )
-                return cast(ConfigFlowResult, self.async_create_entry(data=new_options))
+                return self.async_create_entry(data=new_options)
 
         schema = vol.Schema(
             {
@@ -470,13 +471,10 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):  # type: ignore[misc,valid-type,u
                 CONF_STATEMENT_RETENTION, DEFAULT_STATEMENT_RETENTION
             ),
         }
-        return cast(
-            ConfigFlowResult,
-            self.async_show_form(
-                step_id="init",
-                data_schema=self.add_suggested_values_to_schema(
-                    schema, user_input or suggested
-                ),
-                errors=errors,
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or suggested
             ),
+            errors=errors,
         )

@@ -263,7 +263,8 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
 
     def _build_data(self) -> IotaEnergyData:
         state = self.state
-        snapshot = state.meter.snapshot()
+        # With "now", a sampler that stalled also reads as unavailable.
+        snapshot = state.meter.snapshot(time.monotonic_ns())
         open_period = state.engine.open_period
         covered_base, since = self._coverage_base
         elapsed = time.monotonic() - since

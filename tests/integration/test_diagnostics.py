@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iota_energy.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from homeassistant.core import HomeAssistant
 
 from .helpers import wait_for_samples
 

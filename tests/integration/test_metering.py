@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
 from .helpers import entity_id, refresh, wait_for_samples
 
@@ -101,3 +104,20 @@ async def test_energy_survives_a_restart(
     await refresh(hass, mock_config_entry)
     assert float(hass.states.get(energy).state) > before_restart
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+
+
+async def test_sampling_fast_does_not_write_states(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Samples feed the meter; only a publish writes a state (the recorder's load)."""
+    entry = init_integration
+    power = entity_id(hass, entry, "power")
+    writes = async_capture_events(hass, EVENT_STATE_CHANGED)
+    await wait_for_samples(entry, 10)
+    await hass.async_block_till_done()
+    assert [e for e in writes if e.data["entity_id"] == power] == []
+
+    entry.runtime_data.circuit.set_potentiometer(0.9)
+    await wait_for_samples(entry, 2)
+    await refresh(hass, entry)
+    assert len([e for e in writes if e.data["entity_id"] == power]) == 1

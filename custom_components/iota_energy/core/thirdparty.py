@@ -19,8 +19,8 @@ import importlib.metadata
 import sys
 import threading
 import types
-import warnings
 from typing import Any
+import warnings
 
 _IMPORT_LOCK = threading.Lock()
 
