@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
+import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,11 @@ type IotaEnergyConfigEntry = ConfigEntry[IotaEnergyRuntime]
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, whatever entries exist."""
+    driver_logger = logging.getLogger("ina219")
+    if driver_logger.level == logging.NOTSET:
+        # pi-ina219 logs its calibration at INFO each time the chip is
+        # (re)opened; the `logger` integration can still turn it back on.
+        driver_logger.setLevel(logging.WARNING)
     async_setup_services(hass)
     return True
 

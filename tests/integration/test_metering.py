@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import (
@@ -66,7 +68,6 @@ async def test_missing_chip_is_unavailable_not_zero(
 async def wait_for_samples_failing(entry: MockConfigEntry) -> None:
     """Wait until the meter has noticed the chip is gone."""
     import asyncio
-    import time
 
     meter = entry.runtime_data.coordinator.state.meter
     deadline = time.monotonic() + 10
@@ -121,3 +122,18 @@ async def test_sampling_fast_does_not_write_states(
     await wait_for_samples(entry, 2)
     await refresh(hass, entry)
     assert len([e for e in writes if e.data["entity_id"] == power]) == 1
+
+
+async def test_sampling_goes_on_while_the_event_loop_is_blocked(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A blocked loop (or a slow payment on it) does not stop the meter."""
+    entry = init_integration
+    meter = entry.runtime_data.coordinator.state.meter
+    before = meter.snapshot()
+    time.sleep(1.0)  # noqa: ASYNC251 - blocking the loop is the point here
+    after = meter.snapshot()
+    # 10 Hz for one second; allow for a slow, shared machine.
+    assert after.samples - before.samples >= 5
+    assert after.gaps == before.gaps
+    assert after.energy_j > before.energy_j
