@@ -25,6 +25,7 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_state_change_event,
@@ -173,11 +174,20 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
         """Close the open period now (the ``close_period`` action)."""
         async with self._lock:
             self._bill_energy()
-            statement = self.state.engine.close_now(dt_util.utcnow())
-            await self._async_commit([statement])
+            now = dt_util.utcnow()
+            engine = self.state.engine
+            # A boundary may have passed a moment ago, before its timer ran.
+            closed = engine.roll(now)
+            if engine.open_period.period.start < now:
+                closed.append(engine.close_now(now))
+            if not closed:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN, translation_key="period_just_started"
+                )
+            await self._async_commit(closed)
         self._arm_boundary()
         self.async_set_updated_data(self._build_data())
-        return statement
+        return closed[-1]
 
     def _bill_energy(self) -> None:
         """Hand the energy metered since the last call to billing, at today's price."""

@@ -257,3 +257,25 @@ async def test_missed_periods_are_closed_at_start_up(
     assert engine.open_period.complete is False
     assert engine.open_period.period.start == open_period.end + timedelta(minutes=5)
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_close_period_just_after_a_boundary_closes_both(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """If the boundary passed but its timer has not run, both periods close."""
+    entry = init_integration
+    await wait_for_samples(entry, 3)
+    engine = entry.runtime_data.coordinator.state.engine
+    boundary = engine.next_boundary()
+    events = async_capture_events(hass, EVENT_PERIOD_CLOSED)
+    with patch.object(dt_util, "utcnow", lambda: boundary + timedelta(milliseconds=5)):
+        response = await hass.services.async_call(
+            DOMAIN,
+            "close_period",
+            {"config_entry_id": entry.entry_id},
+            blocking=True,
+            return_response=True,
+        )
+    ends = [dt_util.parse_datetime(event.data["period_end"]) for event in events]
+    assert ends == [boundary, boundary + timedelta(milliseconds=5)]
+    assert response["statement"]["id"] == events[-1].data["id"]
