@@ -1,0 +1,544 @@
+"""Drive the demo Home Assistant of scripts/develop through its public APIs.
+
+    python develop_ha.py up    --url URL --pid PID [--timeout S]
+    python develop_ha.py check --url URL
+
+``up`` waits until Home Assistant serves its frontend, creates the demo
+account (onboarding's user step), logs in, and creates the demo meter
+through the integration's real config flow unless an entry exists already;
+then waits until the entry is loaded. ``check`` verifies the running demo:
+the entry is loaded, the power sensor has a number, and turning the
+potentiometer changes the power.
+
+Runs with the demo venv's Python (it has aiohttp). Exit status 0 on success,
+1 on a failed check or setup, 2 when Home Assistant went away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Mapping
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+DOMAIN = "iota_energy"
+
+# The demo account: printed by scripts/develop. Only reachable from this
+# machine (Home Assistant listens on loopback), where the trusted_networks
+# provider logs in without a password anyway.
+DEMO_NAME = "Demo"
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo"
+
+# The demo meter: the virtual INA219 with the tutorial's circuit, billed
+# every 60 s at the tutorial's price (0.2 IOTA per mW*s).
+METER_NAME = "IOTA Energy"
+FLOW_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("user", {"name": METER_NAME, "source": "virtual"}),
+    ("virtual", {"address": "0x40"}),
+    (
+        "billing",
+        {
+            "period": "fixed",
+            "period_seconds": 60,
+            "price": "720000000",
+            "min_payment": 1,
+        },
+    ),
+)
+# Options changed after the entry is created: sensors update every 2 s so the
+# dashboard follows the potentiometer at once (the default is 10 s).
+DEMO_OPTIONS = {"publish_interval": 2}
+
+# Display units for the tutorial's milliwatt circuit (entity settings a user
+# could change on the entity's page): entity key -> sensor options.
+DEMO_UNITS: dict[str, dict[str, Any]] = {
+    "power": {"unit_of_measurement": "mW", "display_precision": 2},
+    "current": {"unit_of_measurement": "mA", "display_precision": 2},
+    "energy": {"unit_of_measurement": "Wh", "display_precision": 4},
+    "period_energy": {"unit_of_measurement": "mWh", "display_precision": 3},
+}
+
+# Config entry states that will not turn into "loaded" by waiting.
+FAILED_STATES = {"setup_error", "migration_error", "failed_unload"}
+
+
+class Failure(Exception):
+    """A step failed; the message says which and why."""
+
+
+class HomeAssistantGone(Failure):
+    """The Home Assistant process exited."""
+
+
+def say(message: str) -> None:
+    print(f"[develop] {message}", file=sys.stderr, flush=True)
+
+
+def process_alive(pid: int | None) -> bool:
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Client:
+    """A small REST and websocket client for one Home Assistant."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url.rstrip("/")
+        self.client_id = f"{self.url}/"
+        self.token: str | None = None
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        expect: tuple[int, ...] = (200,),
+    ) -> Any:
+        async with self.session.request(
+            method,
+            f"{self.url}{path}",
+            json=json_body,
+            data=form,
+            headers=self._headers(),
+        ) as response:
+            text = await response.text()
+            if response.status not in expect:
+                raise Failure(
+                    f"{method} {path} answered HTTP {response.status}: {text[:500]}"
+                )
+            if not text:
+                return None
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                return text
+
+    async def status(self, path: str) -> int:
+        async with self.session.get(f"{self.url}{path}") as response:
+            await response.read()
+            return response.status
+
+    # --- authentication -------------------------------------------------
+
+    async def _login_flow(self, handler: str, answer: dict[str, Any] | None) -> str:
+        """Run one login flow; return the authorization code."""
+        flow = await self.request(
+            "POST",
+            "/auth/login_flow",
+            json_body={
+                "client_id": self.client_id,
+                "handler": [handler, None],
+                "redirect_uri": f"{self.url}/?auth_callback=1",
+            },
+        )
+        for _ in range(3):
+            if flow.get("type") == "create_entry":
+                return str(flow["result"])
+            if flow.get("type") != "form":
+                raise Failure(f"login with {handler} ended with {flow}")
+            if flow.get("errors"):
+                raise Failure(f"login with {handler} refused: {flow['errors']}")
+            body: dict[str, Any] = {"client_id": self.client_id}
+            if answer is not None:
+                body |= answer
+            else:
+                # trusted_networks with several users: pick the demo user.
+                users = _select_options(flow, "user")
+                if not users:
+                    raise Failure(f"trusted_networks login asks for {flow}")
+                body["user"] = next(
+                    (uid for uid, name in users.items() if name == DEMO_NAME),
+                    next(iter(users)),
+                )
+            flow = await self.request(
+                "POST", f"/auth/login_flow/{flow['flow_id']}", json_body=body
+            )
+        raise Failure(f"login with {handler} did not finish: {flow}")
+
+    async def log_in(self) -> None:
+        """Get an access token: trusted network first, then the demo account."""
+        errors = []
+        for handler, answer in (
+            ("trusted_networks", None),
+            ("homeassistant", {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}),
+        ):
+            try:
+                code = await self._login_flow(handler, answer)
+            except Failure as err:
+                errors.append(str(err))
+                continue
+            tokens = await self.request(
+                "POST",
+                "/auth/token",
+                form={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "client_id": self.client_id,
+                },
+            )
+            self.token = tokens["access_token"]
+            return
+        raise Failure("cannot log in: " + " / ".join(errors))
+
+    # --- websocket --------------------------------------------------------
+
+    async def websocket(self, command: dict[str, Any]) -> Any:
+        """Send one websocket command and return its result."""
+        ws_url = self.url.replace("http", "ws", 1) + "/api/websocket"
+        async with self.session.ws_connect(ws_url) as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": self.token})
+            reply = await ws.receive_json()
+            if reply.get("type") != "auth_ok":
+                raise Failure(f"websocket authentication failed: {reply}")
+            await ws.send_json({"id": 1, **command})
+            while True:
+                reply = await ws.receive_json()
+                if reply.get("id") == 1 and reply.get("type") == "result":
+                    break
+        if not reply.get("success"):
+            raise Failure(f"websocket {command['type']} failed: {reply.get('error')}")
+        return reply["result"]
+
+
+def _select_options(form: Mapping[str, Any], field: str) -> dict[str, str]:
+    for item in form.get("data_schema") or []:
+        if item.get("name") == field:
+            options = item.get("options") or []
+            if isinstance(options, dict):
+                return {str(k): str(v) for k, v in options.items()}
+            return {str(k): str(v) for k, v in options}
+    return {}
+
+
+# --- up -----------------------------------------------------------------
+
+
+async def wait_for_frontend(client: Client, pid: int | None, timeout: float) -> None:
+    """Wait until GET / answers 200 (the frontend is set up)."""
+    started = time.monotonic()
+    last_note = started
+    last_status: str = "no answer"
+    while True:
+        if not process_alive(pid):
+            raise HomeAssistantGone("Home Assistant exited while starting")
+        try:
+            status = await client.status("/")
+        except (aiohttp.ClientError, OSError) as err:
+            last_status = type(err).__name__
+        else:
+            if status == 200:
+                return
+            last_status = f"HTTP {status}"
+        now = time.monotonic()
+        if now - started > timeout:
+            raise Failure(f"Home Assistant did not serve / within {timeout:.0f} s")
+        if now - last_note >= 30:
+            last_note = now
+            say(
+                f"still waiting for Home Assistant ({now - started:.0f} s, "
+                f"{last_status}); the first start installs the frontend"
+            )
+        await asyncio.sleep(1)
+
+
+async def onboard(client: Client) -> None:
+    """Create the demo owner if onboarding still asks for a user."""
+    try:
+        steps = await client.request("GET", "/api/onboarding")
+    except Failure:
+        return  # Onboarding finished earlier: its API is gone.
+    user_done = any(s.get("step") == "user" and s.get("done") for s in steps)
+    if user_done:
+        return
+    say(f"creating the demo account '{DEMO_USERNAME}'")
+    await client.request(
+        "POST",
+        "/api/onboarding/users",
+        json_body={
+            "client_id": client.client_id,
+            "name": DEMO_NAME,
+            "username": DEMO_USERNAME,
+            "password": DEMO_PASSWORD,
+            "language": "en",
+        },
+    )
+
+
+async def wait_running(client: Client, timeout: float = 300) -> None:
+    """Wait until Home Assistant has finished starting (state RUNNING)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        config = await client.request("GET", "/api/config")
+        if config.get("state") == "RUNNING":
+            return
+        if time.monotonic() > deadline:
+            raise Failure(f"Home Assistant still {config.get('state')} after {timeout} s")
+        await asyncio.sleep(1)
+
+
+async def entries(client: Client) -> list[dict[str, Any]]:
+    return list(
+        await client.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+    )
+
+
+async def create_entry(client: Client) -> str:
+    """Run the config flow as a user would; return the new entry's id."""
+    result = await client.request(
+        "POST",
+        "/api/config/config_entries/flow",
+        json_body={"handler": DOMAIN, "show_advanced_options": False},
+    )
+    for step_id, answer in FLOW_STEPS:
+        if result.get("type") != "form" or result.get("step_id") != step_id:
+            raise Failure(f"config flow: expected the form '{step_id}', got {result}")
+        result = await client.request(
+            "POST",
+            f"/api/config/config_entries/flow/{result['flow_id']}",
+            json_body=answer,
+        )
+        if result.get("errors"):
+            raise Failure(f"config flow step '{step_id}' refused: {result['errors']}")
+    if result.get("type") != "create_entry":
+        raise Failure(f"config flow did not create an entry: {result}")
+    return str(result["result"]["entry_id"])
+
+
+async def set_demo_options(client: Client, entry_id: str) -> None:
+    """Run the options flow: keep every suggested value, change DEMO_OPTIONS."""
+    form = await client.request(
+        "POST",
+        "/api/config/config_entries/options/flow",
+        json_body={"handler": entry_id, "show_advanced_options": False},
+    )
+    if form.get("type") != "form":
+        raise Failure(f"options flow did not show a form: {form}")
+    answer: dict[str, Any] = {}
+    for item in form.get("data_schema") or []:
+        suggested = (item.get("description") or {}).get("suggested_value")
+        if suggested is not None:
+            answer[item["name"]] = suggested
+    answer |= DEMO_OPTIONS
+    result = await client.request(
+        "POST",
+        f"/api/config/config_entries/options/flow/{form['flow_id']}",
+        json_body=answer,
+    )
+    if result.get("type") != "create_entry":
+        raise Failure(f"options flow did not finish: {result}")
+
+
+async def set_demo_units(client: Client, entry_id: str) -> None:
+    """Show the tutorial circuit's milliwatts in mW, mA and mWh."""
+    registry = await client.websocket({"type": "config/entity_registry/list"})
+    for entity in registry:
+        if entity.get("config_entry_id") != entry_id:
+            continue
+        key = str(entity.get("unique_id", "")).removeprefix(f"{entry_id}_")
+        options = DEMO_UNITS.get(key)
+        if options is None or not entity["entity_id"].startswith("sensor."):
+            continue
+        await client.websocket(
+            {
+                "type": "config/entity_registry/update",
+                "entity_id": entity["entity_id"],
+                "options_domain": "sensor",
+                "options": options,
+            }
+        )
+
+
+async def wait_loaded(client: Client, entry_id: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        entry = next((e for e in await entries(client) if e["entry_id"] == entry_id), None)
+        if entry is None:
+            raise Failure(f"config entry {entry_id} disappeared")
+        state = entry.get("state")
+        if state == "loaded":
+            return
+        reason = entry.get("reason")
+        if state in FAILED_STATES or time.monotonic() > deadline:
+            raise Failure(
+                f"the {DOMAIN} entry is {state}"
+                + (f": {reason}" if reason else "")
+                + " (see config/home-assistant.log)"
+            )
+        await asyncio.sleep(1)
+
+
+async def up(client: Client, pid: int | None, timeout: float) -> None:
+    started = time.monotonic()
+    await wait_for_frontend(client, pid, timeout)
+    say(f"Home Assistant serves / (after {time.monotonic() - started:.0f} s)")
+    await onboard(client)
+    await client.log_in()
+    await wait_running(client)
+    existing = await entries(client)
+    if existing:
+        entry_id = existing[0]["entry_id"]
+        say(f"the demo meter exists already (entry {entry_id})")
+    else:
+        say("creating the demo meter through the config flow")
+        entry_id = await create_entry(client)
+        await wait_loaded(client, entry_id)
+        await set_demo_options(client, entry_id)
+        await asyncio.sleep(2)  # the options reload the entry
+        await wait_loaded(client, entry_id)
+        await set_demo_units(client, entry_id)
+    await wait_loaded(client, entry_id)
+    say(f"the {DOMAIN} entry is loaded ({time.monotonic() - started:.0f} s after start)")
+
+
+# --- check --------------------------------------------------------------
+
+
+async def entity_ids(client: Client, entry_id: str) -> tuple[str, str]:
+    """The entry's power sensor and potentiometer, from the entity registry."""
+    registry = await client.websocket({"type": "config/entity_registry/list"})
+    mine = [e["entity_id"] for e in registry if e.get("config_entry_id") == entry_id]
+    power = next((e for e in mine if e.startswith("sensor.") and e.endswith("_power")), None)
+    knob = next(
+        (e for e in mine if e.startswith("number.") and e.endswith("_potentiometer")), None
+    )
+    if power is None or knob is None:
+        raise Failure(f"no power sensor or potentiometer among the entry's entities {mine}")
+    return power, knob
+
+
+async def numeric_state(client: Client, entity_id: str) -> float | None:
+    state = await client.request("GET", f"/api/states/{entity_id}")
+    try:
+        value = float(state["state"])
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+async def settled_power(client: Client, entity_id: str, timeout: float = 45) -> float:
+    """The power once two readings 3 s apart agree (within 1 %).
+
+    The demo publishes every 2 s, and Home Assistant keeps a state's
+    last_updated when the value repeats, so readings are compared by value.
+    """
+    deadline = time.monotonic() + timeout
+    previous: float | None = None
+    seen: list[float | None] = []
+    while time.monotonic() < deadline:
+        current = await numeric_state(client, entity_id)
+        seen.append(current)
+        if (
+            current is not None
+            and previous is not None
+            and math.isclose(current, previous, rel_tol=0.01, abs_tol=1e-9)
+        ):
+            return current
+        previous = current
+        await asyncio.sleep(3)
+    raise Failure(f"{entity_id} did not settle within {timeout:.0f} s (saw {seen})")
+
+
+async def set_knob(client: Client, entity_id: str, percent: float) -> None:
+    await client.request(
+        "POST",
+        "/api/services/number/set_value",
+        json_body={"entity_id": entity_id, "value": percent},
+    )
+
+
+async def check(client: Client) -> None:
+    for path in ("/", "/iota-energy/meter"):
+        status = await client.status(path)
+        if status != 200:
+            raise Failure(f"GET {path} answered HTTP {status}")
+        say(f"GET {path}: HTTP 200")
+    await client.log_in()
+    found = await entries(client)
+    if len(found) != 1:
+        raise Failure(f"expected one {DOMAIN} entry, found {len(found)}")
+    entry = found[0]
+    if entry.get("state") != "loaded":
+        raise Failure(f"the {DOMAIN} entry is {entry.get('state')}: {entry.get('reason')}")
+    say(f"entry '{entry['title']}' ({entry['entry_id']}): loaded")
+    power, knob = await entity_ids(client, entry["entry_id"])
+    original = float((await client.request("GET", f"/api/states/{knob}"))["state"])
+    readings = {}
+    try:
+        for percent in (10.0, 90.0):
+            await set_knob(client, knob, percent)
+            # Let the samples of the old position leave the published average.
+            await asyncio.sleep(1.5)
+            readings[percent] = await settled_power(client, power)
+            unit = (await client.request("GET", f"/api/states/{power}"))[
+                "attributes"
+            ].get("unit_of_measurement")
+            say(f"{knob} = {percent:.0f} %: {power} = {readings[percent]} {unit}")
+    finally:
+        await set_knob(client, knob, original)
+    low, high = readings[10.0], readings[90.0]
+    if math.isclose(low, high, rel_tol=0.05):
+        raise Failure(f"the power did not follow the potentiometer ({low} vs {high})")
+    say(
+        f"the power follows the potentiometer ({low} -> {high}); "
+        f"the knob is back at {original:.0f} %"
+    )
+
+
+# --- main ---------------------------------------------------------------
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        client = Client(session, args.url)
+        try:
+            if args.command == "up":
+                await up(client, args.pid, args.timeout)
+            else:
+                await check(client)
+        except HomeAssistantGone as err:
+            say(f"error: {err}")
+            return 2
+        except (Failure, aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
+            say(f"error: {err or type(err).__name__}")
+            return 1
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("up", "check"))
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--pid", type=int, help="Home Assistant's pid (up)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds (up)")
+    args = parser.parse_args()
+    try:
+        return asyncio.run(main_async(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
