@@ -15,7 +15,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.iota_energy.core.billing import BillingEngine, OpenPeriod
+from custom_components.iota_energy.core.billing import (
+    MAX_SEPARATE_MISSED_PERIODS,
+    BillingEngine,
+    OpenPeriod,
+)
 from custom_components.iota_energy.core.ledger import (
     LedgerFormatError,
     PaymentState,
@@ -261,7 +265,7 @@ def test_home_assistant_down_across_several_hourly_periods_over_dst() -> None:
     engine.add_energy(mws(1), PriceQuote(Fraction(10**9), "fallback"))
     back = berlin(2025, 10, 26, 3, 10)
     restored = restart(engine)
-    partial, missed = restored.start(back)
+    partial, missed_cest, missed_cet = restored.start(back)
     assert (partial.period_start, partial.period_end) == (
         one_am,
         berlin(2025, 10, 26, 2, 0, fold=0),
@@ -270,14 +274,18 @@ def test_home_assistant_down_across_several_hourly_periods_over_dst() -> None:
     assert not partial.complete
     assert partial.price_flags == ("fallback",)
     assert partial.closed_at == back
-    assert missed.period_start == partial.period_end
-    assert missed.period_end == berlin(2025, 10, 26, 3, 0)
-    assert missed.period_end - missed.period_start == timedelta(hours=2)
-    assert missed.periods_covered == 2  # 02:00 CEST and 02:00 CET
-    assert (missed.energy_j, missed.owed) == (Fraction(0), Fraction(0))
-    assert not missed.complete
-    assert missed.carried_in == partial.carried_out
-    assert restored.open_period.period.start == missed.period_end
+    # A short outage: each missed hour gets its own statement, the repeated
+    # 02:00 hour twice (02:00 CEST and 02:00 CET).
+    assert missed_cest.period_start == partial.period_end
+    assert missed_cest.period_end == missed_cet.period_start
+    assert missed_cet.period_end == berlin(2025, 10, 26, 3, 0)
+    for missed in (missed_cest, missed_cet):
+        assert missed.period_end - missed.period_start == timedelta(hours=1)
+        assert missed.periods_covered == 1
+        assert (missed.energy_j, missed.owed) == (Fraction(0), Fraction(0))
+        assert not missed.complete
+    assert missed_cest.carried_in == partial.carried_out
+    assert restored.open_period.period.start == missed_cet.period_end
     assert not restored.open_period.complete
 
 
@@ -314,12 +322,33 @@ def test_clock_set_back_before_the_restored_period_keeps_it() -> None:
     assert restored.open_period.energy_j == mws(5)
 
 
-def test_roll_after_a_suspend_collapses_the_skipped_periods() -> None:
+def test_roll_after_a_short_suspend_closes_each_skipped_period() -> None:
     engine = minute_engine()
     statements = engine.roll(T0 + timedelta(minutes=10, seconds=1))
-    assert [s.periods_covered for s in statements] == [1, 9]
-    assert [s.complete for s in statements] == [True, False]
+    assert [s.periods_covered for s in statements] == [1] * 10
+    assert [s.complete for s in statements] == [True] + [False] * 9
+    assert [s.period_start for s in statements] == [
+        T0 + index * MINUTE for index in range(10)
+    ]
     assert not engine.open_period.complete
+
+
+def test_roll_after_a_long_suspend_collapses_the_skipped_periods() -> None:
+    engine = minute_engine()
+    skipped = MAX_SEPARATE_MISSED_PERIODS + 1
+    statements = engine.roll(T0 + (skipped + 1) * MINUTE + timedelta(seconds=1))
+    assert [s.periods_covered for s in statements] == [1, skipped]
+    assert statements[1].period_end - statements[1].period_start == skipped * MINUTE
+    assert [s.complete for s in statements] == [True, False]
+
+
+def test_as_many_missed_periods_as_the_limit_are_still_separate() -> None:
+    engine = minute_engine()
+    statements = engine.roll(
+        T0 + (MAX_SEPARATE_MISSED_PERIODS + 1) * MINUTE + timedelta(seconds=1)
+    )
+    assert len(statements) == MAX_SEPARATE_MISSED_PERIODS + 1
+    assert all(s.periods_covered == 1 for s in statements)
 
 
 def test_schedule_change_ends_the_restored_period_at_the_new_boundary() -> None:
@@ -342,10 +371,10 @@ def test_ids_are_unique_and_continue_across_restarts() -> None:
     engine = minute_engine()
     ids = [s.id for s in engine.roll(T0 + MINUTE)]
     restored = restart(engine)
-    # Closes [1, 2) and the gap [2, 5), then [5, 6).
+    # Closes [1, 2) and the missed [2, 3), [3, 4), [4, 5), then [5, 6).
     ids += [s.id for s in restored.start(T0 + 5 * MINUTE + timedelta(seconds=1))]
     ids += [s.id for s in restored.roll(T0 + 6 * MINUTE)]
-    assert len(ids) == len(set(ids)) == 4
+    assert len(ids) == len(set(ids)) == 6
     assert ids == sorted(ids)
     assert ids[0] == "00000001-20250601T120000Z"
 

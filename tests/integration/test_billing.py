@@ -222,7 +222,7 @@ async def test_missed_periods_are_closed_at_start_up(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """Down across several 60 s boundaries: the open period closes with its
-    energy, the missed ones close as one incomplete statement, all announced."""
+    energy, each missed one closes empty and incomplete, all announced."""
     entry = mock_config_entry
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -245,14 +245,17 @@ async def test_missed_periods_are_closed_at_start_up(
         await hass.async_block_till_done()
 
     closed = [event.data for event in events]
-    assert len(closed) == 2
-    interrupted, missed = closed
+    assert len(closed) == 6
+    interrupted, *missed = closed
     assert dt_util.parse_datetime(interrupted["period_end"]) == open_period.end
     assert Fraction(interrupted["energy_wh_exact"]) * 3600 == metered
     assert interrupted["complete"] is False
-    assert missed["periods_covered"] == 5
-    assert Fraction(missed["energy_wh_exact"]) == 0
-    assert missed["complete"] is False
+    starts = [dt_util.parse_datetime(statement["period_start"]) for statement in missed]
+    assert starts == [open_period.end + timedelta(minutes=n) for n in range(5)]
+    for statement in missed:
+        assert statement["periods_covered"] == 1
+        assert Fraction(statement["energy_wh_exact"]) == 0
+        assert statement["complete"] is False
     engine = entry.runtime_data.coordinator.state.engine
     assert engine.open_period.complete is False
     assert engine.open_period.period.start == open_period.end + timedelta(minutes=5)

@@ -44,6 +44,10 @@ __all__ = [
 
 STATE_VERSION = 1
 
+# Up to this many periods missed entirely (Home Assistant down) get one
+# statement each; a longer outage is summed up in one statement.
+MAX_SEPARATE_MISSED_PERIODS = 100
+
 
 class OpenPeriod:
     """The period being metered: its energy, split into price slices.
@@ -219,10 +223,10 @@ class BillingEngine:
         * Restored engine: Home Assistant was not metering while it was down,
           so the restored period is incomplete. If it ended before ``now`` it
           is closed with the energy measured in it; periods missed entirely
-          are closed as ONE incomplete, zero-energy statement covering their
-          whole span (``periods_covered`` says how many), so a month down with
-          60 s periods yields one statement, not 43 200; then the current
-          period opens, incomplete.
+          are closed as incomplete, zero-energy statements, one each, or one
+          for the whole span beyond MAX_SEPARATE_MISSED_PERIODS
+          (``periods_covered`` says how many); then the current period
+          opens, incomplete.
         * A restored period that starts after ``now`` (the clock went back) is
           kept as it is, incomplete; it closes when the clock reaches its end.
         """
@@ -251,7 +255,7 @@ class BillingEngine:
 
         Normally that is the open period alone. If whole periods passed
         without a roll (the machine was suspended, the clock jumped), they
-        are closed as one incomplete statement, as in :meth:`start`.
+        are closed as incomplete statements, as in :meth:`start`.
         """
         self._require_started()
         return self._catch_up(require_aware(now, "now"), interrupted=False)
@@ -303,15 +307,40 @@ class BillingEngine:
         # ``ended`` is a boundary of the schedule, so ``resume.start >= ended``.
         resume = self._schedule.period_at(now)
         if resume.start > ended:
-            # Periods no one metered: one statement for the whole span.
-            missed = OpenPeriod(Period(ended, resume.start), complete=False)
-            covered = count_periods(self._schedule, ended, resume.start)
-            closed.append(
-                self._close(missed, missed.period, closed_at=now, covered=covered)
-            )
+            closed.extend(self._close_missed(Period(ended, resume.start), now))
             interrupted = True
         self._open = OpenPeriod(resume, complete=not interrupted or now == resume.start)
         return closed
+
+    def _close_missed(self, span: Period, now: datetime) -> list[Statement]:
+        """Statements for periods no one metered: zero energy, incomplete.
+
+        Up to MAX_SEPARATE_MISSED_PERIODS each missed period gets its own
+        statement (three days down with daily billing: three statements);
+        beyond that, one statement covers the whole span and says how many
+        periods it stands for, so a month down with 60 s periods does not
+        flood the ledger with 43 200 empty statements.
+        """
+        periods: list[Period] = []
+        start = span.start
+        while start < span.end and len(periods) <= MAX_SEPARATE_MISSED_PERIODS:
+            period = Period(start, min(self._schedule.period_at(start).end, span.end))
+            periods.append(period)
+            start = period.end
+        if len(periods) > MAX_SEPARATE_MISSED_PERIODS:
+            covered = count_periods(self._schedule, span.start, span.end)
+            periods = [span]
+        else:
+            covered = 1
+        return [
+            self._close(
+                OpenPeriod(period, complete=False),
+                period,
+                closed_at=now,
+                covered=covered,
+            )
+            for period in periods
+        ]
 
     def _close(
         self,
