@@ -166,6 +166,9 @@ class DurableState[T]:
 
     async def async_save_rotating(self, value: T) -> bool:
         """Write one slot (alternating); return whether it was written."""
+        if self._write_failed:
+            # A statement may have missed both slots: catch up on every slot.
+            return await self.async_save_all(value)
         slot = STORAGE_SLOTS[self._next_slot]
         self._next_slot = (self._next_slot + 1) % len(STORAGE_SLOTS)
         return await self._async_write(slot, self._document(value))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import errno
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -134,3 +137,37 @@ async def test_flush_writes_energy_without_a_clean_stop(
     energies = [Fraction(doc["state"]["billed_energy_j"]) for doc in saved]
     assert max(energies) > 0
     assert saved[0]["sequence"] != saved[1]["sequence"]
+
+
+async def test_a_full_disk_is_reported_and_nothing_is_lost(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Failed writes raise a repair issue; the next good write catches up."""
+    entry = init_integration
+    issue_id = f"state_write_failed_{entry.entry_id}"
+    await wait_for_samples(entry, 2)
+    full = OSError(errno.ENOSPC, "No space left on device")
+    with patch.object(Store, "async_save", side_effect=full):
+        statement = await entry.runtime_data.coordinator.async_close_period()
+        await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert "No space left" in issue.translation_placeholders["error"]
+    # Still in memory, still counted as owed.
+    ledger = entry.runtime_data.coordinator.state.ledger
+    assert ledger.get(statement.id) is not None
+
+    async_fire_time_changed(hass, dt_util.utcnow() + FLUSH_AND_A_BIT)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    stored = [
+        hass_storage[f"{DOMAIN}.{entry.entry_id}.{slot}"]["data"]["state"]
+        for slot in ("a", "b")
+        if f"{DOMAIN}.{entry.entry_id}.{slot}" in hass_storage
+    ]
+    assert any(
+        statement.id in [s["id"] for s in doc["ledger"]["statements"]] for doc in stored
+    )
