@@ -70,11 +70,11 @@ DEMO_UNITS: dict[str, dict[str, Any]] = {
 FAILED_STATES = {"setup_error", "migration_error", "failed_unload"}
 
 
-class Failure(Exception):
+class DevelopError(Exception):
     """A step failed; the message says which and why."""
 
 
-class HomeAssistantGone(Failure):
+class HomeAssistantGoneError(DevelopError):
     """The Home Assistant process exited."""
 
 
@@ -124,7 +124,7 @@ class Client:
         ) as response:
             text = await response.text()
             if response.status not in expect:
-                raise Failure(
+                raise DevelopError(
                     f"{method} {path} answered HTTP {response.status}: {text[:500]}"
                 )
             if not text:
@@ -156,9 +156,9 @@ class Client:
             if flow.get("type") == "create_entry":
                 return str(flow["result"])
             if flow.get("type") != "form":
-                raise Failure(f"login with {handler} ended with {flow}")
+                raise DevelopError(f"login with {handler} ended with {flow}")
             if flow.get("errors"):
-                raise Failure(f"login with {handler} refused: {flow['errors']}")
+                raise DevelopError(f"login with {handler} refused: {flow['errors']}")
             body: dict[str, Any] = {"client_id": self.client_id}
             if answer is not None:
                 body |= answer
@@ -166,7 +166,7 @@ class Client:
                 # trusted_networks with several users: pick the demo user.
                 users = _select_options(flow, "user")
                 if not users:
-                    raise Failure(f"trusted_networks login asks for {flow}")
+                    raise DevelopError(f"trusted_networks login asks for {flow}")
                 body["user"] = next(
                     (uid for uid, name in users.items() if name == DEMO_NAME),
                     next(iter(users)),
@@ -174,7 +174,7 @@ class Client:
             flow = await self.request(
                 "POST", f"/auth/login_flow/{flow['flow_id']}", json_body=body
             )
-        raise Failure(f"login with {handler} did not finish: {flow}")
+        raise DevelopError(f"login with {handler} did not finish: {flow}")
 
     async def log_in(self) -> None:
         """Get an access token: trusted network first, then the demo account."""
@@ -185,7 +185,7 @@ class Client:
         ):
             try:
                 code = await self._login_flow(handler, answer)
-            except Failure as err:
+            except DevelopError as err:
                 errors.append(str(err))
                 continue
             tokens = await self.request(
@@ -199,7 +199,7 @@ class Client:
             )
             self.token = tokens["access_token"]
             return
-        raise Failure("cannot log in: " + " / ".join(errors))
+        raise DevelopError("cannot log in: " + " / ".join(errors))
 
     # --- websocket --------------------------------------------------------
 
@@ -211,14 +211,16 @@ class Client:
             await ws.send_json({"type": "auth", "access_token": self.token})
             reply = await ws.receive_json()
             if reply.get("type") != "auth_ok":
-                raise Failure(f"websocket authentication failed: {reply}")
+                raise DevelopError(f"websocket authentication failed: {reply}")
             await ws.send_json({"id": 1, **command})
             while True:
                 reply = await ws.receive_json()
                 if reply.get("id") == 1 and reply.get("type") == "result":
                     break
         if not reply.get("success"):
-            raise Failure(f"websocket {command['type']} failed: {reply.get('error')}")
+            raise DevelopError(
+                f"websocket {command['type']} failed: {reply.get('error')}"
+            )
         return reply["result"]
 
 
@@ -235,14 +237,14 @@ def _select_options(form: Mapping[str, Any], field: str) -> dict[str, str]:
 # --- up -----------------------------------------------------------------
 
 
-async def wait_for_frontend(client: Client, pid: int | None, timeout: float) -> None:
+async def wait_for_frontend(client: Client, pid: int | None, limit_s: float) -> None:
     """Wait until GET / answers 200 (the frontend is set up)."""
     started = time.monotonic()
     last_note = started
     last_status: str = "no answer"
     while True:
         if not process_alive(pid):
-            raise HomeAssistantGone("Home Assistant exited while starting")
+            raise HomeAssistantGoneError("Home Assistant exited while starting")
         try:
             status = await client.status("/")
         except (aiohttp.ClientError, OSError) as err:
@@ -252,8 +254,8 @@ async def wait_for_frontend(client: Client, pid: int | None, timeout: float) -> 
                 return
             last_status = f"HTTP {status}"
         now = time.monotonic()
-        if now - started > timeout:
-            raise Failure(f"Home Assistant did not serve / within {timeout:.0f} s")
+        if now - started > limit_s:
+            raise DevelopError(f"Home Assistant did not serve / within {limit_s:.0f} s")
         if now - last_note >= 30:
             last_note = now
             say(
@@ -267,7 +269,7 @@ async def onboard(client: Client) -> None:
     """Create the demo owner if onboarding still asks for a user."""
     try:
         steps = await client.request("GET", "/api/onboarding")
-    except Failure:
+    except DevelopError:
         return  # Onboarding finished earlier: its API is gone.
     user_done = any(s.get("step") == "user" and s.get("done") for s in steps)
     if user_done:
@@ -286,15 +288,17 @@ async def onboard(client: Client) -> None:
     )
 
 
-async def wait_running(client: Client, timeout: float = 300) -> None:
+async def wait_running(client: Client, limit_s: float = 300) -> None:
     """Wait until Home Assistant has finished starting (state RUNNING)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit_s
     while True:
         config = await client.request("GET", "/api/config")
         if config.get("state") == "RUNNING":
             return
         if time.monotonic() > deadline:
-            raise Failure(f"Home Assistant still {config.get('state')} after {timeout} s")
+            raise DevelopError(
+                f"Home Assistant still {config.get('state')} after {limit_s} s"
+            )
         await asyncio.sleep(1)
 
 
@@ -313,16 +317,20 @@ async def create_entry(client: Client) -> str:
     )
     for step_id, answer in FLOW_STEPS:
         if result.get("type") != "form" or result.get("step_id") != step_id:
-            raise Failure(f"config flow: expected the form '{step_id}', got {result}")
+            raise DevelopError(
+                f"config flow: expected the form '{step_id}', got {result}"
+            )
         result = await client.request(
             "POST",
             f"/api/config/config_entries/flow/{result['flow_id']}",
             json_body=answer,
         )
         if result.get("errors"):
-            raise Failure(f"config flow step '{step_id}' refused: {result['errors']}")
+            raise DevelopError(
+                f"config flow step '{step_id}' refused: {result['errors']}"
+            )
     if result.get("type") != "create_entry":
-        raise Failure(f"config flow did not create an entry: {result}")
+        raise DevelopError(f"config flow did not create an entry: {result}")
     return str(result["result"]["entry_id"])
 
 
@@ -334,7 +342,7 @@ async def set_demo_options(client: Client, entry_id: str) -> None:
         json_body={"handler": entry_id, "show_advanced_options": False},
     )
     if form.get("type") != "form":
-        raise Failure(f"options flow did not show a form: {form}")
+        raise DevelopError(f"options flow did not show a form: {form}")
     answer: dict[str, Any] = {}
     for item in form.get("data_schema") or []:
         suggested = (item.get("description") or {}).get("suggested_value")
@@ -347,7 +355,7 @@ async def set_demo_options(client: Client, entry_id: str) -> None:
         json_body=answer,
     )
     if result.get("type") != "create_entry":
-        raise Failure(f"options flow did not finish: {result}")
+        raise DevelopError(f"options flow did not finish: {result}")
 
 
 async def set_demo_units(client: Client, entry_id: str) -> None:
@@ -370,18 +378,20 @@ async def set_demo_units(client: Client, entry_id: str) -> None:
         )
 
 
-async def wait_loaded(client: Client, entry_id: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_loaded(client: Client, entry_id: str, limit_s: float = 120) -> None:
+    deadline = time.monotonic() + limit_s
     while True:
-        entry = next((e for e in await entries(client) if e["entry_id"] == entry_id), None)
+        entry = next(
+            (e for e in await entries(client) if e["entry_id"] == entry_id), None
+        )
         if entry is None:
-            raise Failure(f"config entry {entry_id} disappeared")
+            raise DevelopError(f"config entry {entry_id} disappeared")
         state = entry.get("state")
         if state == "loaded":
             return
         reason = entry.get("reason")
         if state in FAILED_STATES or time.monotonic() > deadline:
-            raise Failure(
+            raise DevelopError(
                 f"the {DOMAIN} entry is {state}"
                 + (f": {reason}" if reason else "")
                 + " (see config/home-assistant.log)"
@@ -389,9 +399,9 @@ async def wait_loaded(client: Client, entry_id: str, timeout: float = 120) -> No
         await asyncio.sleep(1)
 
 
-async def up(client: Client, pid: int | None, timeout: float) -> None:
+async def up(client: Client, pid: int | None, limit_s: float) -> None:
     started = time.monotonic()
-    await wait_for_frontend(client, pid, timeout)
+    await wait_for_frontend(client, pid, limit_s)
     say(f"Home Assistant serves / (after {time.monotonic() - started:.0f} s)")
     await onboard(client)
     await client.log_in()
@@ -409,7 +419,9 @@ async def up(client: Client, pid: int | None, timeout: float) -> None:
         await wait_loaded(client, entry_id)
         await set_demo_units(client, entry_id)
     await wait_loaded(client, entry_id)
-    say(f"the {DOMAIN} entry is loaded ({time.monotonic() - started:.0f} s after start)")
+    say(
+        f"the {DOMAIN} entry is loaded ({time.monotonic() - started:.0f} s after start)"
+    )
 
 
 # --- check --------------------------------------------------------------
@@ -419,12 +431,17 @@ async def entity_ids(client: Client, entry_id: str) -> tuple[str, str]:
     """The entry's power sensor and potentiometer, from the entity registry."""
     registry = await client.websocket({"type": "config/entity_registry/list"})
     mine = [e["entity_id"] for e in registry if e.get("config_entry_id") == entry_id]
-    power = next((e for e in mine if e.startswith("sensor.") and e.endswith("_power")), None)
+    power = next(
+        (e for e in mine if e.startswith("sensor.") and e.endswith("_power")), None
+    )
     knob = next(
-        (e for e in mine if e.startswith("number.") and e.endswith("_potentiometer")), None
+        (e for e in mine if e.startswith("number.") and e.endswith("_potentiometer")),
+        None,
     )
     if power is None or knob is None:
-        raise Failure(f"no power sensor or potentiometer among the entry's entities {mine}")
+        raise DevelopError(
+            f"no power sensor or potentiometer among the entry's entities {mine}"
+        )
     return power, knob
 
 
@@ -437,13 +454,13 @@ async def numeric_state(client: Client, entity_id: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-async def settled_power(client: Client, entity_id: str, timeout: float = 45) -> float:
+async def settled_power(client: Client, entity_id: str, limit_s: float = 45) -> float:
     """The power once two readings 3 s apart agree (within 1 %).
 
     The demo publishes every 2 s, and Home Assistant keeps a state's
     last_updated when the value repeats, so readings are compared by value.
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit_s
     previous: float | None = None
     seen: list[float | None] = []
     while time.monotonic() < deadline:
@@ -457,7 +474,9 @@ async def settled_power(client: Client, entity_id: str, timeout: float = 45) -> 
             return current
         previous = current
         await asyncio.sleep(3)
-    raise Failure(f"{entity_id} did not settle within {timeout:.0f} s (saw {seen})")
+    raise DevelopError(
+        f"{entity_id} did not settle within {limit_s:.0f} s (saw {seen})"
+    )
 
 
 async def set_knob(client: Client, entity_id: str, percent: float) -> None:
@@ -472,15 +491,17 @@ async def check(client: Client) -> None:
     for path in ("/", "/iota-energy/meter"):
         status = await client.status(path)
         if status != 200:
-            raise Failure(f"GET {path} answered HTTP {status}")
+            raise DevelopError(f"GET {path} answered HTTP {status}")
         say(f"GET {path}: HTTP 200")
     await client.log_in()
     found = await entries(client)
     if len(found) != 1:
-        raise Failure(f"expected one {DOMAIN} entry, found {len(found)}")
+        raise DevelopError(f"expected one {DOMAIN} entry, found {len(found)}")
     entry = found[0]
     if entry.get("state") != "loaded":
-        raise Failure(f"the {DOMAIN} entry is {entry.get('state')}: {entry.get('reason')}")
+        raise DevelopError(
+            f"the {DOMAIN} entry is {entry.get('state')}: {entry.get('reason')}"
+        )
     say(f"entry '{entry['title']}' ({entry['entry_id']}): loaded")
     power, knob = await entity_ids(client, entry["entry_id"])
     original = float((await client.request("GET", f"/api/states/{knob}"))["state"])
@@ -499,7 +520,9 @@ async def check(client: Client) -> None:
         await set_knob(client, knob, original)
     low, high = readings[10.0], readings[90.0]
     if math.isclose(low, high, rel_tol=0.05):
-        raise Failure(f"the power did not follow the potentiometer ({low} vs {high})")
+        raise DevelopError(
+            f"the power did not follow the potentiometer ({low} vs {high})"
+        )
     say(
         f"the power follows the potentiometer ({low} -> {high}); "
         f"the knob is back at {original:.0f} %"
@@ -518,10 +541,10 @@ async def main_async(args: argparse.Namespace) -> int:
                 await up(client, args.pid, args.timeout)
             else:
                 await check(client)
-        except HomeAssistantGone as err:
+        except HomeAssistantGoneError as err:
             say(f"error: {err}")
             return 2
-        except (Failure, aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
+        except (DevelopError, aiohttp.ClientError, OSError, TimeoutError) as err:
             say(f"error: {err or type(err).__name__}")
             return 1
     return 0

@@ -18,7 +18,6 @@ import contextlib
 import itertools
 from pathlib import Path
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,34 +38,39 @@ CHROMIUM_FLAGS = (
 )
 
 
-async def _devtools_port(profile: Path, chromium: subprocess.Popen[bytes]) -> int:
-    marker = profile / "DevToolsActivePort"
+def _read_port(marker: Path) -> int | None:
+    with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+        return int(marker.read_text().splitlines()[0])
+    return None
+
+
+async def _devtools_port(profile: Path, chromium: asyncio.subprocess.Process) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if chromium.poll() is not None:
+        if chromium.returncode is not None:
             raise RuntimeError(f"chromium exited with status {chromium.returncode}")
-        with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
-            return int(marker.read_text().splitlines()[0])
+        port = await asyncio.to_thread(_read_port, profile / "DevToolsActivePort")
+        if port is not None:
+            return port
         await asyncio.sleep(0.2)
     raise RuntimeError("chromium did not open its DevTools port")
 
 
-async def capture(url: str, out: Path, wait: float, width: int, height: int) -> None:
+async def capture(url: str, wait: float, width: int, height: int) -> bytes:
+    """Open url in a fresh headless Chromium, wait, return a PNG."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
         raise RuntimeError("no chromium on PATH (Debian: apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="develop-chromium-") as profile_dir:
         profile = Path(profile_dir)
-        chromium = subprocess.Popen(
-            [
-                binary,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                f"--window-size={width},{height}",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        chromium = await asyncio.create_subprocess_exec(
+            binary,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         try:
             port = await _devtools_port(profile, chromium)
@@ -101,14 +105,15 @@ async def capture(url: str, out: Path, wait: float, width: int, height: int) -> 
                     await call("Page.navigate", url=url)
                     await asyncio.sleep(wait)
                     shot = await call("Page.captureScreenshot", format="png")
-            out.write_bytes(base64.b64decode(shot["data"]))
+            return base64.b64decode(shot["data"])
         finally:
-            chromium.terminate()
+            if chromium.returncode is None:
+                chromium.terminate()
             try:
-                chromium.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(chromium.wait(), 10)
+            except TimeoutError:
                 chromium.kill()
-                chromium.wait()
+                await chromium.wait()
 
 
 def main() -> int:
@@ -120,7 +125,8 @@ def main() -> int:
     args = parser.parse_args()
     width, height = (int(part) for part in args.size.lower().split("x"))
     try:
-        asyncio.run(capture(args.url, args.out, args.wait, width, height))
+        png = asyncio.run(capture(args.url, args.wait, width, height))
+        args.out.write_bytes(png)
     except (RuntimeError, OSError, aiohttp.ClientError) as err:
         print(f"screenshot failed: {err}", file=sys.stderr)
         return 1

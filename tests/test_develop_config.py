@@ -1,0 +1,162 @@
+"""The demo that scripts/develop runs: config/ and scripts/lib/develop_ha.py.
+
+scripts/develop itself needs a real Home Assistant and takes about half a
+minute (``scripts/develop --check``); these tests catch the cheap mistakes
+early: a configuration Home Assistant rejects, a dashboard naming entities
+the integration does not create, demo inputs its config flow refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import importlib.util
+from ipaddress import ip_network
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from homeassistant.components.http import HTTP_SCHEMA
+from homeassistant.components.sensor.const import UNIT_CONVERTERS
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import slugify
+from homeassistant.util.yaml import load_yaml
+import pytest
+
+from custom_components.iota_energy.const import DOMAIN
+from custom_components.iota_energy.sensor import SENSORS
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config"
+INTEGRATION = ROOT / "custom_components" / DOMAIN
+
+
+def _load_develop_ha() -> ModuleType:
+    """scripts/lib/develop_ha.py is a script, not a package: load it by path."""
+    path = ROOT / "scripts" / "lib" / "develop_ha.py"
+    spec = importlib.util.spec_from_file_location("develop_ha", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+develop_ha = _load_develop_ha()
+
+
+@pytest.fixture(name="configuration")
+def configuration_fixture(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """configuration.yaml as Home Assistant reads it, without a port override."""
+    monkeypatch.delenv("IOTA_ENERGY_HA_PORT", raising=False)
+    loaded = load_yaml(CONFIG / "configuration.yaml")
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_home_assistant_listens_on_loopback_only(configuration: dict[str, Any]) -> None:
+    """HTTP binds 127.0.0.1 and ::1 on port 8123 (scripts/develop --port changes it)."""
+    http = HTTP_SCHEMA(configuration["http"])
+    assert http["server_port"] == 8123
+    assert http["server_host"]
+    assert all(ip_network(host).is_loopback for host in http["server_host"])
+
+
+def test_localhost_logs_in_without_a_password(configuration: dict[str, Any]) -> None:
+    """trusted_networks (loopback only, bypassing the login) before the account."""
+    providers = configuration["homeassistant"]["auth_providers"]
+    assert [provider["type"] for provider in providers] == [
+        "trusted_networks",
+        "homeassistant",
+    ]
+    trusted = providers[0]
+    assert trusted["allow_bypass_login"] is True
+    networks = [ip_network(net) for net in trusted["trusted_networks"]]
+    assert networks
+    assert all(net.is_loopback for net in networks)
+
+
+def test_no_default_config(configuration: dict[str, Any]) -> None:
+    """default_config brings network discovery and cloud: not on a loopback demo."""
+    assert "default_config" not in configuration
+    assert DOMAIN not in configuration  # config entries only
+
+
+def _entity_ids(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "entity" and isinstance(value, str):
+                yield value
+            else:
+                yield from _entity_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _entity_ids(item)
+
+
+def test_dashboard_shows_entities_the_integration_creates(
+    configuration: dict[str, Any],
+) -> None:
+    """Each entity id on the dashboard is one the demo meter gets."""
+    dashboards = configuration["lovelace"]["dashboards"]
+    files = [CONFIG / board["filename"] for board in dashboards.values()]
+    assert all(path.is_file() for path in files)
+    translations = json.loads((INTEGRATION / "translations" / "en.json").read_text())
+    device = slugify(develop_ha.METER_NAME)
+    created = {
+        f"{platform}.{device}_{slugify(entity['name'])}"
+        for platform, entities in translations["entity"].items()
+        for entity in entities.values()
+    }
+    shown = {entity_id for path in files for entity_id in _entity_ids(load_yaml(path))}
+    assert shown
+    assert shown <= created, f"not created by the integration: {shown - created}"
+
+
+def test_demo_units_fit_the_sensors() -> None:
+    """The display units develop_ha.py sets are valid for each sensor."""
+    sensors = {description.key: description for description in SENSORS}
+    for key, options in develop_ha.DEMO_UNITS.items():
+        description = sensors[key]
+        assert description.device_class is not None
+        converter = UNIT_CONVERTERS[description.device_class]
+        assert options["unit_of_measurement"] in converter.VALID_UNITS
+
+
+async def test_demo_inputs_create_the_demo_entry(hass: HomeAssistant) -> None:
+    """develop_ha.py's config flow and options flow answers are accepted."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    for step_id, answer in develop_ha.FLOW_STEPS:
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == step_id
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], answer
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == develop_ha.METER_NAME
+    entry = result["result"]
+    await hass.async_block_till_done()
+
+    form = await hass.config_entries.options.async_init(entry.entry_id)
+    assert form["type"] is FlowResultType.FORM
+    # As develop_ha.py does over REST: keep the suggested values, change a few.
+    schema = form["data_schema"]
+    assert schema is not None
+    answer = {
+        str(key): key.description["suggested_value"]
+        for key in schema.schema
+        if key.description and key.description.get("suggested_value") is not None
+    }
+    result = await hass.config_entries.options.async_configure(
+        form["flow_id"], answer | develop_ha.DEMO_OPTIONS
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    for key, value in develop_ha.DEMO_OPTIONS.items():
+        assert entry.options[key] == value
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
