@@ -29,7 +29,12 @@ async def async_setup_entry(
 
 
 class PotentiometerNumber(IotaEnergyEntity, RestoreNumber):
-    """The simulated potentiometer: 0 % adds no resistance (brightest LED)."""
+    """The simulated potentiometer, turned up like a dimmer.
+
+    100 % puts none of its resistance in the loop (the LED is brightest),
+    0 % all of it (the LED glows faintly). The circuit model counts the
+    wiper the other way round: position 0 is no resistance.
+    """
 
     _attr_translation_key = "potentiometer"
     _attr_native_min_value = 0.0
@@ -52,7 +57,7 @@ class PotentiometerNumber(IotaEnergyEntity, RestoreNumber):
         if (last := await self.async_get_last_number_data()) is not None and (
             value := last.native_value
         ) is not None:
-            self._circuit.set_potentiometer(value / 100.0)
+            self._circuit.set_potentiometer(_position(value))
 
     @property
     def available(self) -> bool:
@@ -62,9 +67,14 @@ class PotentiometerNumber(IotaEnergyEntity, RestoreNumber):
     @property
     def native_value(self) -> float:
         """Current position in percent."""
-        return round(self._circuit.potentiometer * 100.0, 1)
+        return round((1.0 - self._circuit.potentiometer) * 100.0, 1)
 
     async def async_set_native_value(self, value: float) -> None:
         """Turn the knob; the next samples see the new current."""
-        self._circuit.set_potentiometer(value / 100.0)
+        self._circuit.set_potentiometer(_position(value))
         self.async_write_ha_state()
+
+
+def _position(percent: float) -> float:
+    """Wiper position of the circuit model for a dimmer percentage."""
+    return min(1.0, max(0.0, 1.0 - percent / 100.0))

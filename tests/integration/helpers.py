@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -19,6 +20,13 @@ async def wait_for_samples(
     while meter.snapshot().samples < target:
         assert time.monotonic() < deadline, "the sampler took no samples"
         await asyncio.sleep(0.05)
+
+
+async def call_action(hass: HomeAssistant, service: str, **data: Any) -> Any:
+    """Call one of the integration's actions and return its response."""
+    return await hass.services.async_call(
+        "iota_energy", service, data, blocking=True, return_response=True
+    )
 
 
 async def refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:

@@ -25,7 +25,7 @@ from custom_components.iota_energy.const import (
     EVENT_PERIOD_CLOSED,
 )
 
-from .helpers import entity_id, refresh, wait_for_samples
+from .helpers import call_action, entity_id, refresh, wait_for_samples
 
 PRICE_SENSOR = "sensor.neighbour_tariff"
 
@@ -84,13 +84,7 @@ async def test_close_period_action_returns_the_statement(
     entry = init_integration
     await wait_for_samples(entry, 3)
     events = async_capture_events(hass, EVENT_PERIOD_CLOSED)
-    response = await hass.services.async_call(
-        DOMAIN,
-        "close_period",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
+    response = await call_action(hass, "close_period", config_entry_id=entry.entry_id)
     statement = response["statement"]
     assert Fraction(statement["energy_wh_exact"]) > 0
     assert [event.data["id"] for event in events] == [statement["id"]]
@@ -99,21 +93,14 @@ async def test_close_period_action_returns_the_statement(
         < Fraction(statement["energy_wh_exact"]) * 3600
     )
 
-    listed = await hass.services.async_call(
-        DOMAIN,
-        "get_statements",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
+    listed = await call_action(hass, "get_statements", config_entry_id=entry.entry_id)
     assert [s["id"] for s in listed["statements"]] == [statement["id"]]
 
-    none_due = await hass.services.async_call(
-        DOMAIN,
+    none_due = await call_action(
+        hass,
         "get_statements",
-        {"config_entry_id": entry.entry_id, "states": ["paid"]},
-        blocking=True,
-        return_response=True,
+        config_entry_id=entry.entry_id,
+        states=["paid"],
     )
     assert none_due["statements"] == []
 
@@ -123,26 +110,16 @@ async def test_actions_reject_bad_input(
 ) -> None:
     """Wrong entries and time ranges are translated validation errors."""
     with pytest.raises(ServiceValidationError) as unknown:
-        await hass.services.async_call(
-            DOMAIN,
-            "close_period",
-            {"config_entry_id": "no_such_entry"},
-            blocking=True,
-            return_response=True,
-        )
+        await call_action(hass, "close_period", config_entry_id="no_such_entry")
     assert unknown.value.translation_key == "entry_not_found"
 
     with pytest.raises(ServiceValidationError) as backwards:
-        await hass.services.async_call(
-            DOMAIN,
+        await call_action(
+            hass,
             "get_statements",
-            {
-                "config_entry_id": init_integration.entry_id,
-                "start": "2026-01-02T00:00:00+00:00",
-                "end": "2026-01-01T00:00:00+00:00",
-            },
-            blocking=True,
-            return_response=True,
+            config_entry_id=init_integration.entry_id,
+            start="2026-01-02T00:00:00+00:00",
+            end="2026-01-01T00:00:00+00:00",
         )
     assert backwards.value.translation_key == "invalid_time_range"
     # Nothing was closed by the failed calls.
@@ -156,12 +133,8 @@ async def test_actions_on_an_unloaded_entry(
     await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "get_statements",
-            {"config_entry_id": init_integration.entry_id},
-            blocking=True,
-            return_response=True,
+        await call_action(
+            hass, "get_statements", config_entry_id=init_integration.entry_id
         )
     assert err.value.translation_key == "entry_not_loaded"
 
@@ -206,13 +179,7 @@ async def test_price_entity_is_applied_per_slice(
     price_state = hass.states.get(entity_id(hass, entry, "price"))
     assert float(price_state.state) == 2500
 
-    response = await hass.services.async_call(
-        DOMAIN,
-        "close_period",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
+    response = await call_action(hass, "close_period", config_entry_id=entry.entry_id)
     assert "last_valid" in response["statement"]["price_flags"]
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -272,12 +239,8 @@ async def test_close_period_just_after_a_boundary_closes_both(
     boundary = engine.next_boundary()
     events = async_capture_events(hass, EVENT_PERIOD_CLOSED)
     with patch.object(dt_util, "utcnow", lambda: boundary + timedelta(milliseconds=5)):
-        response = await hass.services.async_call(
-            DOMAIN,
-            "close_period",
-            {"config_entry_id": entry.entry_id},
-            blocking=True,
-            return_response=True,
+        response = await call_action(
+            hass, "close_period", config_entry_id=entry.entry_id
         )
     ends = [dt_util.parse_datetime(event.data["period_end"]) for event in events]
     assert ends == [boundary, boundary + timedelta(milliseconds=5)]

@@ -30,9 +30,9 @@ async def test_power_follows_the_potentiometer(
         await refresh(hass, entry)
         return float(hass.states.get(power).state)
 
-    # 0 % puts no potentiometer resistance in the loop: the LED is brightest.
-    bright = await power_at(0)
-    dim = await power_at(100)
+    # Turned up like a dimmer: 100 % is the brightest LED.
+    dim = await power_at(0)
+    bright = await power_at(100)
     assert dim > 0
     assert bright > dim * 1.5
     assert float(hass.states.get(knob).state) == 100
