@@ -45,6 +45,11 @@ def _joules_to(unit_joules: int) -> Callable[[Fraction], float]:
     return convert
 
 
+def _number(value: Fraction) -> int | float:
+    """Whole numbers as int (720000000, not 720000000.0), others as float."""
+    return value.numerator if value.denominator == 1 else float(value)
+
+
 _to_kwh = _joules_to(JOULES_PER_KWH)
 _to_wh = _joules_to(JOULES_PER_WH)
 
@@ -154,7 +159,7 @@ SENSORS: tuple[IotaEnergySensorDescription, ...] = (
         translation_key="price",
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UNIT_IOTA_PER_KWH,
-        value_fn=lambda data: float(data.price.iota_per_kwh),
+        value_fn=lambda data: _number(data.price.iota_per_kwh),
     ),
     IotaEnergySensorDescription(
         key="period_end",
