@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_NAME
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -20,7 +21,18 @@ from custom_components.iota_energy.const import (
     SOURCE_INA219,
     SOURCE_VIRTUAL,
 )
+from custom_components.iota_energy.core.circuit import TutorialCircuit
+from custom_components.iota_energy.core.ina219_model import VirtualIna219
+from custom_components.iota_energy.core.power_source import Ina219Config, Ina219Source
 
+CHIP_INPUT: dict[str, Any] = {
+    "busnum": 199,
+    "address": "0x40",
+    "shunt_ohms": 0.1,
+    "voltage_range": "32",
+    "gain": "auto",
+    "adc": "12bit",
+}
 BILLING_INPUT: dict[str, Any] = {
     "period": "fixed",
     "period_seconds": 60,
@@ -95,15 +107,7 @@ async def test_missing_chip_is_reported(hass: HomeAssistant) -> None:
     result = await _start(hass, SOURCE_INA219)
     assert result["step_id"] == "ina219"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            "busnum": 199,
-            "address": "0x40",
-            "shunt_ohms": 0.1,
-            "voltage_range": "32",
-            "gain": "auto",
-            "adc": "12bit",
-        },
+        result["flow_id"], CHIP_INPUT
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "chip_missing"}
@@ -161,3 +165,68 @@ async def test_options_flow_updates_and_reloads(
     runtime = entry.runtime_data
     assert runtime.sampler.period_s == 1 / 20
     assert runtime.coordinator.state.engine.min_payment_iota == 10
+
+
+async def test_real_chip_flow_probes_the_chip(hass: HomeAssistant) -> None:
+    """The INA219 step reads the chip once before creating the entry.
+
+    No I2C bus exists here, so the probe talks to the virtual chip through the
+    same seam the real bus would use; everything above the bus is real.
+    """
+    chip = VirtualIna219(TutorialCircuit(), address=0x45)
+
+    def source_on_virtual_bus(config: Ina219Config) -> Ina219Source:
+        return Ina219Source(config, i2c_interface=chip.i2c_interface)
+
+    result = await _start(hass, SOURCE_INA219)
+    with patch(
+        "custom_components.iota_energy.config_flow.Ina219Source",
+        source_on_virtual_bus,
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], CHIP_INPUT | {"busnum": 1, "address": "0x45"}
+        )
+    assert result["step_id"] == "billing"
+    assert chip.transfers > 0
+    with patch("custom_components.iota_energy.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], BILLING_INPUT
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "ina219-1-0x45"
+    assert result["data"]["shunt_ohms"] == 0.1
+    assert result["data"]["voltage_range"] == 32
+
+
+async def test_a_real_chip_that_is_not_there_loads_unavailable(
+    hass: HomeAssistant,
+) -> None:
+    """Setup does not fail for a missing chip: the meter waits for it."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Garden lights",
+        data={
+            "source": SOURCE_INA219,
+            "busnum": 199,
+            "address": 0x40,
+            "shunt_ohms": 0.1,
+            "voltage_range": 32,
+            "gain": "auto",
+            "adc": "12bit",
+            "period": "hourly",
+            "period_seconds": 3600,
+            "weekday": 0,
+            "billing_day": 1,
+        },
+        options={"price": "720000000", "min_payment": 1},
+        unique_id="ina219-199-0x40",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    power = hass.states.get("sensor.garden_lights_power")
+    assert power is not None
+    assert power.state == STATE_UNAVAILABLE
+    assert entry.runtime_data.sampler.stats().source_down
+    assert await hass.config_entries.async_unload(entry.entry_id)
