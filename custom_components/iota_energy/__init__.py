@@ -58,9 +58,10 @@ from .core.periods import schedule_from_options
 from .core.power_source import Ina219Config, Ina219Source
 from .core.sampler import Sampler
 from .libraries import async_ensure_libraries
+from .persistence import EntryPersistence
 from .services import async_setup_services
 from .state import StateFactory
-from .storage import DurableState, StateCorruptError
+from .storage import StateCorruptError
 
 PLATFORMS: list[Platform] = [Platform.EVENT, Platform.NUMBER, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -153,18 +154,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
         uses_price_entity=bool(options.get(CONF_PRICE_ENTITY)),
         max_gap_s=METER_MAX_GAP_S,
     )
-    durable = DurableState(
-        hass, entry.entry_id, encode=factory.encode, decode=factory.decode
-    )
+    persistence = EntryPersistence(hass, entry.entry_id, factory)
     try:
-        loaded = await durable.async_load()
+        state = await persistence.async_load()
     except StateCorruptError as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
-            translation_key="state_corrupt",
+            translation_key=err.translation_key,
             translation_placeholders=err.translation_placeholders,
         ) from err
-    state = loaded.value if loaded.value is not None else factory.new()
 
     source, circuit, chip = await hass.async_add_executor_job(build_source, hass, entry)
     sampler = Sampler(
@@ -177,7 +175,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
         hass,
         entry,
         state,
-        durable,
+        persistence,
         CoordinatorSettings(
             publish_interval=timedelta(
                 seconds=float(

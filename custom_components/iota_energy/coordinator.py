@@ -42,8 +42,8 @@ from .core.pricing import PriceQuote
 
 if TYPE_CHECKING:
     from . import IotaEnergyConfigEntry
+    from .persistence import EntryPersistence
     from .state import EntryState
-    from .storage import DurableState
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
         hass: HomeAssistant,
         entry: IotaEnergyConfigEntry,
         state: EntryState,
-        durable: DurableState[EntryState],
+        persistence: EntryPersistence,
         settings: CoordinatorSettings,
     ) -> None:
         """Set up the coordinator; timers start in ``async_start``."""
@@ -97,7 +97,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
             update_interval=settings.publish_interval,
         )
         self.state = state
-        self._durable = durable
+        self._persistence = persistence
         self._settings = settings
         self._lock = asyncio.Lock()
         self._unsubscribers: list[CALLBACK_TYPE] = []
@@ -143,7 +143,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
             self._boundary_unsub = None
         async with self._lock:
             self._bill_energy()
-            await self._durable.async_save_all(self.state)
+            await self._persistence.async_save_all(self.state)
         await self.async_shutdown()
 
     # --- listeners for other parts of the shell ----------------------------
@@ -215,7 +215,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
             time.monotonic(),
         )
         # Durable before it is announced: an automation may act on the event.
-        await self._durable.async_save_all(self.state)
+        await self._persistence.async_record_statements(self.state)
         for statement in statements:
             self.hass.bus.async_fire(
                 EVENT_PERIOD_CLOSED,
@@ -249,7 +249,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
     async def _async_flush(self, _now: datetime) -> None:
         async with self._lock:
             self._bill_energy()
-            await self._durable.async_save_rotating(self.state)
+            await self._persistence.async_flush(self.state)
 
     # --- prices ------------------------------------------------------------------
 

@@ -28,6 +28,27 @@ class EntryState:
     billed_energy_j: Fraction
 
 
+@dataclass(slots=True)
+class LiveState:
+    """The fast-changing part of the state, and the ledger document it continues."""
+
+    meter: Meter
+    engine: BillingEngine
+    prices: PriceTracker
+    billed_energy_j: Fraction
+    ledger_revision: int
+
+    def continuing(self, closed: EntryState) -> EntryState:
+        """The state as of the last close, brought up to date by this one."""
+        return EntryState(
+            meter=self.meter,
+            engine=self.engine,
+            prices=self.prices,
+            ledger=closed.ledger,
+            billed_energy_j=self.billed_energy_j,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class StateFactory:
     """Builds and restores EntryState with this entry's settings."""
@@ -58,14 +79,39 @@ class StateFactory:
             "billed_energy_j": _fraction_text(state.billed_energy_j),
         }
 
+    def encode_live(self, state: EntryState) -> dict[str, Any]:
+        """The fast-changing part only: everything but the ledger."""
+        document = self.encode(state)
+        del document["ledger"]
+        return document
+
     def decode(self, data: dict[str, Any]) -> EntryState:
-        """Rebuild the state; raise ValueError on anything malformed."""
+        """Rebuild the whole state; raise ValueError on anything malformed."""
+        live = self._decode_parts(data)
+        return EntryState(
+            meter=live.meter,
+            engine=live.engine,
+            prices=live.prices,
+            ledger=Ledger.from_dict(data["ledger"]),
+            billed_energy_j=live.billed_energy_j,
+        )
+
+    def decode_live(self, data: dict[str, Any]) -> LiveState:
+        """Rebuild a live document; raise ValueError on anything malformed."""
+        revision = data.get("ledger_revision") if isinstance(data, dict) else None
+        if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
+            raise ValueError("live state names no ledger revision")
+        live = self._decode_parts(data)
+        live.ledger_revision = revision
+        return live
+
+    def _decode_parts(self, data: dict[str, Any]) -> LiveState:
         if not isinstance(data, dict):
             raise TypeError("state is not an object")
         billed = Fraction(str(data["billed_energy_j"]))
         if billed < 0:
             raise ValueError("billed energy is negative")
-        return EntryState(
+        return LiveState(
             meter=Meter.from_state(data["meter"], max_gap_s=self.max_gap_s),
             engine=BillingEngine(
                 self.schedule,
@@ -77,8 +123,8 @@ class StateFactory:
                 data["prices"],
                 uses_entity=self.uses_price_entity,
             ),
-            ledger=Ledger.from_dict(data["ledger"]),
             billed_energy_j=billed,
+            ledger_revision=0,
         )
 
 

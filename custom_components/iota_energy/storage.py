@@ -1,19 +1,24 @@
 """Durable state of one config entry: meter, billing engine, prices and ledger.
 
-Everything lives in ONE document so that a crash can never leave the meter,
-the billing engine and the ledger disagreeing with each other. The document
-is written through Home Assistant's ``Store`` (atomic replace) into two slots,
-``a`` and ``b``:
+Two documents, so that the large ledger is not rewritten every few seconds:
 
-* routine flushes alternate between the slots, so a slot damaged on disk
-  costs at most one flush interval;
-* whenever a statement is closed, both slots are written, so no statement can
-  be lost with one slot.
+* the **ledger document** holds the whole state (ledger, billing engine,
+  meter, prices) as it was when a statement was last closed. It is written
+  whenever statements close, into both of its slots, before the statement is
+  announced: no statement can be lost with one slot.
+* the **live document** holds only what changes all the time (meter, the
+  open period's energy, prices) and the sequence number of the ledger
+  document it continues. It is small and written every save interval,
+  alternating between its two slots: a damaged slot costs at most one
+  interval.
 
-At start-up the valid slot with the highest sequence number wins. A slot that
-cannot be parsed or validated is copied aside (``<file>.corrupt-<time>``) and
-reported as a repair issue. If no slot is valid the entry refuses to start:
-it never silently carries on with an empty ledger.
+At start-up the newest valid ledger document is read, and the newest valid
+live document is applied on top if it continues exactly that ledger
+document; otherwise the state as of the last close is used (energy metered
+since then is missing, nothing billed is). A slot that cannot be parsed or
+validated is copied aside (``<file>.corrupt-<time>``) and reported as a repair
+issue. If no ledger slot is valid the entry refuses to start: it never
+silently carries on with an empty ledger.
 """
 
 from __future__ import annotations
@@ -42,37 +47,45 @@ class StateCorruptError(HomeAssistantError):
 
 
 @dataclass(frozen=True, slots=True)
-class LoadedState[T]:
+class LoadedState[D]:
     """What was restored, and from where."""
 
-    value: T | None
+    value: D | None
     sequence: int
     corrupt_copies: tuple[str, ...]
 
 
-def _slot_key(entry_id: str, slot: str) -> str:
-    return f"{DOMAIN}.{entry_id}.{slot}"
+def _slot_key(entry_id: str, kind: str, slot: str) -> str:
+    return f"{DOMAIN}.{entry_id}.{kind}.{slot}"
 
 
-class DurableState[T]:
-    """Two-slot durable storage of a decoded state object of type ``T``."""
+class DurableState[E, D]:
+    """Two-slot durable storage: values of type ``E`` in, type ``D`` out."""
 
     def __init__(
         self,
         hass: HomeAssistant,
         entry_id: str,
+        kind: str,
         *,
-        encode: Callable[[T], dict[str, Any]],
-        decode: Callable[[dict[str, Any]], T],
+        encode: Callable[[E], dict[str, Any]],
+        decode: Callable[[dict[str, Any]], D],
+        required: bool,
     ) -> None:
-        """Create the store; nothing is read until ``async_load``."""
+        """Create the store; nothing is read until ``async_load``.
+
+        ``required``: when every slot is damaged, refuse to go on
+        (StateCorruptError) rather than report it and go on without.
+        """
         self._hass = hass
         self._entry_id = entry_id
+        self._kind = kind
+        self._required = required
         self._encode = encode
         self._decode = decode
         self._stores = {
             slot: Store[dict[str, Any]](
-                hass, STORAGE_VERSION, _slot_key(entry_id, slot), private=True
+                hass, STORAGE_VERSION, _slot_key(entry_id, kind, slot), private=True
             )
             for slot in STORAGE_SLOTS
         }
@@ -80,12 +93,22 @@ class DurableState[T]:
         self._next_slot = 0
         self._write_failed = False
 
-    def _path(self, slot: str) -> Path:
-        return Path(self._hass.config.path(".storage", _slot_key(self._entry_id, slot)))
+    @property
+    def sequence(self) -> int:
+        """Sequence number of the newest document read or written."""
+        return self._sequence
 
-    async def async_load(self) -> LoadedState[T]:
-        """Restore the newest valid slot; raise StateCorruptError if none is valid."""
-        best: tuple[int, T] | None = None
+    def _path(self, slot: str) -> Path:
+        key = _slot_key(self._entry_id, self._kind, slot)
+        return Path(self._hass.config.path(".storage", key))
+
+    async def async_load(self) -> LoadedState[D]:
+        """Restore the newest valid slot.
+
+        Raises StateCorruptError when slots exist but none is valid and the
+        document is ``required``.
+        """
+        best: tuple[int, D] | None = None
         corrupt: list[tuple[str, str]] = []
         for slot in STORAGE_SLOTS:
             path = self._path(slot)
@@ -98,7 +121,8 @@ class DurableState[T]:
                 )
                 corrupt.append((slot, copy))
                 _LOGGER.error(
-                    "Stored state %s of %s is unreadable (%s); a copy is kept at %s",
+                    "Stored %s state %s of %s is unreadable (%s); a copy is kept at %s",
+                    self._kind,
                     slot,
                     self._entry_id,
                     err,
@@ -108,20 +132,25 @@ class DurableState[T]:
             if loaded is not None and (best is None or loaded[0] > best[0]):
                 best = loaded
 
+        fatal = self._required and corrupt and best is None
+        if best is not None:
+            key = "state_recovered"
+        elif fatal:
+            key = "state_corrupt"
+        else:
+            key = "live_state_lost"
         for slot, copy in corrupt:
             ir.async_create_issue(
                 self._hass,
                 DOMAIN,
-                f"state_corrupt_{self._entry_id}_{slot}",
+                f"state_corrupt_{self._entry_id}_{self._kind}_{slot}",
                 is_fixable=False,
                 is_persistent=True,
-                severity=ir.IssueSeverity.ERROR
-                if best is None
-                else ir.IssueSeverity.WARNING,
-                translation_key="state_corrupt" if best is None else "state_recovered",
+                severity=ir.IssueSeverity.ERROR if fatal else ir.IssueSeverity.WARNING,
+                translation_key=key,
                 translation_placeholders={"copy": copy},
             )
-        if corrupt and best is None:
+        if fatal:
             raise StateCorruptError(
                 translation_domain=DOMAIN,
                 translation_key="state_corrupt",
@@ -130,14 +159,11 @@ class DurableState[T]:
         if best is None:
             return LoadedState(None, 0, ())
         self._sequence = best[0]
-        if corrupt:
-            # The damaged slot is rewritten from the good one right away.
-            await self.async_save_all(best[1])
         return LoadedState(best[1], best[0], tuple(copy for _, copy in corrupt))
 
     async def _async_read_slot(
         self, slot: str, raw: str | None
-    ) -> tuple[int, T] | None:
+    ) -> tuple[int, D] | None:
         if raw is not None:
             # Parse the file ourselves first: Store would rename a file it
             # cannot parse and report it as missing, which we must tell apart.
@@ -156,7 +182,7 @@ class DurableState[T]:
             raise ValueError("missing sequence number")
         return sequence, self._decode(data["state"])
 
-    def _document(self, value: T) -> dict[str, Any]:
+    def _document(self, value: E) -> dict[str, Any]:
         self._sequence += 1
         return {
             "sequence": self._sequence,
@@ -164,7 +190,7 @@ class DurableState[T]:
             "state": self._encode(value),
         }
 
-    async def async_save_rotating(self, value: T) -> bool:
+    async def async_save_rotating(self, value: E) -> bool:
         """Write one slot (alternating); return whether it was written."""
         if self._write_failed:
             # A statement may have missed both slots: catch up on every slot.
@@ -173,11 +199,20 @@ class DurableState[T]:
         self._next_slot = (self._next_slot + 1) % len(STORAGE_SLOTS)
         return await self._async_write(slot, self._document(value))
 
-    async def async_save_all(self, value: T) -> bool:
+    async def async_save_all(self, value: E) -> bool:
         """Write every slot, one after the other; return whether all were written."""
         document = self._document(value)
         results = [await self._async_write(slot, document) for slot in STORAGE_SLOTS]
         return all(results)
+
+    @property
+    def write_failed(self) -> bool:
+        """Whether the last write failed (a later save retries every slot)."""
+        return self._write_failed
+
+    @property
+    def _write_issue_id(self) -> str:
+        return f"state_write_failed_{self._entry_id}_{self._kind}"
 
     async def _async_write(self, slot: str, document: dict[str, Any]) -> bool:
         try:
@@ -188,7 +223,7 @@ class DurableState[T]:
                 ir.async_create_issue(
                     self._hass,
                     DOMAIN,
-                    f"state_write_failed_{self._entry_id}",
+                    self._write_issue_id,
                     is_fixable=False,
                     severity=ir.IssueSeverity.ERROR,
                     translation_key="state_write_failed",
@@ -198,16 +233,9 @@ class DurableState[T]:
             return False
         if self._write_failed:
             _LOGGER.info("State of %s is written again", self._entry_id)
-            ir.async_delete_issue(
-                self._hass, DOMAIN, f"state_write_failed_{self._entry_id}"
-            )
+            ir.async_delete_issue(self._hass, DOMAIN, self._write_issue_id)
             self._write_failed = False
         return True
-
-    async def async_remove(self) -> None:
-        """Delete every slot (the entry is being removed)."""
-        for store in self._stores.values():
-            await store.async_remove()
 
 
 def _read_text(path: Path) -> str | None:

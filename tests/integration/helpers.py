@@ -22,6 +22,16 @@ async def wait_for_samples(
         await asyncio.sleep(0.05)
 
 
+async def wait_for_more_energy(entry: MockConfigEntry, limit_s: float = 10) -> None:
+    """Let the meter integrate some energy beyond what it has now."""
+    meter = entry.runtime_data.coordinator.state.meter
+    start = meter.snapshot().energy_j
+    deadline = time.monotonic() + limit_s
+    while meter.snapshot().energy_j <= start:
+        assert time.monotonic() < deadline, "the meter measured no energy"
+        await asyncio.sleep(0.05)
+
+
 async def call_action(hass: HomeAssistant, service: str, **data: Any) -> Any:
     """Call one of the integration's actions and return its response."""
     return await hass.services.async_call(

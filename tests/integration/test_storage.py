@@ -1,7 +1,12 @@
-"""Durable state: corrupt files are kept and reported, never replaced by nothing."""
+"""Durable state: a ledger document and a live document, each in two slots.
+
+Damaged files are kept and reported and never replaced by nothing; a hard
+kill loses at most one save interval; a full disk loses nothing.
+"""
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 import errno
 from fractions import Fraction
@@ -24,8 +29,24 @@ from custom_components.iota_energy.const import DOMAIN
 
 from .helpers import wait_for_samples
 
-# The entry flushes every 60 s (conftest options).
+# The entry saves every 60 s (conftest options).
 FLUSH_AND_A_BIT = timedelta(seconds=61)
+
+
+def key(entry: MockConfigEntry, kind: str, slot: str) -> str:
+    """Storage key of one slot of one of the entry's documents."""
+    return f"{DOMAIN}.{entry.entry_id}.{kind}.{slot}"
+
+
+def stored(
+    hass_storage: dict[str, Any], entry: MockConfigEntry, kind: str
+) -> list[dict[str, Any]]:
+    """The documents of one kind that exist, as the test storage holds them."""
+    return [
+        hass_storage[key(entry, kind, slot)]["data"]
+        for slot in ("a", "b")
+        if key(entry, kind, slot) in hass_storage
+    ]
 
 
 @pytest.fixture
@@ -36,23 +57,32 @@ def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
     return tmp_path
 
 
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    if entry.entry_id not in [e.entry_id for e in hass.config_entries.async_entries()]:
+        entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
 async def _run_once_and_close_two_periods(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> list[str]:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await _setup(hass, entry)
     ids = []
     for _ in range(2):
         await wait_for_samples(entry, 2)
         statement = await entry.runtime_data.coordinator.async_close_period()
         ids.append(statement.id)
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    await _unload(hass, entry)
     return ids
 
 
-async def test_one_damaged_slot_is_kept_reported_and_recovered(
+async def test_one_damaged_ledger_slot_is_kept_reported_and_recovered(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     config_dir: Path,
@@ -61,11 +91,10 @@ async def test_one_damaged_slot_is_kept_reported_and_recovered(
 ) -> None:
     """A file that is not even JSON: copy kept, repair issue, no statement lost."""
     ids = await _run_once_and_close_two_periods(hass, mock_config_entry)
-    damaged = config_dir / ".storage" / f"{DOMAIN}.{mock_config_entry.entry_id}.a"
+    damaged = config_dir / ".storage" / key(mock_config_entry, "ledger", "a")
     damaged.write_text('{"version": 1, "data": {"sequence": 4, "sta', "utf-8")
 
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await _setup(hass, mock_config_entry)
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
     ledger = mock_config_entry.runtime_data.coordinator.state.ledger
@@ -74,36 +103,42 @@ async def test_one_damaged_slot_is_kept_reported_and_recovered(
     assert len(copies) == 1
     assert copies[0].read_text("utf-8").endswith('"sta')
     issue = issue_registry.async_get_issue(
-        DOMAIN, f"state_corrupt_{mock_config_entry.entry_id}_a"
+        DOMAIN, f"state_corrupt_{mock_config_entry.entry_id}_ledger_a"
     )
     assert issue is not None
     assert issue.translation_key == "state_recovered"
     assert issue.translation_placeholders == {"copy": str(copies[0])}
-    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    # The good copy was written back over both slots at once.
+    assert all(
+        ids == [s["id"] for s in doc["state"]["ledger"]["statements"]]
+        for doc in stored(hass_storage, mock_config_entry, "ledger")
+    )
+    await _unload(hass, mock_config_entry)
 
 
-async def test_every_slot_damaged_refuses_to_start(
+async def test_every_ledger_slot_damaged_refuses_to_start(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     config_dir: Path,
     mock_config_entry: MockConfigEntry,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    """With no readable copy the entry does not start with an empty ledger."""
+    """With no readable ledger the entry does not start with an empty one."""
     await _run_once_and_close_two_periods(hass, mock_config_entry)
-    slot_b = f"{DOMAIN}.{mock_config_entry.entry_id}.b"
+    slot_b = key(mock_config_entry, "ledger", "b")
     kept = hass_storage[slot_b]["data"]["state"]["ledger"]
     hass_storage[slot_b]["data"]["state"]["ledger"] = {"version": 1, "statements": "?"}
-    damaged = config_dir / ".storage" / f"{DOMAIN}.{mock_config_entry.entry_id}.a"
+    damaged = config_dir / ".storage" / key(mock_config_entry, "ledger", "a")
     damaged.write_text("\x00\x00 not json", "utf-8")
 
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
 
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason is not None
     for slot in ("a", "b"):
         issue = issue_registry.async_get_issue(
-            DOMAIN, f"state_corrupt_{mock_config_entry.entry_id}_{slot}"
+            DOMAIN, f"state_corrupt_{mock_config_entry.entry_id}_ledger_{slot}"
         )
         assert issue is not None
         assert issue.severity is ir.IssueSeverity.ERROR
@@ -113,30 +148,126 @@ async def test_every_slot_damaged_refuses_to_start(
     assert kept["statements"]
 
 
-async def test_flush_writes_energy_without_a_clean_stop(
+async def test_a_missing_ledger_beside_live_state_refuses_to_start(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Ledger files removed, live files left: that is lost statements, not a start."""
+    await _run_once_and_close_two_periods(hass, mock_config_entry)
+    for slot in ("a", "b"):
+        del hass_storage[key(mock_config_entry, "ledger", slot)]
+
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert issue_registry.async_get_issue(
+        DOMAIN, f"ledger_missing_{mock_config_entry.entry_id}"
+    )
+
+
+async def test_damaged_live_state_continues_from_the_last_close(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Both live slots damaged: start from the ledger, say so, lose no statement."""
+    ids = await _run_once_and_close_two_periods(hass, mock_config_entry)
+    for slot in ("a", "b"):
+        hass_storage[key(mock_config_entry, "live", slot)]["data"]["state"] = "?"
+
+    await _setup(hass, mock_config_entry)
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    state = mock_config_entry.runtime_data.coordinator.state
+    assert [s.id for s in state.ledger.statements] == ids
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"state_corrupt_{mock_config_entry.entry_id}_live_a"
+    )
+    assert issue is not None
+    assert issue.translation_key == "live_state_lost"
+    assert issue.severity is ir.IssueSeverity.WARNING
+    await _unload(hass, mock_config_entry)
+
+
+async def test_a_hard_kill_loses_at_most_one_save_interval(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     init_integration: MockConfigEntry,
 ) -> None:
-    """Each flush interval the measured energy reaches storage (for hard kills)."""
+    """Killed right after a save: the restart continues from exactly that save."""
     entry = init_integration
     await wait_for_samples(entry, 3)
-    async_fire_time_changed(
-        hass, dt_util.utcnow().replace(microsecond=0) + FLUSH_AND_A_BIT
-    )
+    async_fire_time_changed(hass, dt_util.utcnow() + FLUSH_AND_A_BIT)
+    await hass.async_block_till_done()
+    live = stored(hass_storage, entry, "live")
+    assert len(live) == 1  # one slot per save, alternating
+    saved_energy = Fraction(live[0]["state"]["meter"]["energy_j"])
+    assert saved_energy > 0
+    # The ledger document was written first: the live one continues it.
+    (ledger,) = {doc["sequence"] for doc in stored(hass_storage, entry, "ledger")}
+    assert live[0]["state"]["ledger_revision"] == ledger
+    at_the_kill = copy.deepcopy(hass_storage)
+
+    await _unload(hass, entry)  # (what a kill would not do)
+    hass_storage.clear()
+    hass_storage.update(at_the_kill)
+    await _setup(hass, entry)
+
+    restored = entry.runtime_data.coordinator.state
+    assert restored.meter.snapshot().energy_j >= saved_energy
+    assert restored.billed_energy_j == Fraction(live[0]["state"]["billed_energy_j"])
+    await _unload(hass, entry)
+
+
+async def test_a_kill_between_a_close_and_the_next_save_keeps_the_statement(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+) -> None:
+    """The live document then predates the ledger: the ledger's state wins."""
+    entry = init_integration
+    await wait_for_samples(entry, 3)
+    async_fire_time_changed(hass, dt_util.utcnow() + FLUSH_AND_A_BIT)
     await hass.async_block_till_done()
     await wait_for_samples(entry, 3)
-    async_fire_time_changed(hass, dt_util.utcnow() + 2 * FLUSH_AND_A_BIT)
-    await hass.async_block_till_done()
-    saved = [
-        hass_storage[f"{DOMAIN}.{entry.entry_id}.{slot}"]["data"]
-        for slot in ("a", "b")
-        if f"{DOMAIN}.{entry.entry_id}.{slot}" in hass_storage
-    ]
-    assert len(saved) == 2
-    energies = [Fraction(doc["state"]["billed_energy_j"]) for doc in saved]
-    assert max(energies) > 0
-    assert saved[0]["sequence"] != saved[1]["sequence"]
+    statement = await entry.runtime_data.coordinator.async_close_period()
+    at_the_kill = copy.deepcopy(hass_storage)
+    live_revision = stored(at_the_kill, entry, "live")[0]["state"]["ledger_revision"]
+    ledger_sequence = stored(at_the_kill, entry, "ledger")[0]["sequence"]
+    assert live_revision < ledger_sequence
+
+    await _unload(hass, entry)
+    hass_storage.clear()
+    hass_storage.update(at_the_kill)
+    await _setup(hass, entry)
+
+    state = entry.runtime_data.coordinator.state
+    assert state.ledger.statements[-1].id == statement.id
+    # The engine continues after that statement, not before it.
+    assert state.engine.open_period.period.start == statement.period_end
+    assert state.meter.snapshot().energy_j >= statement.energy_j
+    await _unload(hass, entry)
+
+
+async def test_the_ledger_is_not_rewritten_by_every_save(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+) -> None:
+    """Saves between closes write the small live document only."""
+    entry = init_integration
+    await wait_for_samples(entry, 2)
+    await entry.runtime_data.coordinator.async_close_period()
+    ledger_before = copy.deepcopy(stored(hass_storage, entry, "ledger"))
+    for n in range(1, 4):
+        async_fire_time_changed(hass, dt_util.utcnow() + n * FLUSH_AND_A_BIT)
+        await hass.async_block_till_done()
+    assert stored(hass_storage, entry, "ledger") == ledger_before
+    assert all(
+        "ledger" not in doc["state"] for doc in stored(hass_storage, entry, "live")
+    )
 
 
 async def test_a_full_disk_is_reported_and_nothing_is_lost(
@@ -145,9 +276,9 @@ async def test_a_full_disk_is_reported_and_nothing_is_lost(
     init_integration: MockConfigEntry,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    """Failed writes raise a repair issue; the next good write catches up."""
+    """Failed writes raise a repair issue; the next good save catches up."""
     entry = init_integration
-    issue_id = f"state_write_failed_{entry.entry_id}"
+    issue_id = f"state_write_failed_{entry.entry_id}_ledger"
     await wait_for_samples(entry, 2)
     full = OSError(errno.ENOSPC, "No space left on device")
     with patch.object(Store, "async_save", side_effect=full):
@@ -163,11 +294,9 @@ async def test_a_full_disk_is_reported_and_nothing_is_lost(
     async_fire_time_changed(hass, dt_util.utcnow() + FLUSH_AND_A_BIT)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
-    stored = [
-        hass_storage[f"{DOMAIN}.{entry.entry_id}.{slot}"]["data"]["state"]
-        for slot in ("a", "b")
-        if f"{DOMAIN}.{entry.entry_id}.{slot}" in hass_storage
-    ]
-    assert any(
-        statement.id in [s["id"] for s in doc["ledger"]["statements"]] for doc in stored
+    documents = stored(hass_storage, entry, "ledger")
+    assert len(documents) == 2
+    assert all(
+        statement.id in [s["id"] for s in doc["state"]["ledger"]["statements"]]
+        for doc in documents
     )

@@ -208,6 +208,11 @@ class BillingEngine:
         return self._open
 
     @property
+    def next_statement_number(self) -> int:
+        """Sequence number the next statement's id will carry."""
+        return self._next_seq
+
+    @property
     def started(self) -> bool:
         return self._started
 
