@@ -69,6 +69,24 @@ async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
 
 
+async def _save_interval_passes(hass: HomeAssistant, times: int = 1) -> None:
+    async_fire_time_changed(hass, dt_util.utcnow() + times * FLUSH_AND_A_BIT)
+    await hass.async_block_till_done()
+
+
+async def _restart_as_killed(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    at_the_kill: dict[str, Any],
+) -> None:
+    """Restart with the storage as it was at the kill (the clean stop is undone)."""
+    await _unload(hass, entry)
+    hass_storage.clear()
+    hass_storage.update(at_the_kill)
+    await _setup(hass, entry)
+
+
 async def _run_once_and_close_two_periods(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> list[str]:
@@ -199,8 +217,7 @@ async def test_a_hard_kill_loses_at_most_one_save_interval(
     """Killed right after a save: the restart continues from exactly that save."""
     entry = init_integration
     await wait_for_samples(entry, 3)
-    async_fire_time_changed(hass, dt_util.utcnow() + FLUSH_AND_A_BIT)
-    await hass.async_block_till_done()
+    await _save_interval_passes(hass)
     live = stored(hass_storage, entry, "live")
     assert len(live) == 1  # one slot per save, alternating
     saved_energy = Fraction(live[0]["state"]["meter"]["energy_j"])
@@ -208,12 +225,7 @@ async def test_a_hard_kill_loses_at_most_one_save_interval(
     # The ledger document was written first: the live one continues it.
     (ledger,) = {doc["sequence"] for doc in stored(hass_storage, entry, "ledger")}
     assert live[0]["state"]["ledger_revision"] == ledger
-    at_the_kill = copy.deepcopy(hass_storage)
-
-    await _unload(hass, entry)  # (what a kill would not do)
-    hass_storage.clear()
-    hass_storage.update(at_the_kill)
-    await _setup(hass, entry)
+    await _restart_as_killed(hass, entry, hass_storage, copy.deepcopy(hass_storage))
 
     restored = entry.runtime_data.coordinator.state
     assert restored.meter.snapshot().energy_j >= saved_energy
@@ -229,8 +241,7 @@ async def test_a_kill_between_a_close_and_the_next_save_keeps_the_statement(
     """The live document then predates the ledger: the ledger's state wins."""
     entry = init_integration
     await wait_for_samples(entry, 3)
-    async_fire_time_changed(hass, dt_util.utcnow() + FLUSH_AND_A_BIT)
-    await hass.async_block_till_done()
+    await _save_interval_passes(hass)
     await wait_for_samples(entry, 3)
     statement = await entry.runtime_data.coordinator.async_close_period()
     at_the_kill = copy.deepcopy(hass_storage)
@@ -238,10 +249,7 @@ async def test_a_kill_between_a_close_and_the_next_save_keeps_the_statement(
     ledger_sequence = stored(at_the_kill, entry, "ledger")[0]["sequence"]
     assert live_revision < ledger_sequence
 
-    await _unload(hass, entry)
-    hass_storage.clear()
-    hass_storage.update(at_the_kill)
-    await _setup(hass, entry)
+    await _restart_as_killed(hass, entry, hass_storage, at_the_kill)
 
     state = entry.runtime_data.coordinator.state
     assert state.ledger.statements[-1].id == statement.id
@@ -261,9 +269,8 @@ async def test_the_ledger_is_not_rewritten_by_every_save(
     await wait_for_samples(entry, 2)
     await entry.runtime_data.coordinator.async_close_period()
     ledger_before = copy.deepcopy(stored(hass_storage, entry, "ledger"))
-    for n in range(1, 4):
-        async_fire_time_changed(hass, dt_util.utcnow() + n * FLUSH_AND_A_BIT)
-        await hass.async_block_till_done()
+    for times in range(1, 4):
+        await _save_interval_passes(hass, times)
     assert stored(hass_storage, entry, "ledger") == ledger_before
     assert all(
         "ledger" not in doc["state"] for doc in stored(hass_storage, entry, "live")
@@ -291,8 +298,7 @@ async def test_a_full_disk_is_reported_and_nothing_is_lost(
     ledger = entry.runtime_data.coordinator.state.ledger
     assert ledger.get(statement.id) is not None
 
-    async_fire_time_changed(hass, dt_util.utcnow() + FLUSH_AND_A_BIT)
-    await hass.async_block_till_done()
+    await _save_interval_passes(hass)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     documents = stored(hass_storage, entry, "ledger")
     assert len(documents) == 2
