@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 import logging
 from pathlib import Path
@@ -181,21 +182,27 @@ def _probe_chip(data: dict[str, Any]) -> None:
         source.close()
 
 
+def _period_fields(defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    return {
+        vol.Required(CONF_PERIOD, default=defaults[CONF_PERIOD]): _select(
+            PERIOD_KINDS, "period"
+        ),
+        vol.Optional(
+            CONF_PERIOD_SECONDS, default=defaults[CONF_PERIOD_SECONDS]
+        ): _number(MIN_PERIOD_SECONDS, MAX_PERIOD_SECONDS, 1, "s"),
+        vol.Optional(CONF_WEEKDAY, default=str(defaults[CONF_WEEKDAY])): _select(
+            [str(day) for day in range(7)], "weekday"
+        ),
+        vol.Optional(CONF_BILLING_DAY, default=defaults[CONF_BILLING_DAY]): _number(
+            1, 31, 1
+        ),
+    }
+
+
 def _billing_schema(defaults: dict[str, Any]) -> vol.Schema:
     return vol.Schema(
         {
-            vol.Required(CONF_PERIOD, default=defaults[CONF_PERIOD]): _select(
-                PERIOD_KINDS, "period"
-            ),
-            vol.Optional(
-                CONF_PERIOD_SECONDS, default=defaults[CONF_PERIOD_SECONDS]
-            ): _number(MIN_PERIOD_SECONDS, MAX_PERIOD_SECONDS, 1, "s"),
-            vol.Optional(CONF_WEEKDAY, default=defaults[CONF_WEEKDAY]): _select(
-                [str(day) for day in range(7)], "weekday"
-            ),
-            vol.Optional(CONF_BILLING_DAY, default=defaults[CONF_BILLING_DAY]): _number(
-                1, 31, 1
-            ),
+            **_period_fields(defaults),
             vol.Required(
                 CONF_PRICE, default=defaults[CONF_PRICE]
             ): selector.TextSelector(),
@@ -209,6 +216,60 @@ def _billing_schema(defaults: dict[str, Any]) -> vol.Schema:
             ),
         }
     )
+
+
+def _period_data(
+    hass: HomeAssistant, user_input: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The billing period as the entry stores it, or a field error."""
+    data = {
+        CONF_PERIOD: user_input[CONF_PERIOD],
+        CONF_PERIOD_SECONDS: int(
+            user_input.get(CONF_PERIOD_SECONDS, DEFAULT_PERIOD_SECONDS)
+        ),
+        CONF_WEEKDAY: int(user_input.get(CONF_WEEKDAY, 0)),
+        CONF_BILLING_DAY: int(user_input.get(CONF_BILLING_DAY, 1)),
+    }
+    try:
+        schedule_from_options(data, ZoneInfo(hass.config.time_zone))
+    except ValueError:
+        return data, {CONF_PERIOD_SECONDS: "invalid_period"}
+    return data, {}
+
+
+def _unique_id(source: str, chip: Mapping[str, Any]) -> str:
+    return f"{source}-{chip[CONF_BUSNUM]}-{chip[CONF_ADDRESS]:#04x}"
+
+
+async def _async_check_chip(
+    hass: HomeAssistant, chip: dict[str, Any]
+) -> dict[str, str]:
+    """Errors of reading the real chip once with these settings."""
+    try:
+        await hass.async_add_executor_job(_probe_chip, chip)
+    except ValueError:
+        return {"base": "invalid_settings"}
+    except SourceError as err:
+        return {"base": "chip_missing" if err.kind == "missing" else "cannot_connect"}
+    return {}
+
+
+async def _async_check_profile(
+    hass: HomeAssistant, user_input: Mapping[str, Any], chip: dict[str, Any]
+) -> dict[str, str]:
+    """Read the optional load profile; store its path in ``chip`` if it is good."""
+    chip.pop(CONF_LOAD_PROFILE, None)
+    profile = (user_input.get(CONF_LOAD_PROFILE) or "").strip()
+    if not profile:
+        return {}
+    try:
+        await hass.async_add_executor_job(
+            LoadProfile.from_csv, Path(hass.config.path(profile))
+        )
+    except (OSError, ValueError):
+        return {CONF_LOAD_PROFILE: "invalid_load_profile"}
+    chip[CONF_LOAD_PROFILE] = profile
+    return {}
 
 
 BILLING_DEFAULTS: dict[str, Any] = {
@@ -225,19 +286,7 @@ def _validate_billing(
     hass: HomeAssistant, user_input: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """Split the billing form into entry data and options, or return errors."""
-    errors: dict[str, str] = {}
-    data = {
-        CONF_PERIOD: user_input[CONF_PERIOD],
-        CONF_PERIOD_SECONDS: int(
-            user_input.get(CONF_PERIOD_SECONDS, DEFAULT_PERIOD_SECONDS)
-        ),
-        CONF_WEEKDAY: int(user_input.get(CONF_WEEKDAY, 0)),
-        CONF_BILLING_DAY: int(user_input.get(CONF_BILLING_DAY, 1)),
-    }
-    try:
-        schedule_from_options(data, ZoneInfo(hass.config.time_zone))
-    except ValueError:
-        errors[CONF_PERIOD_SECONDS] = "invalid_period"
+    data, errors = _period_data(hass, user_input)
     options: dict[str, Any] = {}
     price_text = str(user_input[CONF_PRICE]).strip()
     try:
@@ -310,19 +359,9 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             chip = _chip_data(user_input)
-            await self.async_set_unique_id(
-                f"{SOURCE_INA219}-{chip[CONF_BUSNUM]}-{chip[CONF_ADDRESS]:#04x}"
-            )
+            await self.async_set_unique_id(_unique_id(SOURCE_INA219, chip))
             self._abort_if_unique_id_configured()
-            try:
-                await self.hass.async_add_executor_job(_probe_chip, chip)
-            except ValueError:
-                errors["base"] = "invalid_settings"
-            except SourceError as err:
-                errors["base"] = (
-                    "chip_missing" if err.kind == "missing" else "cannot_connect"
-                )
-            else:
+            if not (errors := await _async_check_chip(self.hass, chip)):
                 self._data.update(chip)
                 return await self.async_step_billing()
         return self.async_show_form(
@@ -340,20 +379,9 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             chip = _chip_data({**DEFAULT_CHIP, **user_input})
-            profile = (user_input.get(CONF_LOAD_PROFILE) or "").strip()
-            if profile:
-                try:
-                    await self.hass.async_add_executor_job(
-                        LoadProfile.from_csv, Path(self.hass.config.path(profile))
-                    )
-                except (OSError, ValueError):
-                    errors[CONF_LOAD_PROFILE] = "invalid_load_profile"
-                else:
-                    chip[CONF_LOAD_PROFILE] = profile
+            errors = await _async_check_profile(self.hass, user_input, chip)
             if not errors:
-                await self.async_set_unique_id(
-                    f"{SOURCE_VIRTUAL}-{chip[CONF_BUSNUM]}-{chip[CONF_ADDRESS]:#04x}"
-                )
+                await self.async_set_unique_id(_unique_id(SOURCE_VIRTUAL, chip))
                 self._abort_if_unique_id_configured()
                 self._data.update(chip)
                 return await self.async_step_billing()
@@ -364,6 +392,64 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
                     vol.Required(CONF_ADDRESS, default="0x40"): _select(ADDRESSES),
                     vol.Optional(CONF_LOAD_PROFILE): selector.TextSelector(),
                 }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change where the chip is, how it is wired, or the billing period.
+
+        The price, the minimum payment and the rates are options. A new
+        period applies from the next boundary of the new schedule: the open
+        period is closed there, nothing measured is lost.
+        """
+        entry = self._get_reconfigure_entry()
+        source = entry.data[CONF_SOURCE]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            current = {key: entry.data[key] for key in DEFAULT_CHIP}
+            current[CONF_ADDRESS] = f"{entry.data[CONF_ADDRESS]:#04x}"
+            chip = _chip_data(current | user_input)
+            period, errors = _period_data(self.hass, user_input)
+            if source == SOURCE_VIRTUAL:
+                errors |= await _async_check_profile(self.hass, user_input, chip)
+            unique_id = _unique_id(source, chip)
+            taken = self.hass.config_entries.async_entry_for_domain_unique_id(
+                DOMAIN, unique_id
+            )
+            if taken is not None and taken.entry_id != entry.entry_id:
+                return self.async_abort(reason="already_configured")
+            if not errors and source == SOURCE_INA219:
+                errors = await _async_check_chip(self.hass, chip)
+            if not errors:
+                data = {
+                    key: value
+                    for key, value in entry.data.items()
+                    if key not in (CONF_MAX_EXPECTED_AMPS, CONF_LOAD_PROFILE)
+                }
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, data=data | chip | period
+                )
+        suggested = {
+            **entry.data,
+            CONF_ADDRESS: f"{entry.data[CONF_ADDRESS]:#04x}",
+            CONF_VOLTAGE_RANGE: str(entry.data[CONF_VOLTAGE_RANGE]),
+            CONF_WEEKDAY: str(entry.data.get(CONF_WEEKDAY, 0)),
+        }
+        if source == SOURCE_VIRTUAL:
+            chip_fields: dict[vol.Marker, Any] = {
+                vol.Required(CONF_ADDRESS): _select(ADDRESSES),
+                vol.Optional(CONF_LOAD_PROFILE): selector.TextSelector(),
+            }
+        else:
+            chip_fields = dict(_chip_schema(DEFAULT_CHIP).schema)
+        schema = vol.Schema({**chip_fields, **_period_fields(BILLING_DEFAULTS)})
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or suggested
             ),
             errors=errors,
         )

@@ -230,3 +230,71 @@ async def test_a_real_chip_that_is_not_there_loads_unavailable(
     assert power.state == STATE_UNAVAILABLE
     assert entry.runtime_data.sampler.stats().source_down
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_moves_the_chip_and_changes_the_period(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A new address and period are stored; the entry reloads and keeps its ledger."""
+    entry = init_integration
+    statement = await entry.runtime_data.coordinator.async_close_period()
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_ADDRESS: "0x44", "period": "daily", "period_seconds": 3600},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.unique_id == "virtual-1-0x44"
+    assert entry.data[CONF_ADDRESS] == 0x44
+    assert entry.data[CONF_PERIOD] == "daily"
+    state = entry.runtime_data.coordinator.state
+    assert state.ledger.get(statement.id) is not None
+    assert state.engine.schedule.describe()["unit"] == "daily"
+
+
+async def test_reconfigure_to_a_taken_chip_is_aborted(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Another entry already meters that address."""
+    MockConfigEntry(domain=DOMAIN, unique_id="virtual-1-0x41", data={}).add_to_hass(
+        hass
+    )
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ADDRESS: "0x41", "period": "hourly"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert init_integration.data[CONF_ADDRESS] == 0x40
+
+
+async def test_reconfigure_checks_the_real_chip(hass: HomeAssistant) -> None:
+    """Moving a real chip to a bus where nothing answers is a form error."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            "source": SOURCE_INA219,
+            "busnum": 1,
+            "address": 0x40,
+            "shunt_ohms": 0.1,
+            "voltage_range": 32,
+            "gain": "auto",
+            "adc": "12bit",
+            "period": "hourly",
+            "period_seconds": 3600,
+            "weekday": 0,
+            "billing_day": 1,
+        },
+        unique_id="ina219-1-0x40",
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], CHIP_INPUT | {"period": "hourly"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "chip_missing"}
+    assert entry.data["busnum"] == 1
