@@ -18,7 +18,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
@@ -158,6 +158,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
     try:
         state = await persistence.async_load()
     except StateCorruptError as err:
+        # The way out, offered and never taken by itself: start a new ledger.
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"start_new_ledger_{entry.entry_id}",
+            is_fixable=True,
+            is_persistent=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="start_new_ledger",
+            translation_placeholders={"title": entry.title},
+            data={"entry_id": entry.entry_id},
+        )
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key=err.translation_key,

@@ -19,6 +19,9 @@ from .storage import DurableState, StateCorruptError
 
 _LOGGER = logging.getLogger(__name__)
 
+LEDGER = "ledger"
+LIVE = "live"
+
 
 class EntryPersistence:
     """Reads and writes one entry's state; the coordinator's only storage."""
@@ -33,7 +36,7 @@ class EntryPersistence:
         self._ledger = DurableState[EntryState, EntryState](
             hass,
             entry_id,
-            "ledger",
+            LEDGER,
             encode=factory.encode,
             decode=factory.decode,
             required=True,
@@ -41,7 +44,7 @@ class EntryPersistence:
         self._live = DurableState[EntryState, LiveState](
             hass,
             entry_id,
-            "live",
+            LIVE,
             encode=self._encode_live,
             decode=factory.decode_live,
             required=False,
@@ -126,3 +129,18 @@ class EntryPersistence:
         ledger_ok = await self._ledger.async_save_all(state)
         live_ok = await self._live.async_save_all(state)
         return ledger_ok and live_ok
+
+
+async def async_discard_state(hass: HomeAssistant, entry_id: str) -> list[str]:
+    """Keep copies of an entry's documents aside and remove them (repair flow)."""
+    copies: list[str] = []
+    for kind in (LEDGER, LIVE):
+        store = DurableState[object, object](
+            hass, entry_id, kind, encode=_unused, decode=_unused, required=False
+        )
+        copies += await store.async_discard()
+    return copies
+
+
+def _unused(_value: object) -> dict[str, Any]:
+    raise NotImplementedError("only used to discard")

@@ -205,6 +205,31 @@ class DurableState[E, D]:
         results = [await self._async_write(slot, document) for slot in STORAGE_SLOTS]
         return all(results)
 
+    async def async_discard(self) -> list[str]:
+        """Remove every slot after keeping a copy of it; return the copies.
+
+        Only on the user's explicit request (the repair flow): afterwards
+        the next start begins with nothing.
+        """
+        copies = []
+        for slot in STORAGE_SLOTS:
+            path = self._path(slot)
+            raw = await self._hass.async_add_executor_job(_read_text, path)
+            store = self._stores[slot]
+            if raw is None:
+                # No file: only a test's mocked storage can still hold data.
+                try:
+                    data = await store.async_load()
+                except (ValueError, HomeAssistantError):
+                    data = None
+                if data is None:
+                    continue
+            copies.append(
+                await self._hass.async_add_executor_job(_keep_aside, path, raw, store)
+            )
+            await store.async_remove()
+        return copies
+
     @property
     def write_failed(self) -> bool:
         """Whether the last write failed (a later save retries every slot)."""

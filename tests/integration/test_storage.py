@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -306,3 +309,43 @@ async def test_a_full_disk_is_reported_and_nothing_is_lost(
         statement.id in [s["id"] for s in doc["state"]["ledger"]["statements"]]
         for doc in documents
     )
+
+
+async def test_the_repair_flow_starts_a_new_ledger_only_when_confirmed(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    config_dir: Path,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Unreadable ledger: a fixable issue; confirming keeps copies and starts afresh."""
+    assert await async_setup_component(hass, "repairs", {})
+    await _run_once_and_close_two_periods(hass, mock_config_entry)
+    for slot in ("a", "b"):
+        hass_storage[key(mock_config_entry, "ledger", slot)]["data"]["state"] = "?"
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    issue_id = f"start_new_ledger_{mock_config_entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.is_fixable
+
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    result = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["step_id"] == "confirm"
+    # Nothing happens before the user confirms.
+    assert key(mock_config_entry, "ledger", "a") in hass_storage
+    result = await flows.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert mock_config_entry.runtime_data.coordinator.state.ledger.statements == []
+    kept = list((config_dir / ".storage").glob("*.corrupt-*"))
+    assert {path.name.split(".corrupt-")[0] for path in kept} >= {
+        key(mock_config_entry, kind, slot)
+        for kind in ("ledger", "live")
+        for slot in ("a", "b")
+    }
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    await _unload(hass, mock_config_entry)
