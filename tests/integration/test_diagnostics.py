@@ -31,4 +31,4 @@ async def test_diagnostics_describe_meter_billing_and_ledger(
     assert diagnostics["ledger"]["statements"] == 1
     assert diagnostics["ledger"]["recent"][0]["id"] == statement.id
     assert diagnostics["billing"]["next_seq"] == 2
-    assert diagnostics["billing"]["schedule"]["unit"] == "hourly"
+    assert diagnostics["billing"]["schedule"]["unit"] == "monthly"
