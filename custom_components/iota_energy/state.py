@@ -70,20 +70,20 @@ class StateFactory:
         )
 
     def encode(self, state: EntryState) -> dict[str, Any]:
-        """JSON-able, exact document of the state."""
+        """JSON-able, exact document of the whole state."""
+        return self.encode_live(state) | {"ledger": state.ledger.to_dict()}
+
+    def encode_live(self, state: EntryState) -> dict[str, Any]:
+        """The fast-changing part only: everything but the ledger.
+
+        Written every save interval, so the ledger is not even serialised.
+        """
         return {
             "meter": state.meter.export_state(),
             "billing": state.engine.export_state(),
             "prices": state.prices.export_state(),
-            "ledger": state.ledger.to_dict(),
             "billed_energy_j": _fraction_text(state.billed_energy_j),
         }
-
-    def encode_live(self, state: EntryState) -> dict[str, Any]:
-        """The fast-changing part only: everything but the ledger."""
-        document = self.encode(state)
-        del document["ledger"]
-        return document
 
     def decode(self, data: dict[str, Any]) -> EntryState:
         """Rebuild the whole state; raise ValueError on anything malformed."""

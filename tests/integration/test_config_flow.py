@@ -33,6 +33,20 @@ CHIP_INPUT: dict[str, Any] = {
     "gain": "auto",
     "adc": "12bit",
 }
+# An entry for a real INA219 at bus 1, address 0x40 (no I2C bus exists here).
+REAL_CHIP_ENTRY_DATA: dict[str, Any] = {
+    "source": SOURCE_INA219,
+    "busnum": 1,
+    "address": 0x40,
+    "shunt_ohms": 0.1,
+    "voltage_range": 32,
+    "gain": "auto",
+    "adc": "12bit",
+    "period": "hourly",
+    "period_seconds": 3600,
+    "weekday": 0,
+    "billing_day": 1,
+}
 BILLING_INPUT: dict[str, Any] = {
     "period": "fixed",
     "period_seconds": 60,
@@ -205,19 +219,7 @@ async def test_a_real_chip_that_is_not_there_loads_unavailable(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Garden lights",
-        data={
-            "source": SOURCE_INA219,
-            "busnum": 199,
-            "address": 0x40,
-            "shunt_ohms": 0.1,
-            "voltage_range": 32,
-            "gain": "auto",
-            "adc": "12bit",
-            "period": "hourly",
-            "period_seconds": 3600,
-            "weekday": 0,
-            "billing_day": 1,
-        },
+        data=REAL_CHIP_ENTRY_DATA | {"busnum": 199},
         options={"price": "720000000", "min_payment": 1},
         unique_id="ina219-199-0x40",
     )
@@ -275,19 +277,7 @@ async def test_reconfigure_checks_the_real_chip(hass: HomeAssistant) -> None:
     """Moving a real chip to a bus where nothing answers is a form error."""
     entry = MockConfigEntry(
         domain=DOMAIN,
-        data={
-            "source": SOURCE_INA219,
-            "busnum": 1,
-            "address": 0x40,
-            "shunt_ohms": 0.1,
-            "voltage_range": 32,
-            "gain": "auto",
-            "adc": "12bit",
-            "period": "hourly",
-            "period_seconds": 3600,
-            "weekday": 0,
-            "billing_day": 1,
-        },
+        data=REAL_CHIP_ENTRY_DATA,
         unique_id="ina219-1-0x40",
     )
     entry.add_to_hass(hass)
