@@ -35,6 +35,18 @@ CONF_PRICE_ENTITY: Final = "price_entity"
 CONF_MIN_PAYMENT: Final = "min_payment"
 CONF_STATEMENT_RETENTION: Final = "statement_retention"
 
+# Config entry data and options: how it pays (absent: metering and billing only).
+CONF_NODE_URL: Final = "node_url"
+CONF_SEED: Final = "seed"
+CONF_RECEIVER: Final = "receiver"
+CONF_MWM: Final = "min_weight_magnitude"
+CONF_POW_MODE: Final = "pow_mode"
+CONF_TAG: Final = "tag"
+CONF_AUTO_PAY: Final = "auto_pay"
+CONF_MAX_PAYMENT: Final = "max_payment_iota"
+CONF_MAX_DAILY: Final = "max_daily_iota"
+DEFAULT_TAG: Final = "HOTELIOTA"
+
 PERIOD_KINDS: Final = ("fixed", "hourly", "daily", "weekly", "monthly")
 
 DEFAULT_SAMPLE_RATE: Final = 1.0  # Hz, as the tutorial
@@ -60,9 +72,16 @@ STORAGE_VERSION: Final = 1
 STORAGE_SLOTS: Final = ("a", "b")
 
 EVENT_PERIOD_CLOSED: Final = f"{DOMAIN}_period_closed"
+# Followed by sent, confirmed, failed or waiting.
+EVENT_PAYMENT_PREFIX: Final = f"{DOMAIN}_payment_"
 
 SERVICE_CLOSE_PERIOD: Final = "close_period"
 SERVICE_GET_STATEMENTS: Final = "get_statements"
+SERVICE_PAY: Final = "pay"
+SERVICE_APPROVE_PAYMENT: Final = "approve_payment"
+SERVICE_GET_PAYMENTS: Final = "get_payments"
+ATTR_STATEMENT_IDS: Final = "statement_ids"
+ATTR_PAYMENT_ID: Final = "payment_id"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_START: Final = "start"
 ATTR_END: Final = "end"

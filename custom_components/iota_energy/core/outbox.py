@@ -389,6 +389,7 @@ class Outbox:
             )
             draft = self._draft()
             draft.put(confirmed)
+            draft.paid_total += confirmed.amount
             draft.trim_history()
             self._commit(draft)
             self._follow.checked.pop(payment.id, None)

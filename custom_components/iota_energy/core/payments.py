@@ -242,6 +242,8 @@ class OutboxState:
     next_payment_number: int = 1
     # The node refused attachToTangle once: proof of work is done locally.
     node_pow_refused: bool = False
+    # IOTA of every payment confirmed so far (lifetime; history is trimmed).
+    paid_total: int = 0
 
     def payment(self, payment_id: str) -> Payment | None:
         return next((p for p in self.payments if p.id == payment_id), None)
@@ -264,6 +266,10 @@ class OutboxState:
         index = self.next_index
         self.next_index += 1
         return index
+
+    def last_confirmed(self) -> Payment | None:
+        confirmed = [p for p in self.payments if p.status is PaymentStatus.CONFIRMED]
+        return confirmed[-1] if confirmed else None
 
     def open_payments(self) -> list[Payment]:
         return [p for p in self.payments if p.status not in FINISHED]
@@ -291,6 +297,7 @@ class OutboxState:
             "sent_by_day": dict(self.sent_by_day),
             "next_payment_number": self.next_payment_number,
             "node_pow_refused": self.node_pow_refused,
+            "paid_total": self.paid_total,
         }
 
     @classmethod
@@ -310,6 +317,7 @@ class OutboxState:
                 },
                 next_payment_number=_int(data["next_payment_number"], "payment number"),
                 node_pow_refused=_bool(data["node_pow_refused"], "node_pow_refused"),
+                paid_total=_int(data["paid_total"], "paid_total"),
             )
         except (KeyError, TypeError, AttributeError, IndexError) as err:
             raise ValueError(
