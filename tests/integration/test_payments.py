@@ -41,11 +41,11 @@ from custom_components.iota_energy.diagnostics import (
 )
 from devtangle.genesis import Allocation
 from devtangle.server import DevTangle
-from tests.devtangle.conftest import (
+from tests.devtangle.conftest import (  # noqa: F401 - loopback_sockets is a fixture
     BOB_SEED,
     TEST_MWM,
     address_of,
-    loopback_sockets as loopback_sockets,
+    loopback_sockets,
 )
 from tests.payments.conftest import PAYER_FUNDS, PAYER_SEED, receiver
 
