@@ -8,7 +8,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import IotaEnergyConfigEntry
+from .runtime import IotaEnergyConfigEntry
 
 # Nothing in the entry is secret yet; the payments issue adds the seed here.
 TO_REDACT = {"seed"}

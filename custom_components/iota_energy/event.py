@@ -11,10 +11,10 @@ from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import IotaEnergyConfigEntry
 from .coordinator import IotaEnergyCoordinator
 from .core.ledger import Statement
 from .entity import IotaEnergyEntity
+from .runtime import IotaEnergyConfigEntry
 
 PARALLEL_UPDATES = 0
 

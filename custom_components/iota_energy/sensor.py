@@ -24,9 +24,9 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import IotaEnergyConfigEntry
 from .coordinator import IotaEnergyCoordinator, IotaEnergyData
 from .entity import IotaEnergyEntity
+from .runtime import IotaEnergyConfigEntry
 
 # Sensors only read coordinator data; the coordinator serialises updates.
 PARALLEL_UPDATES = 0

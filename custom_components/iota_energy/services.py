@@ -31,7 +31,7 @@ from .const import (
 from .core.ledger import PaymentState
 
 if TYPE_CHECKING:
-    from . import IotaEnergyConfigEntry
+    from .runtime import IotaEnergyConfigEntry
 
 MAX_STATEMENTS_PER_CALL = 1000
 

@@ -1,0 +1,26 @@
+"""What a loaded config entry holds while it runs, and the entry's type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+
+from .coordinator import IotaEnergyCoordinator
+from .core.circuit import Circuit
+from .core.ina219_model import VirtualIna219
+from .core.sampler import Sampler
+
+
+@dataclass(slots=True)
+class IotaEnergyRuntime:
+    """What a loaded entry holds while it runs."""
+
+    coordinator: IotaEnergyCoordinator
+    sampler: Sampler
+    # The simulated hardware, when the entry meters the virtual INA219.
+    circuit: Circuit | None
+    chip: VirtualIna219 | None
+
+
+type IotaEnergyConfigEntry = ConfigEntry[IotaEnergyRuntime]
