@@ -90,10 +90,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._drain(node.limits.max_body_bytes)
             raise ApiError("Invalid API Version")
         body = self._read_body(node.limits.max_body_bytes)
-        try:
-            request = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ApiError(f"Invalid JSON syntax: {err}") from None
+        request = _parse_json(body)
         if not isinstance(request, dict) or not isinstance(
             command := request.get("command"), str
         ):
@@ -146,3 +143,21 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _parse_json(body: bytes) -> object:
+    """The request document, or a 400 for anything that is not plain JSON.
+
+    ``json.loads`` fails in more ways than a syntax error: bytes that are no
+    UTF-8 (UnicodeDecodeError), an integer longer than Python converts
+    (ValueError) and nesting deeper than the interpreter's stack
+    (RecursionError, e.g. ten thousand ``[``). All are the client's mistake.
+    """
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as err:
+        raise ApiError(f"Invalid JSON syntax: {err}") from None
+    except RecursionError:
+        raise ApiError("Invalid JSON syntax: nested too deeply") from None
+    except ValueError as err:  # UnicodeDecodeError and too long integers
+        raise ApiError(f"Invalid JSON syntax: {type(err).__name__}") from None

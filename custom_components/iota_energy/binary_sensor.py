@@ -11,10 +11,10 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import IotaEnergyConfigEntry
 from .coordinator import IotaEnergyCoordinator
 from .entity import IotaEnergyEntity
 from .payment_manager import PaymentManager
+from .runtime import IotaEnergyConfigEntry
 
 PARALLEL_UPDATES = 0
 

@@ -41,8 +41,8 @@ from .core.power_source import Reading
 from .core.pricing import PriceQuote
 
 if TYPE_CHECKING:
-    from . import IotaEnergyConfigEntry
     from .persistence import EntryPersistence
+    from .runtime import IotaEnergyConfigEntry
     from .state import EntryState
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import IotaEnergyConfigEntry
 from .const import CONF_SEED
+from .runtime import IotaEnergyConfigEntry
 
 # The wallet's seed is the only secret; it never leaves Home Assistant.
 TO_REDACT = {CONF_SEED}

@@ -11,12 +11,12 @@ from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import IotaEnergyConfigEntry
 from .coordinator import IotaEnergyCoordinator
 from .core.ledger import Statement
 from .core.outbox import PaymentEvent, PaymentEventKind
 from .entity import IotaEnergyEntity
 from .payment_manager import PaymentManager
+from .runtime import IotaEnergyConfigEntry
 
 PARALLEL_UPDATES = 0
 

@@ -24,10 +24,10 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import IotaEnergyConfigEntry
 from .coordinator import IotaEnergyCoordinator, IotaEnergyData
 from .entity import IotaEnergyEntity
 from .payment_manager import PAYMENT_STATES, PaymentManager, PaymentSnapshot
+from .runtime import IotaEnergyConfigEntry
 
 # Sensors only read coordinator data; the coordinator serialises updates.
 PARALLEL_UPDATES = 0

@@ -36,8 +36,8 @@ from .const import (
 from .core.ledger import PaymentState
 
 if TYPE_CHECKING:
-    from . import IotaEnergyConfigEntry
     from .payment_manager import PaymentManager
+    from .runtime import IotaEnergyConfigEntry
 
 MAX_STATEMENTS_PER_CALL = 1000
 
