@@ -192,6 +192,8 @@ class SamplingWindow:
     missed_slots: int
     max_gap_s: float
     late_samples: int  # more than 1.5 periods after the previous one
+    # Late samples by the payment step running when they arrived.
+    late_by_phase: dict[str, int] = field(default_factory=dict)
 
 
 class SamplerProbe:
@@ -201,12 +203,16 @@ class SamplerProbe:
         chip = VirtualIna219(TutorialCircuit(potentiometer=0.3))
         self.source = Ina219Source(Ina219Config(), chip.i2c_interface)
         self.stamps_ns: list[int] = []
+        self.phases: list[str] = []
+        # What the payments are doing (set by the run being measured).
+        self.phase: Callable[[], str] = lambda: "idle"
         self.sampler = Sampler(
             self.source, SAMPLE_RATE_HZ, self._on_sample, logger=_LOGGER
         )
 
     def _on_sample(self, sample: Sample) -> None:
         if sample.reading is not None:
+            self.phases.append(self.phase())
             self.stamps_ns.append(sample.monotonic_ns)
 
     @contextlib.contextmanager
@@ -217,12 +223,21 @@ class SamplerProbe:
         start = time.monotonic_ns()
         yield out
         end = time.monotonic_ns()
-        stamps = [s for s in self.stamps_ns if start <= s <= end]
+        # The sampler thread appends meanwhile: a phase goes in before its stamp.
+        count = len(self.stamps_ns)
+        all_stamps, all_phases = self.stamps_ns[:count], self.phases[:count]
+        stamps = [s for s in all_stamps if start <= s <= end]
         period_ns = 1e9 / SAMPLE_RATE_HZ
         # The gap into the window counts too: it may hold the stall.
-        before = [s for s in self.stamps_ns if s < start][-1:]
+        before = [s for s in all_stamps if s < start][-1:]
         series = before + stamps
         gaps = [b - a for a, b in itertools.pairwise(series)]
+        late_by_phase: dict[str, int] = {}
+        for (a, b), phase in zip(
+            itertools.pairwise(all_stamps), all_phases[1:], strict=True
+        ):
+            if start <= b <= end and b - a > 1.5 * period_ns:
+                late_by_phase[phase] = late_by_phase.get(phase, 0) + 1
         out.append(
             SamplingWindow(
                 seconds=(end - start) / 1e9,
@@ -231,6 +246,7 @@ class SamplerProbe:
                 missed_slots=self.sampler.stats().missed_slots - missed0,
                 max_gap_s=max(gaps, default=0) / 1e9,
                 late_samples=sum(g > 1.5 * period_ns for g in gaps),
+                late_by_phase=late_by_phase,
             )
         )
 
@@ -335,6 +351,13 @@ class Run:
     persists: int = 0
 
 
+PHASE_NAMES = {
+    "sign": "signing",
+    "pow": "PoW",
+    "send": "sending",
+    "follow": "following",
+    "idle": "between steps",
+}
 PHASES = {
     PaymentStatus.QUEUED: "sign",
     PaymentStatus.WAITING_FUNDS: "sign",
@@ -458,6 +481,7 @@ async def wallet_runs(
         heartbeat = Heartbeat()
         run = Run(name)
         writes0 = payer.store.writes
+        sampler.phase = lambda: heartbeat.phase
         with sampler.window() as window:
             heartbeat.start()
             await body(heartbeat)
@@ -781,21 +805,31 @@ def report(
         f"## Samples while paying (core Sampler, {SAMPLE_RATE_HZ:g} Hz, own thread)",
         "",
         "| run | seconds | samples taken | slots due | missed slots (sampler's "
-        "count) | largest gap | samples > 1.5 periods after the previous |",
+        "count) | largest gap | samples > 1.5 periods after the previous (by the "
+        "step running when they arrived) |",
         "|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         s = run.sampling
         assert s is not None
+        by_phase = ", ".join(
+            f"{PHASE_NAMES.get(phase, phase)} {count}"
+            for phase, count in sorted(s.late_by_phase.items())
+        )
         lines.append(
             f"| {run.name} | {s.seconds:.1f} | {s.taken} | {s.due:.1f} | "
-            f"{s.missed_slots} | {s.max_gap_s * 1000:.0f} ms | {s.late_samples} |"
+            f"{s.missed_slots} | {s.max_gap_s * 1000:.0f} ms | {s.late_samples}"
+            + (f" ({by_phase})" if by_phase else "")
+            + " |"
         )
     lost = [r.sampling.missed_slots for r in paying if r.sampling]
     lines += [
         "",
         f"Samples lost while paying: {sum(lost)} (goal 0). Slots due is the window "
-        "length times the rate; taken may differ from it by one at the edges.",
+        "length times the rate; taken may differ from it by one at the edges. A "
+        "late sample arriving while this process only waited for the node (the "
+        "PoW step with node PoW, or between steps) was held up by the machine, not "
+        "by the wallet.",
         "",
         f"## Event-loop lateness ({HEARTBEAT_S * 1000:g} ms heartbeat; ms: median / "
         "p99 / max)",
