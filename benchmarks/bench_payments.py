@@ -822,10 +822,24 @@ def report(
             + (f" ({by_phase})" if by_phase else "")
             + " |"
         )
-    lost = [r.sampling.missed_slots for r in paying if r.sampling]
+    late = {r.name: r.sampling.late_samples for r in runs if r.sampling}
+    in_thread, in_process = late.get(POW_IN_THREAD), late.get(POW_IN_PROCESS)
+    lost = sum(r.sampling.missed_slots for r in paying if r.sampling)
+    due = sum(r.sampling.due for r in paying if r.sampling)
     lines += [
         "",
-        f"Samples lost while paying: {sum(lost)} (goal 0). Slots due is the window "
+        f"Samples lost while paying: {lost} of {due:.0f} slots due (goal 0)."
+        + (
+            f" **Goal missed in this run** ({100 * lost / due:.2f} % of the slots). "
+            "The meter integrates across a missed slot on the real stamps, so a "
+            "lost slot costs resolution, not energy. Late samples come while this "
+            "process runs CPU-bound Python (signing, local proof of work) on a "
+            f"busy machine; with the proof of work alone in a thread {in_thread} "
+            f"came late, in a worker process {in_process}."
+            if lost
+            else ""
+        )
+        + " Slots due is the window "
         "length times the rate; taken may differ from it by one at the edges. A "
         "late sample arriving while this process only waited for the node (the "
         "PoW step with node PoW, or between steps) was held up by the machine, not "
