@@ -25,6 +25,8 @@ from custom_components.iota_energy.core.ledger import (
 )
 from custom_components.iota_energy.core.ledger_chunks import (
     CHUNK_SIZE,
+    MERGE_SIZE,
+    PENDING_BUDGET,
     ChunkKey,
     Layout,
     assemble,
@@ -77,10 +79,17 @@ class Disk:
     writes: int = 0
 
     def save(
-        self, layout: Layout, ledger: Ledger, *, crash_at: int = -1, size: int, budget: int
+        self,
+        layout: Layout,
+        ledger: Ledger,
+        *,
+        crash_at: int = -1,
+        size: int = CHUNK_SIZE,
+        merge: int = MERGE_SIZE,
+        budget: int = PENDING_BUDGET,
     ) -> Layout:
         """The shell's order: chunks, head, garbage. ``crash_at``: die before write n."""
-        plan = plan_save(layout, ledger, size=size, budget=budget)
+        plan = plan_save(layout, ledger, size=size, merge=merge, budget=budget)
         steps = [*plan.writes, None]
         for number, write in enumerate(steps):
             if number == crash_at:
@@ -102,7 +111,9 @@ class Disk:
 OPS = st.lists(
     st.one_of(
         st.tuples(st.just("close"), st.integers(1, 7), st.integers(0, 3)),
-        st.tuples(st.just("pay"), st.integers(0, 10_000), st.sampled_from(list(PaymentState))),
+        st.tuples(
+            st.just("pay"), st.integers(0, 10_000), st.sampled_from(list(PaymentState))
+        ),
         st.tuples(st.just("prune"), st.integers(0, 30), st.just(0)),
         st.tuples(st.just("crash"), st.integers(0, 6), st.just(0)),
     ),
@@ -111,9 +122,11 @@ OPS = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(ops=OPS, size=st.integers(1, 6), budget=st.integers(0, 8))
+@given(
+    ops=OPS, size=st.integers(1, 6), merge=st.integers(1, 14), budget=st.integers(0, 8)
+)
 def test_every_save_or_crash_loads_back_the_last_saved_ledger(
-    ops: list[tuple[str, int, Any]], size: int, budget: int
+    ops: list[tuple[str, int, Any]], size: int, merge: int, budget: int
 ) -> None:
     """Closes, payment changes, pruning and crashes in any order lose nothing.
 
@@ -142,7 +155,9 @@ def test_every_save_or_crash_loads_back_the_last_saved_ledger(
             ledger.prune(a)
         if op == "crash":
             try:
-                disk.save(layout, ledger, crash_at=a, size=size, budget=budget)
+                disk.save(
+                    layout, ledger, crash_at=a, size=size, merge=merge, budget=budget
+                )
             except Crash:
                 orphans_possible = True
                 if disk.head is None:
@@ -151,7 +166,7 @@ def test_every_save_or_crash_loads_back_the_last_saved_ledger(
                     ledger, layout = disk.load()
                 assert ledger.statements == saved
                 continue
-        layout = disk.save(layout, ledger, size=size, budget=budget)
+        layout = disk.save(layout, ledger, size=size, merge=merge, budget=budget)
         saved = ledger.statements
         loaded, _ = disk.load()
         assert loaded.statements == saved
@@ -160,6 +175,9 @@ def test_every_save_or_crash_loads_back_the_last_saved_ledger(
         assert len(head["open"]["statements"]) < size
         pending = len(head["overlay"]) + sum(len(c["dropped"]) for c in head["chunks"])
         assert pending <= budget
+        # Few index entries: chunks of ``merge`` or more, and a small tail.
+        small = [c for c in layout.chunks if len(c.ids) < merge]
+        assert sum(len(c.ids) for c in small) < 2 * merge + len(small) * size
         named = {ChunkKey(c["number"], c["generation"]) for c in head["chunks"]}
         assert named <= set(disk.files)
         if not orphans_possible:
@@ -173,7 +191,7 @@ def test_a_close_writes_a_chunk_only_every_chunk_size_statements() -> None:
         ledger.add(statement(number))
         plan = plan_save(layout, ledger)
         written.append(len(plan.writes))
-        layout = disk.save(layout, ledger, size=CHUNK_SIZE, budget=CHUNK_SIZE)
+        layout = disk.save(layout, ledger)
     assert sum(written) == 3
     assert [i for i, n in enumerate(written) if n] == [
         CHUNK_SIZE - 1,
@@ -220,7 +238,7 @@ def test_unpaid_history_costs_the_head_a_few_bytes_per_statement() -> None:
 def test_a_payment_in_a_sealed_chunk_goes_to_the_overlay_then_folds() -> None:
     ledger = Ledger(statement(n) for n in range(CHUNK_SIZE + 1))
     disk = Disk()
-    layout = disk.save(Layout(), ledger, size=CHUNK_SIZE, budget=CHUNK_SIZE)
+    layout = disk.save(Layout(), ledger)
     (sealed,) = layout.chunks
 
     ledger.set_payment_state("s3", PaymentState.SENDING, {"bundle": "B"})
@@ -229,7 +247,7 @@ def test_a_payment_in_a_sealed_chunk_goes_to_the_overlay_then_folds() -> None:
     assert plan.head["overlay"] == {
         "s3": {"payment_state": "sending", "payment": {"bundle": "B"}}
     }
-    layout = disk.save(layout, ledger, size=CHUNK_SIZE, budget=CHUNK_SIZE)
+    layout = disk.save(layout, ledger)
     assert disk.load()[0].get("s3") == ledger.get("s3")
 
     # Settled through: the chunk is rewritten once, as a new generation.
@@ -240,10 +258,22 @@ def test_a_payment_in_a_sealed_chunk_goes_to_the_overlay_then_folds() -> None:
     assert write.key == ChunkKey(sealed.key.number, 1)
     assert plan.head["overlay"] == {}
     assert plan.layout.garbage == {sealed.key}
-    layout = disk.save(layout, ledger, size=CHUNK_SIZE, budget=CHUNK_SIZE)
+    layout = disk.save(layout, ledger)
     assert set(disk.files) == {write.key}
     assert disk.load()[0].statements == ledger.statements
     assert plan_save(layout, ledger).writes == ()
+
+
+def test_small_chunks_are_merged_once_they_hold_enough() -> None:
+    ledger, layout, disk = Ledger(), Layout(), Disk()
+    for number in range(35):
+        ledger.add(statement(number))
+        layout = disk.save(layout, ledger, size=4, merge=12)
+    # 0-11 and 12-23 merged (as generation 1 of their first chunk), then small ones.
+    assert [len(c.ids) for c in layout.chunks] == [12, 12, 4, 4]
+    assert [c.key for c in layout.chunks][:2] == [ChunkKey(0, 1), ChunkKey(2, 1)]
+    assert set(disk.files) == {c.key for c in layout.chunks}
+    assert disk.load()[0].statements == ledger.statements
 
 
 def test_too_many_pending_changes_fold_the_chunk_with_the_most() -> None:
@@ -301,7 +331,11 @@ def test_a_chunk_that_is_not_the_one_named_is_refused() -> None:
     (write,) = plan.writes
     digest = plan.head["chunks"][0]["digest"]
     assert digest == chunk_digest(write.content)
-    assert [s.id for s in read_chunk(_json(write.content), digest)] == ["s0", "s1", "s2"]
+    assert [s.id for s in read_chunk(_json(write.content), digest)] == [
+        "s0",
+        "s1",
+        "s2",
+    ]
     tampered = _json(write.content)
     tampered["statements"][1]["payment_state"] = "paid"
     with pytest.raises(LedgerFormatError, match="digest"):

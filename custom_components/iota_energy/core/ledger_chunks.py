@@ -34,9 +34,12 @@ from typing import Any
 from .ledger import Ledger, LedgerFormatError, PaymentState, Statement
 
 LAYOUT_VERSION = 2  # version 0 and 1 were one document holding every statement
-CHUNK_SIZE = 50
+# Open statements are sealed this many at a time (the head holds fewer)...
+CHUNK_SIZE = 10
+# ... and neighbouring small chunks merged into one of this many or more.
+MERGE_SIZE = 100
 # Overlay entries plus dropped ids, over all chunks, before the largest folds.
-PENDING_BUDGET = CHUNK_SIZE
+PENDING_BUDGET = 100
 
 type PaymentRecord = tuple[PaymentState, Mapping[str, Any] | None]
 
@@ -142,21 +145,69 @@ def _seal(
 
 
 @dataclass(slots=True)
-class _Pending:
-    """A stored chunk measured against the ledger in memory."""
+class _Item:
+    """One chunk of the layout being planned: stored already, or to write."""
 
-    chunk: SealedChunk
     members: list[Statement]
-    dropped: list[str]
-    overlay: dict[str, PaymentRecord]
+    # The stored version, None for a chunk sealed by this plan.
+    stored: SealedChunk | None = None
+    dropped: list[str] = field(default_factory=list)
+    overlay: dict[str, PaymentRecord] = field(default_factory=dict)
+    # Stored versions this one replaces (a fold or a merge): garbage once written.
+    replaces: list[SealedChunk] = field(default_factory=list)
+    write: bool = False
 
     @property
     def weight(self) -> int:
         return len(self.dropped) + len(self.overlay)
 
-    def wants_fold(self, size: int) -> bool:
+    def wants_fold(self) -> bool:
+        """Settled through with changes pending, or more than half pruned."""
         settled_through = bool(self.overlay) and all(s.settled for s in self.members)
-        return settled_through or len(self.dropped) > size // 2
+        total = len(self.members) + len(self.dropped)
+        return settled_through or len(self.dropped) > total // 2
+
+
+def _measure(chunk: SealedChunk, ledger: Ledger) -> _Item:
+    members = [s for i in chunk.ids if (s := ledger.get(i)) is not None]
+    return _Item(
+        members=members,
+        stored=chunk,
+        dropped=[i for i in chunk.ids if ledger.get(i) is None],
+        overlay={
+            s.id: _record_of(s)
+            for s in members
+            if _record_of(s) != chunk.recorded[s.id]
+        },
+    )
+
+
+def _merge_small(items: list[_Item], merge: int) -> list[_Item]:
+    """Merge runs of neighbouring chunks under ``merge`` statements.
+
+    A run is merged as soon as it holds ``merge`` statements, so the index
+    has few entries: chunks of at least ``merge`` statements, and a tail of
+    small ones holding fewer than ``merge`` together.
+    """
+    merged: list[_Item] = []
+    run: list[_Item] = []
+    for item in items:
+        if len(item.members) >= merge:
+            merged += run
+            run = []
+            merged.append(item)
+            continue
+        run.append(item)
+        if len(run) > 1 and sum(len(i.members) for i in run) >= merge:
+            merged.append(
+                _Item(
+                    members=[s for i in run for s in i.members],
+                    replaces=[i.stored for i in run if i.stored is not None],
+                    write=True,
+                )
+            )
+            run = []
+    return merged + run
 
 
 def plan_save(
@@ -164,74 +215,72 @@ def plan_save(
     ledger: Ledger,
     *,
     size: int = CHUNK_SIZE,
+    merge: int = MERGE_SIZE,
     budget: int = PENDING_BUDGET,
 ) -> SavePlan:
     """What to write so that storage holds ``ledger``, starting from ``layout``.
 
     Statements are only ever appended to the ledger or pruned from it, so the
-    sealed chunks hold its oldest statements and the rest is open.
+    sealed chunks hold its oldest statements and the rest is open. Open
+    statements are sealed ``size`` at a time; neighbouring chunks are merged
+    into chunks of ``merge`` or more.
     """
-    if size < 1 or budget < 0:
-        raise ValueError("chunk size >= 1 and budget >= 0")
+    if size < 1 or merge < 1 or budget < 0:
+        raise ValueError("chunk sizes >= 1 and budget >= 0")
     garbage = set(layout.garbage)
-    pending: list[_Pending] = []
+    items: list[_Item] = []
     in_chunks: set[str] = set()
     for chunk in layout.chunks:
-        members = [s for i in chunk.ids if (s := ledger.get(i)) is not None]
-        if not members:
+        item = _measure(chunk, ledger)
+        if not item.members:
             # A crash may have left the next generation unnamed: remove it too.
             garbage |= {
                 chunk.key,
                 replace(chunk.key, generation=chunk.key.generation + 1),
             }
             continue
-        in_chunks.update(s.id for s in members)
-        pending.append(
-            _Pending(
-                chunk=chunk,
-                members=members,
-                dropped=[i for i in chunk.ids if ledger.get(i) is None],
-                overlay={
-                    s.id: _record_of(s)
-                    for s in members
-                    if _record_of(s) != chunk.recorded[s.id]
-                },
-            )
-        )
+        in_chunks.update(s.id for s in item.members)
+        items.append(item)
 
-    fold = {id(p) for p in pending if p.wants_fold(size)}
-    total = sum(p.weight for p in pending if id(p) not in fold)
-    for p in sorted(pending, key=lambda p: p.weight, reverse=True):
+    open_statements = [s for s in ledger if s.id not in in_chunks]
+    while len(open_statements) >= size:
+        items.append(_Item(members=open_statements[:size], write=True))
+        open_statements = open_statements[size:]
+    items = _merge_small(items, merge)
+
+    # Fold what must be, then the heaviest until the pending changes fit.
+    waiting = [i for i in items if not i.write]
+    for item in waiting:
+        item.write = item.wants_fold()
+    total = sum(i.weight for i in waiting if not i.write)
+    for item in sorted(waiting, key=lambda i: i.weight, reverse=True):
         if total <= budget:
             break
-        if id(p) not in fold and p.weight:
-            fold.add(id(p))
-            total -= p.weight
+        if not item.write:
+            item.write = True
+            total -= item.weight
 
     writes: list[ChunkWrite] = []
     chunks: list[SealedChunk] = []
-    kept: list[_Pending] = []
-    for p in pending:
-        if id(p) in fold:
-            old = p.chunk.key
-            chunk, write = _seal(replace(old, generation=old.generation + 1), p.members)
-            garbage.add(old)
-            writes.append(write)
-            chunks.append(chunk)
-        else:
-            chunks.append(p.chunk)
-            kept.append(p)
-
-    open_statements = [s for s in ledger if s.id not in in_chunks]
     next_chunk = layout.next_chunk
-    while len(open_statements) >= size:
-        chunk, write = _seal(ChunkKey(next_chunk, 0), open_statements[:size])
-        next_chunk += 1
+    for item in items:
+        if not item.write:
+            assert item.stored is not None
+            chunks.append(item.stored)
+            continue
+        replaced = item.replaces or ([item.stored] if item.stored else [])
+        if replaced:
+            first = replaced[0].key
+            key = replace(first, generation=first.generation + 1)
+        else:
+            key = ChunkKey(next_chunk, 0)
+            next_chunk += 1
+        garbage.update(c.key for c in replaced)
+        chunk, write = _seal(key, item.members)
         writes.append(write)
         chunks.append(chunk)
-        open_statements = open_statements[size:]
+        item.dropped, item.overlay = [], {}
 
-    by_key = {p.chunk.key: p for p in kept}
     head = {
         "version": LAYOUT_VERSION,
         "next_chunk": next_chunk,
@@ -240,14 +289,14 @@ def plan_save(
                 "number": c.key.number,
                 "generation": c.key.generation,
                 "digest": c.digest,
-                "dropped": by_key[c.key].dropped if c.key in by_key else [],
+                "dropped": i.dropped,
             }
-            for c in chunks
+            for c, i in zip(chunks, items, strict=True)
         ],
         "overlay": {
             statement_id: {"payment_state": state.value, "payment": _plain(payment)}
-            for p in kept
-            for statement_id, (state, payment) in p.overlay.items()
+            for i in items
+            for statement_id, (state, payment) in i.overlay.items()
         },
         "open": Ledger(open_statements).to_dict(),
         "garbage": [[k.number, k.generation] for k in sorted(garbage)],
