@@ -23,7 +23,7 @@ from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
 from .core.ledger import LedgerFormatError, Statement
-from .core.ledger_chunks import ChunkKey, read_chunk
+from .core.ledger_chunks import ChunkKey, chunk_digest, read_chunk
 from .storage import StateCorruptError, keep_aside, read_text, slot_key
 
 _LOGGER = logging.getLogger(__name__)
@@ -104,20 +104,28 @@ class ChunkStore:
 
         Raises StateCorruptError when no slot holds that content.
         """
-        good: tuple[tuple[Statement, ...], dict[str, Any]] | None = None
+        good: dict[str, Any] | None = None
         bad: list[tuple[str, str | None, str]] = []  # slot, raw text, why
         for slot in STORAGE_SLOTS:
-            raw = await self._hass.async_add_executor_job(
-                read_text, self._path(key, slot)
-            )
+            path = self._path(key, slot)
+            raw = await self._hass.async_add_executor_job(read_text, path)
             try:
                 document = await self._async_read_slot(key, slot, raw)
-                statements = read_chunk(document["ledger"], digest)
+                if chunk_digest(document["ledger"]) != digest:
+                    raise LedgerFormatError("content does not match the head's digest")
             except (ValueError, TypeError, KeyError, HomeAssistantError) as err:
                 bad.append((slot, raw, str(err)))
                 continue
-            if good is None:
-                good = statements, document
+            good = good or document
+        statements: tuple[Statement, ...] = ()
+        if good is not None:
+            try:
+                # Both slots hold this very content: parse it once.
+                statements = read_chunk(good["ledger"], digest)
+            except LedgerFormatError as err:
+                listed = {slot for slot, _, _ in bad}
+                bad += [(s, None, str(err)) for s in STORAGE_SLOTS if s not in listed]
+                good = None
         # Where each bad slot's content now is: a copy, or the path it is missing from.
         where = {
             slot: await self._async_keep_aside(key, slot, raw, why)
@@ -134,10 +142,10 @@ class ChunkStore:
         for slot in where:
             # Restore the redundancy now: the good slot is the only copy left.
             try:
-                await self._store(key, slot).async_save(good[1])
+                await self._store(key, slot).async_save(good)
             except (OSError, HomeAssistantError) as err:
                 self._report_write_failure(err)
-        return good[0]
+        return statements
 
     async def _async_read_slot(
         self, key: ChunkKey, slot: str, raw: str | None

@@ -62,7 +62,7 @@ def statement(number: int, due: int = 1) -> Statement:
     )
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """The process died here."""
 
 
@@ -88,12 +88,12 @@ class Disk:
         merge: int = MERGE_SIZE,
         budget: int = PENDING_BUDGET,
     ) -> Layout:
-        """The shell's order: chunks, head, garbage. ``crash_at``: die before write n."""
+        """Chunks, then head, then garbage; ``crash_at``: die before write n."""
         plan = plan_save(layout, ledger, size=size, merge=merge, budget=budget)
         steps = [*plan.writes, None]
         for number, write in enumerate(steps):
             if number == crash_at:
-                raise Crash
+                raise CrashError
             if write is None:
                 self.head = _json(plan.head)
             else:
@@ -158,7 +158,7 @@ def test_every_save_or_crash_loads_back_the_last_saved_ledger(
                 disk.save(
                     layout, ledger, crash_at=a, size=size, merge=merge, budget=budget
                 )
-            except Crash:
+            except CrashError:
                 orphans_possible = True
                 if disk.head is None:
                     ledger, layout = Ledger(), Layout()

@@ -65,7 +65,7 @@ def head(hass_storage: dict[str, Any], slot: str = "a") -> dict[str, Any]:
 
 
 def close(state: EntryState, count: int) -> None:
-    """Close ``count`` one-minute periods with some energy each, as the coordinator does."""
+    """Close ``count`` one-minute periods with some energy each (as billing does)."""
     quote = PriceQuote(PRICE, "static")
     for _ in range(count):
         state.engine.add_energy(Fraction(3, 2), quote)
@@ -85,7 +85,7 @@ class Writes:
     def bytes(self) -> int:
         return sum(size for _, size in self.saved)
 
-    def keys(self) -> list[str]:
+    def written_keys(self) -> list[str]:
         return [k for k, _ in self.saved]
 
 
@@ -93,7 +93,7 @@ class Writes:
 def watch_writes(
     hass_storage: dict[str, Any], *, snapshots: bool = False
 ) -> Iterator[Writes]:
-    """Record what Store writes and removes (and, optionally, the storage after each)."""
+    """Record what Store writes and removes (and the storage after each, if asked)."""
     writes = Writes(hass_storage)
     save, remove = Store.async_save, Store.async_remove
 
@@ -153,9 +153,9 @@ async def test_bytes_written_per_close_do_not_grow_with_history(
     whole = len(json.dumps(state.ledger.to_dict()))
     assert sum(late) / MERGE_SIZE < 2 * whole / 20
     # Every chunk version was written once, to its two slots; the head every close.
-    chunk_writes = [k for k in writes.keys() if ".chunk-" in k]
+    chunk_writes = [k for k in writes.written_keys() if ".chunk-" in k]
     assert len(chunk_writes) == len(set(chunk_writes))
-    assert writes.keys().count(key("ledger", "a")) == 5 * MERGE_SIZE
+    assert writes.written_keys().count(key("ledger", "a")) == 5 * MERGE_SIZE
     assert len(head(hass_storage)["chunks"]) == 5
     assert (await reloaded(hass)).ledger.statements == state.ledger.statements
 
@@ -213,7 +213,7 @@ async def test_payment_changes_of_sealed_statements_write_the_head_only(
         )
     with watch_writes(hass_storage) as writes:
         assert await persistence.async_record_payment_states(state)
-    assert writes.keys() == [key("ledger", "a"), key("ledger", "b")]
+    assert writes.written_keys() == [key("ledger", "a"), key("ledger", "b")]
     assert set(head(hass_storage)["overlay"]) == {s.id for s in sealed}
     restored = await reloaded(hass)
     for statement in sealed:
@@ -246,7 +246,7 @@ async def test_pruning_removes_chunk_files_and_never_an_unsettled_statement(
     }
     restored = await reloaded(hass)
     assert restored.ledger.statements == state.ledger.statements
-    assert [s.id for s in restored.ledger][0] == failed.id
+    assert restored.ledger.statements[0].id == failed.id
     assert restored.ledger.get(failed.id).payment_state is PaymentState.FAILED  # type: ignore[union-attr]
 
 
@@ -312,17 +312,17 @@ async def test_a_damaged_chunk_slot_is_kept_reported_and_rewritten(
     assert issue.translation_key == "state_recovered"
     assert issue.translation_placeholders == {"copy": str(kept)}
     # The good copy was written back over the damaged slot, and only there.
-    assert writes.keys() == [key("chunk-0-0", "a")]
+    assert writes.written_keys() == [key("chunk-0-0", "a")]
     assert hass_storage[key("chunk-0-0", "a")]["data"] == good["data"]
 
 
-async def test_a_chunk_damaged_in_both_slots_refuses_to_start_and_is_discarded_on_request(
+async def test_a_chunk_damaged_in_both_slots_refuses_to_start_and_can_be_discarded(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     config_dir: Path,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    """Statements would be missing: no start; the repair path keeps copies of every file."""
+    """Statements would be missing: no start; the repair path keeps copies of all."""
     persistence, state = await started(hass)
     close(state, CHUNK_SIZE + 1)
     assert await persistence.async_record_statements(state)
