@@ -12,6 +12,7 @@ import contextlib
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import errno
 from fractions import Fraction
 import json
 from pathlib import Path
@@ -344,3 +345,33 @@ async def test_a_chunk_damaged_in_both_slots_refuses_to_start_and_can_be_discard
     assert chunk_keys(hass_storage) == set()
     assert key("ledger", "a") not in hass_storage
     assert (await reloaded(hass)).ledger.statements == []
+
+
+async def test_a_chunk_that_cannot_be_written_holds_the_head_back_until_it_can(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """No head may name a chunk that is not on disk; the next save catches up."""
+    persistence, state = await started(hass)
+    close(state, CHUNK_SIZE - 1)
+    assert await persistence.async_record_statements(state)
+    stored_head = copy.deepcopy(head(hass_storage))
+    save = Store.async_save
+
+    async def chunks_fail(store: Store[Any], data: Any) -> None:
+        if ".chunk-" in store.key:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        await save(store, data)
+
+    close(state, 1)
+    with patch.object(Store, "async_save", chunks_fail):
+        assert not await persistence.async_record_statements(state)
+    assert head(hass_storage) == stored_head
+    issue_id = f"state_write_failed_{ENTRY}_chunks"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+    assert await persistence.async_flush(state)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert (await reloaded(hass)).ledger.statements == state.ledger.statements
+    assert len(chunk_keys(hass_storage)) == 2
