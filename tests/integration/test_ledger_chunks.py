@@ -46,8 +46,8 @@ FACTORY = StateFactory(
     uses_price_entity=False,
     max_gap_s=5.0,
 )
-# An index entry in the head: number, generation, digest, no dropped ids.
-INDEX_ENTRY_BYTES = 100
+# An index entry in the head: "number-generation-digest".
+INDEX_ENTRY_BYTES = 50
 
 
 def key(kind: str, slot: str) -> str:

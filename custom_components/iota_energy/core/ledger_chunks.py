@@ -1,10 +1,11 @@
 """How the ledger is laid out in storage so that a close writes little.
 
-The ledger is split into **sealed chunks** of :data:`CHUNK_SIZE` statements,
-each written once to its own document, and a small **head** written at every
-close. The head holds the statements not yet sealed (fewer than a chunk), an
-index of the sealed chunks (number, generation, digest of their content) and
-two kinds of pending changes to sealed chunks:
+Older statements live in **sealed chunks**, each version written once to its
+own document; a small **head** is written at every close. Open statements are
+sealed :data:`CHUNK_SIZE` at a time, and neighbouring small chunks are merged
+into chunks of :data:`MERGE_SIZE` or more, so the index stays short. The head
+holds the statements not yet sealed, the index of the sealed chunks (number,
+generation, digest of their content) and two kinds of pending changes:
 
 * the **overlay**: payment state and record of sealed statements that changed
   after their chunk was written (payments move DUE -> SENDING -> PAID long
@@ -13,14 +14,14 @@ two kinds of pending changes to sealed chunks:
 
 Pending changes are folded into a chunk by rewriting it under a new
 generation (a new document; the old one is only removed once a head that no
-longer names it is durable): when a chunk is settled through, when half of
-it was pruned, or when the pending changes of all chunks exceed a budget.
-So the head stays bounded by the chunk size and the number of chunks, and a
-close writes a full chunk only once every :data:`CHUNK_SIZE` statements.
+longer names it is durable): when a chunk is settled through, when more than
+half of it was pruned, or when the pending changes of all chunks exceed
+:data:`PENDING_BUDGET`. A chunk with nothing left in memory is removed.
 
 Everything here is pure: :func:`plan_save` says which chunks to write and what
 the head holds; :func:`assemble` rebuilds the ledger from a head and the
-chunks it names. The shell does the I/O, chunks first, then the head.
+chunks it names. The shell does the I/O: chunks first, then the head, then
+the garbage.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 import hashlib
 import json
+import re
 from typing import Any
 
 from .ledger import Ledger, LedgerFormatError, PaymentState, Statement
@@ -42,6 +44,8 @@ MERGE_SIZE = 100
 PENDING_BUDGET = 100
 
 type PaymentRecord = tuple[PaymentState, Mapping[str, Any] | None]
+
+_CHUNK_ENTRY = re.compile(r"(?P<number>\d+)-(?P<generation>\d+)-(?P<digest>[0-9a-f]+)")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -264,8 +268,7 @@ def plan_save(
     chunks: list[SealedChunk] = []
     next_chunk = layout.next_chunk
     for item in items:
-        if not item.write:
-            assert item.stored is not None
+        if not item.write and item.stored is not None:
             chunks.append(item.stored)
             continue
         replaced = item.replaces or ([item.stored] if item.stored else [])
@@ -284,15 +287,13 @@ def plan_save(
     head = {
         "version": LAYOUT_VERSION,
         "next_chunk": next_chunk,
-        "chunks": [
-            {
-                "number": c.key.number,
-                "generation": c.key.generation,
-                "digest": c.digest,
-                "dropped": i.dropped,
-            }
+        # One short line per chunk: the index is what grows with history.
+        "chunks": [f"{c.key.number}-{c.key.generation}-{c.digest}" for c in chunks],
+        "dropped": {
+            str(c.key.number): i.dropped
             for c, i in zip(chunks, items, strict=True)
-        ],
+            if i.dropped
+        },
         "overlay": {
             statement_id: {"payment_state": state.value, "payment": _plain(payment)}
             for i in items
@@ -337,22 +338,22 @@ def _parse_head(data: object) -> Head:
         )
     next_chunk = _non_negative(data["next_chunk"], "next_chunk")
     entries: list[HeadEntry] = []
+    if not isinstance(data["dropped"], dict):
+        raise ValueError("dropped is not an object")
+    dropped_data = dict(data["dropped"])  # entries are taken out as they are used
     for item in _list(data["chunks"], "chunks"):
-        if not isinstance(item, dict):
-            raise ValueError("a chunk entry is not an object")
-        key = ChunkKey(
-            _non_negative(item["number"], "number"),
-            _non_negative(item["generation"], "generation"),
-        )
+        match = _CHUNK_ENTRY.fullmatch(item) if isinstance(item, str) else None
+        if match is None:
+            raise ValueError(f"a chunk entry is number-generation-digest: {item!r}")
+        key = ChunkKey(int(match["number"]), int(match["generation"]))
         if key.number >= next_chunk:
             raise ValueError(f"chunk {key.number} is not below next_chunk")
-        digest = item["digest"]
-        if not isinstance(digest, str) or not digest:
-            raise ValueError("a chunk digest is a non-empty string")
-        dropped = _list(item["dropped"], "dropped")
+        dropped = _list(dropped_data.pop(str(key.number), []), "dropped")
         if not all(isinstance(i, str) for i in dropped):
             raise ValueError("dropped ids are strings")
-        entries.append(HeadEntry(key, digest, frozenset(dropped)))
+        entries.append(HeadEntry(key, match["digest"], frozenset(dropped)))
+    if dropped_data:
+        raise ValueError(f"ids dropped from chunks not in use: {sorted(dropped_data)}")
     numbers = [e.key.number for e in entries]
     if numbers != sorted(set(numbers)):
         raise ValueError("chunks must be in ascending order, each once")
