@@ -252,9 +252,9 @@ def _report(out: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "*unpaid*: no payments, so nothing is settled and nothing pruned (what"
-        " remains grows with history is the chunk index, a few bytes per"
-        " statement). *paid*: each statement paid three periods after closing,"
+        "*unpaid*: no payments, so nothing is settled and nothing pruned (only"
+        " the chunk index grows with history, about one byte per statement per"
+        " close). *paid*: each statement paid three periods after closing,"
         f" {RETENTION} statements kept.",
         "",
         f"## Loading {out['load_statements']:,} statements from disk",
