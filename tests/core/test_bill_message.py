@@ -105,7 +105,11 @@ def test_encoding_is_iotas_two_trytes_per_byte() -> None:
 
 
 @given(
-    st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=127), max_size=200)
+    st.text(
+        alphabet=st.characters(min_codepoint=1, max_codepoint=127),
+        min_size=1,
+        max_size=200,
+    )
 )
 def test_pyotas_codec_agrees(text: str) -> None:
     """PyOTA (and so every IOTA library) reads the same trytes back."""
