@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 import json
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.iota_energy.core.bill_message import (
@@ -22,6 +22,7 @@ from custom_components.iota_energy.core.ledger import (
     PriceSlice,
     Statement,
 )
+from custom_components.iota_energy.core.thirdparty import import_pyota
 
 T0 = datetime(2026, 12, 2, 10, tzinfo=UTC)
 
@@ -111,10 +112,9 @@ def test_encoding_is_iotas_two_trytes_per_byte() -> None:
         max_size=200,
     )
 )
+@settings(deadline=None)  # the first example imports PyOTA
 def test_pyotas_codec_agrees(text: str) -> None:
     """PyOTA (and so every IOTA library) reads the same trytes back."""
-    from custom_components.iota_energy.core.thirdparty import import_pyota
-
     iota = import_pyota()
     trytes = ascii_to_trytes(text)
     assert trytes == str(iota.TryteString.from_bytes(text.encode("ascii")))
