@@ -9,9 +9,10 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from . import IotaEnergyConfigEntry
+from .const import CONF_SEED
 
-# Nothing in the entry is secret yet; the payments issue adds the seed here.
-TO_REDACT = {"seed"}
+# The seed is the only secret in the entry: whoever has it owns the wallet.
+TO_REDACT = {CONF_SEED}
 RECENT_STATEMENTS = 20
 
 
