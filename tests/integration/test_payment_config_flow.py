@@ -216,13 +216,13 @@ async def to_receiver_step(hass: HomeAssistant, node: DevTangle) -> Any:
     return result
 
 
-def paying_entry(node: DevTangle, **options: Any) -> MockConfigEntry:
+def paying_entry(node: DevTangle, url: str | None = None) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Garden lights",
         data=VIRTUAL_ENTRY_DATA
         | {
-            "node_url": node.url,
+            "node_url": url or node.url,
             "min_weight_magnitude": MWM,
             "seed": SEED,
             "receiver": RECEIVER,
@@ -234,8 +234,7 @@ def paying_entry(node: DevTangle, **options: Any) -> MockConfigEntry:
             "auto_pay": True,
             "max_payment_iota": 0,
             "max_daily_iota": 0,
-        }
-        | options,
+        },
         unique_id="virtual-1-0x40",
     )
 
@@ -655,3 +654,25 @@ async def test_the_seed_reaches_no_browser_log_or_diagnostics(
     logged = SEED in caplog.text or generated in caplog.text
     assert not logged
     assert caplog.text  # DEBUG records were captured: the check means something
+
+
+async def test_diagnostics_redact_the_seed_and_a_password_in_the_node_url(
+    hass: HomeAssistant, node: DevTangle
+) -> None:
+    url = node.url.replace("http://", "http://operator:hunter2@")
+    entry = paying_entry(node, url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+
+    data = diagnostics["entry"]["data"]
+    assert data["seed"] == "**REDACTED**"
+    assert data["node_url"] == url.replace("hunter2", "**REDACTED**")
+    assert data["receiver"] == RECEIVER
+    text = json.dumps(diagnostics)
+    leaked = SEED in text or "hunter2" in text
+    assert not leaked
+    assert entry.data["node_url"] == url  # the entry itself is untouched
+    assert await hass.config_entries.async_unload(entry.entry_id)
