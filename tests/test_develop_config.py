@@ -27,11 +27,11 @@ import pytest
 
 from custom_components.iota_energy.const import DOMAIN
 from custom_components.iota_energy.core.addresses import validate_receiver
+from custom_components.iota_energy.sensor import SENSORS
 from devtangle.crypto import seed_address
 from devtangle.genesis import load_genesis
 from devtangle.server import DevTangle
 from tests.devtangle.conftest import loopback_sockets  # noqa: F401 - fixture
-from custom_components.iota_energy.sensor import SENSORS
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"
