@@ -212,7 +212,7 @@ def test_a_30_s_payment_does_not_cost_a_single_sample() -> None:
     assert seen_by_payment == [300]
 
 
-def test_missing_chip_gives_gaps_backs_off_and_recovers(
+def test_missing_chip_is_probed_every_second_and_recovers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER.name)
@@ -220,15 +220,11 @@ def test_missing_chip_gives_gaps_backs_off_and_recovers(
     chain.chip.present = False
     chain.fake.hooks[20 * NS] = lambda: setattr(chain.chip, "present", True)
     chain.run()
-    # Documented policy: retry after 1 s, then double the pause (max 30 s).
-    expected_attempts, at, pause = [], 0, 1
-    while at < 20:
-        expected_attempts.append(at * NS)
-        at, pause = at + pause, pause * 2
-    expected_attempts.append(at * NS)  # the first attempt after the return
-    assert chain.source.open_attempts == expected_attempts
+    # Documented policy: a probe every second, no back-off; the first probe
+    # after the chip's return (t = 20 s) opens it.
+    assert chain.source.open_attempts == [k * NS for k in range(21)]
     first_good = next(i for i, s in enumerate(chain.samples) if s.reading is not None)
-    assert chain.samples[first_good].monotonic_ns == expected_attempts[-1]
+    assert chain.samples[first_good].monotonic_ns == 20 * NS
     for sample in chain.samples[:first_good]:
         assert sample.reading is None
         assert sample.error is not None
@@ -238,6 +234,40 @@ def test_missing_chip_gives_gaps_backs_off_and_recovers(
     messages = [r.getMessage() for r in caplog.records if r.name == LOGGER.name]
     assert sum("unavailable" in m for m in messages) == 1
     assert sum("back" in m for m in messages) == 1
+
+
+@pytest.mark.parametrize("rate", [1, 3, 10, 50])
+@pytest.mark.parametrize("outage_s", [0.05, 1.3, 20.0, 75.55])
+def test_an_outage_costs_at_most_one_second_more_than_its_length(
+    rate: float, outage_s: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
+    unplug_ns = round(7.37 * NS)  # off the sampling grid
+    back_ns = unplug_ns + round(outage_s * NS)
+    chain = make_chain(rate, outage_s + 20)
+    chain.fake.hooks[unplug_ns] = lambda: setattr(chain.chip, "present", False)
+    chain.fake.hooks[back_ns] = lambda: setattr(chain.chip, "present", True)
+    chain.run()
+    lost = [s for s in chain.samples if s.reading is None]
+    period_s = chain.sampler.period_s
+    assert len(lost) * period_s <= outage_s + 1.0 + 1e-9
+    # Nothing is lost outside the outage, and it ends in good readings.
+    assert lost
+    assert all(unplug_ns < s.monotonic_ns <= back_ns + NS for s in lost)
+    assert chain.samples[-1].reading is not None
+    # Probes while the chip is away are never more than a second apart.
+    probes = [at for at in chain.source.open_attempts if at > unplug_ns]
+    assert all(b - a <= NS for a, b in itertools.pairwise(probes))
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER.name]
+    assert sum("unavailable" in m for m in messages) == 1
+    assert sum("back" in m for m in messages) == 1
+
+
+@pytest.mark.parametrize("interval", [-0.1, 1.5, float("nan")])
+def test_retry_interval_beyond_a_second_is_refused(interval: float) -> None:
+    chain = make_chain(1, 1)
+    with pytest.raises(ValueError, match="retry_interval_s"):
+        Sampler(chain.source, 1, print, logger=LOGGER, retry_interval_s=interval)
 
 
 def test_chip_that_vanishes_mid_run_is_a_gap_in_the_meter_then_comes_back(
