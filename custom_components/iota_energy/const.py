@@ -37,8 +37,9 @@ CONF_STATEMENT_RETENTION: Final = "statement_retention"
 
 PERIOD_KINDS: Final = ("fixed", "hourly", "daily", "weekly", "monthly")
 
-# Hz: 1 Hz (the tutorial's) was +1.35 % off on loads switching every few seconds;
-# 10 Hz is within 0.1 % there for well under 1 % of a core (benchmarks/).
+# Hz. At 1 Hz (the tutorial's rate) loads switching every few seconds were up to
+# 0.45 % off, at 10 Hz at most 0.05 %, for 0.3 % of a core here: see
+# benchmarks/results/metering.md. Entries keep the rate stored in their options.
 DEFAULT_SAMPLE_RATE: Final = 10.0
 DEFAULT_PUBLISH_INTERVAL: Final = 10  # s
 DEFAULT_FLUSH_INTERVAL: Final = 60  # s: the most a hard kill can lose
