@@ -247,7 +247,8 @@ class Ina219Source:
         neither depends on the calibration: power is their product, and
         current is the shunt voltage over the shunt resistance. Where the
         chip truncates (a 9-11 bit ADC setting drops the low bits of the
-        12-bit result) half of what it drops is added back, so the result is
+        12-bit result, as the virtual chip models it; the datasheet does not
+        say how) half of what it drops is added back, so the result is
         unbiased. Like the power register, power is the magnitude: current
         flowing backwards is still energy through the shunt.
         """
