@@ -52,6 +52,8 @@ FLOW_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
             "min_payment": 1,
         },
     ),
+    # A menu: no payments in the demo until it funds a wallet (issue 8).
+    ("payments", {"next_step_id": "bill_only"}),
 )
 # Options changed after the entry is created: sensors update every 2 s so the
 # dashboard follows the potentiometer at once (the default is 10 s).
@@ -316,9 +318,12 @@ async def create_entry(client: Client) -> str:
         json_body={"handler": DOMAIN, "show_advanced_options": False},
     )
     for step_id, answer in FLOW_STEPS:
-        if result.get("type") != "form" or result.get("step_id") != step_id:
+        if (
+            result.get("type") not in ("form", "menu")
+            or result.get("step_id") != step_id
+        ):
             raise DevelopError(
-                f"config flow: expected the form '{step_id}', got {result}"
+                f"config flow: expected the step '{step_id}', got {result}"
             )
         result = await client.request(
             "POST",
