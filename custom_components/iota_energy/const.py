@@ -93,9 +93,16 @@ STORAGE_VERSION: Final = 1
 STORAGE_SLOTS: Final = ("a", "b")
 
 EVENT_PERIOD_CLOSED: Final = f"{DOMAIN}_period_closed"
+# Followed by sent, confirmed, failed or waiting.
+EVENT_PAYMENT_PREFIX: Final = f"{DOMAIN}_payment_"
 
 SERVICE_CLOSE_PERIOD: Final = "close_period"
 SERVICE_GET_STATEMENTS: Final = "get_statements"
+SERVICE_PAY: Final = "pay"
+SERVICE_APPROVE_PAYMENT: Final = "approve_payment"
+SERVICE_GET_PAYMENTS: Final = "get_payments"
+ATTR_STATEMENT_IDS: Final = "statement_ids"
+ATTR_PAYMENT_ID: Final = "payment_id"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_START: Final = "start"
 ATTR_END: Final = "end"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import IotaEnergyConfigEntry
 from .const import CONF_NODE_URL, CONF_SEED
+from .runtime import IotaEnergyConfigEntry
 
 # Whoever has the seed owns the wallet.
 TO_REDACT = {CONF_SEED}
@@ -63,4 +64,30 @@ async def async_get_config_entry_diagnostics(
             ],
         },
         "last_update_success": coordinator.last_update_success,
+        "payments": _payments(entry),
+    }
+
+
+def _payments(entry: IotaEnergyConfigEntry) -> dict[str, Any] | None:
+    """The outbox without trytes: states, amounts, bundle hashes, key indexes."""
+    payments = entry.runtime_data.payments
+    if payments is None:
+        return None
+    outbox = payments.outbox
+    state = outbox.state
+    problem = outbox.node_problem
+    return {
+        "snapshot": {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in asdict(payments.snapshot()).items()
+        },
+        "next_index": state.next_index,
+        "deposit_index": state.deposit_index,
+        "spent_indexes": sorted(state.spent_indexes),
+        "sent_by_day": state.sent_by_day,
+        "node_pow_refused": state.node_pow_refused,
+        "node_problem": None
+        if problem is None
+        else {"since": problem.since.isoformat(), "error": str(problem.last_error)},
+        "recent": [p.summary() for p in state.payments[-RECENT_STATEMENTS:]],
     }
