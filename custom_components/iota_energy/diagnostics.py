@@ -5,16 +5,29 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_SEED
+from .const import CONF_NODE_URL, CONF_SEED
 from .runtime import IotaEnergyConfigEntry
 
-# The wallet's seed is the only secret; it never leaves Home Assistant.
+# Whoever has the seed owns the wallet.
 TO_REDACT = {CONF_SEED}
 RECENT_STATEMENTS = 20
+
+
+def _entry_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The entry data without the seed, nor a password inside the node URL."""
+    redacted = async_redact_data(data, TO_REDACT)
+    url = redacted.get(CONF_NODE_URL)
+    if isinstance(url, str) and (parts := urlsplit(url)).password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        redacted[CONF_NODE_URL] = parts._replace(
+            netloc=f"{parts.username}:**REDACTED**@{host}"
+        ).geturl()
+    return redacted
 
 
 async def async_get_config_entry_diagnostics(
@@ -27,7 +40,7 @@ async def async_get_config_entry_diagnostics(
     engine = state.engine
     return {
         "entry": {
-            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "data": _entry_data(dict(entry.data)),
             "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
         "meter": {

@@ -35,6 +35,10 @@ from .const import (
     CONF_RECEIVER,
     CONF_SEED,
     CONF_TAG,
+    DEFAULT_AUTO_PAY,
+    DEFAULT_MAX_DAILY,
+    DEFAULT_MAX_PAYMENT,
+    DEFAULT_POW_MODE,
     DEFAULT_TAG,
     DOMAIN,
     EVENT_PAYMENT_PREFIX,
@@ -100,12 +104,12 @@ class PaymentSettings:
             seed=str(data[CONF_SEED]),
             receiver=receiver,
             mwm=int(data[CONF_MWM]),
-            auto_pay=bool(options.get(CONF_AUTO_PAY, True)),
+            auto_pay=bool(options.get(CONF_AUTO_PAY, DEFAULT_AUTO_PAY)),
             policy=PaymentPolicy(
                 receiver=receiver,
-                max_payment=int(options.get(CONF_MAX_PAYMENT, 0)),
-                max_daily=int(options.get(CONF_MAX_DAILY, 0)),
-                pow_mode=str(options.get(CONF_POW_MODE, "auto")),
+                max_payment=int(options.get(CONF_MAX_PAYMENT, DEFAULT_MAX_PAYMENT)),
+                max_daily=int(options.get(CONF_MAX_DAILY, DEFAULT_MAX_DAILY)),
+                pow_mode=str(options.get(CONF_POW_MODE, DEFAULT_POW_MODE)),
             ),
             tag=str(options.get(CONF_TAG, DEFAULT_TAG)),
         )
@@ -157,6 +161,10 @@ class PaymentManager:
         self._funds_at: datetime | None = None
         self._deposit_address: str | None = None
         self._listeners: list[Callable[[PaymentEvent], None]] = []
+        # Cleared while a tick runs, so stopping can wait for it.
+        self._ticks_running = 0
+        self._ticks_done = asyncio.Event()
+        self._ticks_done.set()
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -181,7 +189,7 @@ class PaymentManager:
         self._schedule_tick(0)
 
     async def async_stop(self) -> None:
-        """Stop the timer; a step in progress finishes (and is written) first."""
+        """Stop the timer and wait for a tick in progress (its step is written)."""
         self._stopped = True
         for unsub in self._unsubscribers:
             unsub()
@@ -189,8 +197,7 @@ class PaymentManager:
         if self._timer is not None:
             self._timer()
             self._timer = None
-        async with self._lock:
-            pass
+        await self._ticks_done.wait()
 
     def _build_wallet(self) -> LegacyWallet:
         settings = self.settings
@@ -362,6 +369,18 @@ class PaymentManager:
 
     async def _async_tick(self, *, reschedule: bool) -> None:
         """Step while steps make progress; then wait for the next check."""
+        if self._stopped:
+            return
+        self._ticks_running += 1
+        self._ticks_done.clear()
+        try:
+            await self._async_steps(reschedule=reschedule)
+        finally:
+            self._ticks_running -= 1
+            if not self._ticks_running:
+                self._ticks_done.set()
+
+    async def _async_steps(self, *, reschedule: bool) -> None:
         outbox = self.outbox
         for _ in range(MAX_STEPS_PER_TICK):
             if self._stopped:
@@ -381,6 +400,8 @@ class PaymentManager:
             await self._async_handle(events)
             if outbox.state is before and not events:
                 break
+        if self._stopped:
+            return
         await self._async_refresh_funds()
         self._update_issues()
         self.coordinator.async_update_listeners()

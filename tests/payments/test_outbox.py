@@ -507,3 +507,16 @@ def test_node_error_kinds(tmp_path: Path) -> None:
         )
     assert err.value.kind == "unreachable"
     assert PAYER_SEED not in str(err.value)
+
+
+def test_a_queued_payment_goes_to_the_receiver_configured_now(payer: Payer) -> None:
+    outbox = payer.outbox()
+    payment = outbox.enqueue([statement(1, 12)], T0)
+    assert payment is not None
+    # The user reconfigures the receiver before the payment is signed.
+    bob1 = address_of(BOB_SEED, 1)
+    payer.policy = PaymentPolicy(receiver=bob1)
+    outbox = payer.outbox()
+    run_until(outbox, confirmed(payment.id), T0, milestones=payer.milestone)
+    assert payer.balance(bob1) == 12
+    assert payer.balance(address_of(BOB_SEED, 0)) == 0

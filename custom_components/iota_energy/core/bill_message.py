@@ -6,10 +6,10 @@ owner can check each payment against the bill without trusting this wallet.
 
 Format (version 1; keys short because every byte costs two trytes)::
 
-    {"v": 1, "app": "iota_energy", "pay": "P000001", "amt": 123, "unit": "i",
+    {"v": 1, "app": "iota_energy", "pay": "P000001", "amt": 240, "unit": "i",
      "st": [{"id": "S000001", "from": "2026-12-02T10:00:00+00:00",
-             "to": "2026-12-02T11:00:00+00:00", "wh": "1/3",
-             "p": [["720000000", "1/3"]], "owed": "240/1", "in": "0/1",
+             "to": "2026-12-02T11:00:00+00:00", "wh": "1/3000",
+             "p": [["720000000/1", "1/3000"]], "owed": "240/1", "in": "0/1",
              "due": 240, "out": "0/1"}]}
 
 ``wh`` is the period's energy in Wh and ``p`` the price slices as

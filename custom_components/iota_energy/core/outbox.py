@@ -262,6 +262,9 @@ class Outbox:
             payment.id, now, self.schedule.funds_interval
         ):
             return []
+        if payment.receiver != self.policy.receiver:
+            # Reconfigured since it was queued: nothing signed yet, pay the new one.
+            payment = payment.evolve(receiver=self.policy.receiver)
         if not payment.approved and (reason := self._over_cap(payment, day)):
             return self._wait(payment, PaymentStatus.AWAITING_APPROVAL, reason, 0)
         wallet = self.wallet
