@@ -23,6 +23,7 @@ from devtangle.server import DevTangle
 
 from .conftest import (
     BOB_SEED,
+    DAY,
     PAYER_FUNDS,
     PAYER_SEED,
     T0,
@@ -520,3 +521,20 @@ def test_a_queued_payment_goes_to_the_receiver_configured_now(payer: Payer) -> N
     run_until(outbox, confirmed(payment.id), T0, milestones=payer.milestone)
     assert payer.balance(bob1) == 12
     assert payer.balance(address_of(BOB_SEED, 0)) == 0
+
+
+def test_the_first_promotion_waits_one_interval(payer: Payer) -> None:
+    """A bundle the next milestone confirms needs no promotion (and no PoW)."""
+    outbox = payer.outbox()
+    payment = outbox.enqueue([statement(1, 8)], T0)
+    assert payment is not None
+    now, _ = run_until(
+        outbox, lambda o: status_of(o, payment.id) is PaymentStatus.BROADCAST, T0
+    )
+    attached_at = outbox.state.payments[-1].attachments[-1].attached_at
+    for seconds in range(5, 30, 5):
+        outbox.step(attached_at + timedelta(seconds=seconds), DAY)
+        assert outbox.state.payments[-1].attachments[-1].promotions == 0
+    outbox.step(attached_at + timedelta(seconds=30), DAY)
+    assert outbox.state.payments[-1].attachments[-1].promotions == 1
+    del now

@@ -401,10 +401,10 @@ class Outbox:
         if now - latest.attached_at < schedule.promote_window and node.consistent(
             [latest.tail]
         ):
-            if (
-                latest.last_promoted_at is None
-                or now - latest.last_promoted_at >= schedule.promote_interval
-            ):
+            # The first promotion waits an interval too: most bundles confirm
+            # with the next milestone and need none.
+            since = latest.last_promoted_at or latest.attached_at
+            if now - since >= schedule.promote_interval:
                 self._promote(payment, latest, now)
             return []
         # Too old or inconsistent: new proof of work on the same signed trytes.
