@@ -244,17 +244,15 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
-        # Energy metered so far was consumed at the old price: bill it first.
-        self.state.account.bill_at_today_price()
         self._apply_price_state(event.data["entity_id"])
 
     @callback
     def _apply_price_state(self, entity_id: str) -> None:
         state = self.hass.states.get(entity_id)
         if state is None:
-            self.state.prices.update(None, None)
+            self.state.account.update_price(None, None)
             return
-        self.state.prices.update(
+        self.state.account.update_price(
             state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
         )
 

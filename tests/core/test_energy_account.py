@@ -13,22 +13,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
+import logging
 
 from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.iota_energy.core.billing import BillingEngine
+from custom_components.iota_energy.core.circuit import ProfileCircuit
 from custom_components.iota_energy.core.energy_account import (
     CLOSE_RETRY_S,
     EnergyAccount,
     PeriodStart,
 )
+from custom_components.iota_energy.core.ina219_model import VirtualIna219
 from custom_components.iota_energy.core.ledger import Statement
+from custom_components.iota_energy.core.load_profiles import LoadProfile
 from custom_components.iota_energy.core.metering import Meter
 from custom_components.iota_energy.core.periods import FixedLengthSchedule
-from custom_components.iota_energy.core.power_source import Reading
+from custom_components.iota_energy.core.power_source import (
+    Ina219Config,
+    Ina219Source,
+    Reading,
+)
 from custom_components.iota_energy.core.pricing import PriceTracker
-from custom_components.iota_energy.core.sampler import Sample
+from custom_components.iota_energy.core.sampler import Sample, Sampler
 
 PERIOD_S = 60
 MAX_GAP_S = 5.0
@@ -358,5 +366,97 @@ def test_every_statement_is_the_integral_over_its_period(
         sum((s.energy_j for s in run.statements), Fraction(0))
         + account.open_period.energy_j
         == total
+        == account.meter.snapshot().energy_j
+    )
+
+
+class _FakeClock:
+    """One fake time for the chip, the sampler and the shell's calls.
+
+    Sleeping advances it; on the way the shell calls ``advance`` every
+    ``CLOSE_RETRY_S`` (publish ticks, boundary timers and retries alike).
+    """
+
+    def __init__(self, account: EnergyAccount, end_s: int, offset: Fraction) -> None:
+        self.ns = 0
+        self.end_ns = end_s * 1_000_000_000
+        self.offset = offset
+        self.account = account
+        self.statements: list[Statement] = []
+        self.sampler: Sampler | None = None
+        self._next_call_ns = 0
+
+    def clock_ns(self) -> int:
+        return self.ns
+
+    def now(self) -> datetime:
+        return stamp(self.offset + Fraction(self.ns, 1_000_000_000))[0]
+
+    def wall(self) -> float:
+        return self.now().timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        target = self.ns + max(1, round(seconds * 1_000_000_000))
+        step = round(CLOSE_RETRY_S * 1_000_000_000)
+        while self._next_call_ns <= target:
+            self.ns = self._next_call_ns
+            self.statements.extend(self.account.advance(self.now(), self.ns))
+            self._next_call_ns += step
+        self.ns = target
+        if self.ns >= self.end_ns and self.sampler is not None:
+            self.sampler.request_stop()
+
+
+def test_the_whole_path_runs_below_home_assistant() -> None:
+    """Load profile -> virtual chip -> pi-ina219 -> sampler -> account -> statements."""
+    account = new_account()
+    offset = Fraction(3, 8)  # readings off the boundaries' grid
+    fake = _FakeClock(account, end_s=200, offset=offset)
+    profile = LoadProfile.led_on_off(on_w=0.057, on_s=7, off_s=3)
+    circuit = ProfileCircuit(profile, bus_voltage_v=3.0, clock=lambda: fake.ns / 1e9)
+    chip = VirtualIna219(circuit, clock_ns=fake.clock_ns)
+    samples: list[Sample] = []
+
+    def on_sample(taken: Sample) -> None:
+        samples.append(taken)
+        account.add(taken)
+
+    sampler = Sampler(
+        Ina219Source(Ina219Config(), chip.i2c_interface),
+        1,
+        on_sample,
+        logger=logging.getLogger(__name__),
+        clock_ns=fake.clock_ns,
+        wall_clock=fake.wall,
+        sleep=fake.sleep,
+    )
+    fake.sampler = sampler
+    account.start(fake.now(), fake.ns)
+    sampler.start()
+    assert sampler.join(30)
+
+    points = [
+        (offset + Fraction(s.monotonic_ns, 1_000_000_000), Fraction(s.reading.power_w))
+        for s in samples
+        if s.reading is not None
+    ]
+    assert len(points) == len(samples) >= 199
+    assert [s.period_end for s in fake.statements] == [
+        T0 + timedelta(seconds=60 * k) for k in (1, 2, 3)
+    ]
+    for statement in fake.statements:
+        start = Fraction((statement.period_start - T0).total_seconds())
+        end = Fraction((statement.period_end - T0).total_seconds())
+        energy, _ = reference_energy(points, start, end)
+        assert statement.energy_j == energy > 0
+        # Against the exact load: the trapezoid's error at the LED's 12 edges
+        # (half a sampling period of the step each) and the chip's power LSB.
+        exact = profile.exact_energy_j(max(start, offset) - offset, end - offset)
+        bound = 12 * Fraction(0.057) / 2 + 60 * Fraction(20 * 0.04 / 0.1 / 32800)
+        assert abs(statement.energy_j - exact) <= bound
+    assert [s.complete for s in fake.statements] == [False, True, True]
+    assert (
+        sum((s.energy_j for s in fake.statements), Fraction(0))
+        + account.open_period.energy_j
         == account.meter.snapshot().energy_j
     )

@@ -208,8 +208,16 @@ class EnergyAccount:
         return now >= self.engine.next_boundary()
 
     def bill_at_today_price(self) -> None:
-        """Bill what was metered so far before the price changes."""
+        """Bill what was metered so far (before a save or a stop)."""
         self._bill()
+
+    def update_price(self, state: str | None, unit: str | None) -> None:
+        """A new price from the price entity: what was metered so far is
+        billed at the old one first (it was consumed while that was in force).
+        """
+        if self.engine.started:
+            self._bill()
+        self.prices.update(state, unit)
 
     # --- what the shell shows --------------------------------------------------
 
