@@ -10,6 +10,7 @@ from .coordinator import IotaEnergyCoordinator
 from .core.circuit import Circuit
 from .core.ina219_model import VirtualIna219
 from .core.sampler import Sampler
+from .payment_manager import PaymentManager
 
 
 @dataclass(slots=True)
@@ -21,6 +22,8 @@ class IotaEnergyRuntime:
     # The simulated hardware, when the entry meters the virtual INA219.
     circuit: Circuit | None
     chip: VirtualIna219 | None
+    # None when the entry only meters and bills.
+    payments: PaymentManager | None = None
 
 
 type IotaEnergyConfigEntry = ConfigEntry[IotaEnergyRuntime]

@@ -59,13 +59,19 @@ from .core.periods import schedule_from_options
 from .core.power_source import Ina219Config, Ina219Source
 from .core.sampler import Sampler
 from .libraries import async_ensure_libraries
+from .payment_manager import PaymentManager, PaymentSettings
 from .persistence import EntryPersistence
 from .runtime import IotaEnergyConfigEntry, IotaEnergyRuntime
 from .services import async_setup_services
 from .state import StateFactory
 from .storage import StateCorruptError
 
-PLATFORMS: list[Platform] = [Platform.EVENT, Platform.NUMBER, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -200,6 +206,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
     try:
         await coordinator.async_start()
         await coordinator.async_config_entry_first_refresh()
+        runtime.payments = await _async_start_payments(hass, entry, coordinator)
     except BaseException:
         await _async_stop_runtime(hass, runtime)
         raise
@@ -215,8 +222,39 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
     return True
 
 
+async def _async_start_payments(
+    hass: HomeAssistant,
+    entry: IotaEnergyConfigEntry,
+    coordinator: IotaEnergyCoordinator,
+) -> PaymentManager | None:
+    """Start paying, if the entry pays; metering goes on if payments cannot."""
+    settings = PaymentSettings.from_entry(dict(entry.data), dict(entry.options))
+    if settings is None:
+        return None
+    payments = PaymentManager(hass, coordinator, settings)
+    try:
+        await payments.async_start()
+    except StateCorruptError:
+        # Never pay from unknown key bookkeeping: a key could be used twice.
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"outbox_unreadable_{entry.entry_id}",
+            is_fixable=False,
+            is_persistent=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="outbox_unreadable",
+            translation_placeholders={"title": entry.title},
+        )
+        await payments.async_stop()
+        return None
+    return payments
+
+
 async def _async_stop_runtime(hass: HomeAssistant, runtime: IotaEnergyRuntime) -> None:
     """Stop sampling first, then bill and write what was measured."""
+    if runtime.payments is not None:
+        await runtime.payments.async_stop()
     await hass.async_add_executor_job(
         runtime.sampler.stop, SAMPLER_STOP_TIMEOUT.total_seconds()
     )

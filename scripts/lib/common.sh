@@ -54,7 +54,8 @@ inputs_hash() {
     local item
     for item in "${words[@]}"; do
       if [[ -f "$item" ]]; then
-        printf 'file %s\n' "$item"
+        # Relative to the checkout: worktrees sharing one .cache agree.
+        printf 'file %s\n' "${item#"$REPO_ROOT"/}"
         cat -- "$item"
       else
         printf 'word %s\n' "$item"
