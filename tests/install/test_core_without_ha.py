@@ -26,8 +26,9 @@ REQUIREMENTS = REPO_ROOT / "requirements"
 # Generous: a cold uv cache downloads the test tools.
 SUBPROCESS_TIMEOUT_S = 1800
 # Test tools at the versions this leg runs (pytest-asyncio only because the
-# shared pytest configuration names its options).
-TEST_TOOLS = ("pytest", "pytest-asyncio", "hypothesis", "requests")
+# shared pytest configuration names its options; pytest-socket because core
+# tests that talk to a local node open loopback sockets through it).
+TEST_TOOLS = ("pytest", "pytest-asyncio", "pytest-socket", "hypothesis", "requests")
 
 # Imports every module of the core and of devtangle, and every benchmark but
 # the recorder's (it measures Home Assistant's recorder), then reports whether
