@@ -1,10 +1,13 @@
-"""The coordinator: hands metered energy to billing, closes periods, publishes.
+"""The coordinator: schedules the energy account, persists, publishes.
 
-The sampler thread feeds the meter at the sampling rate; this coordinator
-runs on Home Assistant's loop at the (much slower) publish interval and only
-reads the meter's snapshot, so the recorder never sees the sampling rate.
-Period boundaries are not left to the publish tick: a timer fires exactly at
-each boundary and closes the period then.
+The sampler thread feeds the core's energy account at the sampling rate;
+this coordinator runs on Home Assistant's loop at the (much slower) publish
+interval, so the recorder never sees the sampling rate. Billing, period
+closes and gap bookkeeping are the account's (``core/energy_account.py``);
+the coordinator only tells it the time: at each publish tick, and by a timer
+at each period boundary (again shortly after while the close waits for the
+meter's reading across the boundary). It records the statements the account
+hands out durably, then announces them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, EVENT_PERIOD_CLOSED, LOGGER
+from .core.energy_account import CLOSE_RETRY_S
 from .core.ledger import PaymentState, Statement
 from .core.periods import Period
 from .core.power_source import Reading
@@ -103,7 +107,6 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._boundary_unsub: CALLBACK_TYPE | None = None
         self._statement_listeners: list[Callable[[Statement], None]] = []
-        self._coverage_base = (state.meter.snapshot().covered_seconds, time.monotonic())
         self._stopped = False
 
     # --- lifecycle -------------------------------------------------------
@@ -118,7 +121,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
                 )
             )
         async with self._lock:
-            closed = self.state.engine.start(dt_util.utcnow())
+            closed = self.state.account.start(dt_util.utcnow(), time.monotonic_ns())
             await self._async_commit(closed)
         self._arm_boundary()
         self._unsubscribers.append(
@@ -142,7 +145,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
             self._boundary_unsub()
             self._boundary_unsub = None
         async with self._lock:
-            self._bill_energy()
+            self.state.account.bill_at_today_price()
             await self._persistence.async_save_all(self.state)
         await self.async_shutdown()
 
@@ -187,21 +190,16 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
 
     async def _async_update_data(self) -> IotaEnergyData:
         async with self._lock:
-            self._bill_energy()
-            closed = self.state.engine.roll(dt_util.utcnow())
+            closed = self.state.account.advance(dt_util.utcnow(), time.monotonic_ns())
             await self._async_commit(closed)
+        if closed:
+            self._arm_boundary()
         return self._build_data()
 
     async def async_close_period(self) -> Statement:
         """Close the open period now (the ``close_period`` action)."""
         async with self._lock:
-            self._bill_energy()
-            now = dt_util.utcnow()
-            engine = self.state.engine
-            # A boundary may have passed a moment ago, before its timer ran.
-            closed = engine.roll(now)
-            if engine.open_period.period.start < now:
-                closed.append(engine.close_now(now))
+            closed = self.state.account.close_now(dt_util.utcnow(), time.monotonic_ns())
             if not closed:
                 raise HomeAssistantError(
                     translation_domain=DOMAIN, translation_key="period_just_started"
@@ -211,19 +209,6 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
         self.async_set_updated_data(self._build_data())
         return closed[-1]
 
-    def _bill_energy(self) -> None:
-        """Hand the energy metered since the last call to billing, at today's price."""
-        state = self.state
-        energy = state.meter.snapshot().energy_j
-        delta = energy - state.billed_energy_j
-        if delta > 0:
-            state.engine.add_energy(delta, state.prices.current())
-            state.billed_energy_j = energy
-        elif delta < 0:
-            # The meter's total never decreases; if it ever does, bill nothing twice.
-            LOGGER.warning("Meter total went backwards by %s J; ignored", -delta)
-            state.billed_energy_j = energy
-
     async def _async_commit(self, statements: list[Statement]) -> None:
         """Record closed statements durably, then tell the world about them."""
         if not statements:
@@ -232,10 +217,6 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
         for statement in statements:
             ledger.add(statement)
         ledger.prune(self._settings.statement_retention)
-        self._coverage_base = (
-            self.state.meter.snapshot().covered_seconds,
-            time.monotonic(),
-        )
         # Durable before it is announced: an automation may act on the event.
         await self._persistence.async_record_statements(self.state)
         for statement in statements:
@@ -255,39 +236,45 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
             self._boundary_unsub()
         if self._stopped:
             return
+        account = self.state.account
+        when = account.engine.next_boundary()
+        now = dt_util.utcnow()
+        if account.closing_pending(now):
+            # The boundary passed; the close waits for the meter's next reading.
+            when = now + timedelta(seconds=CLOSE_RETRY_S)
         self._boundary_unsub = async_track_point_in_utc_time(
-            self.hass, self._async_boundary, self.state.engine.next_boundary()
+            self.hass, self._async_boundary, when
         )
 
     async def _async_boundary(self, now: datetime) -> None:
         self._boundary_unsub = None
         async with self._lock:
-            self._bill_energy()
-            closed = self.state.engine.roll(max(now, dt_util.utcnow()))
+            closed = self.state.account.advance(
+                max(now, dt_util.utcnow()), time.monotonic_ns()
+            )
             await self._async_commit(closed)
         self._arm_boundary()
-        self.async_set_updated_data(self._build_data())
+        if closed:
+            self.async_set_updated_data(self._build_data())
 
     async def _async_flush(self, _now: datetime) -> None:
         async with self._lock:
-            self._bill_energy()
+            self.state.account.bill_at_today_price()
             await self._persistence.async_flush(self.state)
 
     # --- prices ------------------------------------------------------------------
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
-        # Energy metered so far was consumed at the old price: bill it first.
-        self._bill_energy()
         self._apply_price_state(event.data["entity_id"])
 
     @callback
     def _apply_price_state(self, entity_id: str) -> None:
         state = self.hass.states.get(entity_id)
         if state is None:
-            self.state.prices.update(None, None)
+            self.state.account.update_price(None, None)
             return
-        self.state.prices.update(
+        self.state.account.update_price(
             state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
         )
 
@@ -295,22 +282,16 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
 
     def _build_data(self) -> IotaEnergyData:
         state = self.state
+        now_ns = time.monotonic_ns()
         # With "now", a sampler that stalled also reads as unavailable.
-        snapshot = state.meter.snapshot(time.monotonic_ns())
+        snapshot = state.meter.snapshot(now_ns)
         open_period = state.engine.open_period
-        covered_base, since = self._coverage_base
-        elapsed = time.monotonic() - since
-        coverage = (
-            min(100.0, 100.0 * (snapshot.covered_seconds - covered_base) / elapsed)
-            if elapsed >= 1.0
-            else None
-        )
         statements = state.ledger.statements
         return IotaEnergyData(
             reading=snapshot.last_reading if snapshot.available else None,
             energy_j=snapshot.energy_j,
             period=open_period.period,
-            period_complete=open_period.complete,
+            period_complete=state.account.period_complete(now_ns),
             period_energy_j=open_period.energy_j,
             period_owed=open_period.owed(),
             outstanding_iota=state.ledger.outstanding_iota(),
@@ -318,6 +299,6 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
             price=state.prices.current(),
             samples=snapshot.samples,
             gaps=snapshot.gaps,
-            coverage_pct=coverage,
+            coverage_pct=state.account.coverage_pct(dt_util.utcnow()),
             last_statement=statements[-1] if statements else None,
         )

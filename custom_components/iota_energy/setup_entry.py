@@ -174,7 +174,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
     sampler = Sampler(
         source,
         float(options.get(CONF_SAMPLE_RATE, DEFAULT_SAMPLE_RATE)),
-        state.meter.add,
+        state.account.add,
         logger=LOGGER,
     )
     coordinator = IotaEnergyCoordinator(

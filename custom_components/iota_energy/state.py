@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from .core.billing import BillingEngine
+from .core.energy_account import EnergyAccount, PeriodStart
 from .core.ledger import Ledger
 from .core.metering import Meter
 from .core.periods import Schedule
@@ -18,35 +19,43 @@ from .core.pricing import PriceTracker
 
 @dataclass(slots=True)
 class EntryState:
-    """Meter, billing engine, price tracker and ledger of one config entry."""
+    """The energy account (meter, billing, prices) and the ledger of one entry."""
 
-    meter: Meter
-    engine: BillingEngine
-    prices: PriceTracker
+    account: EnergyAccount
     ledger: Ledger
-    # Lifetime energy (J) of the meter that has already been handed to billing.
-    billed_energy_j: Fraction
+
+    @property
+    def meter(self) -> Meter:
+        return self.account.meter
+
+    @property
+    def engine(self) -> BillingEngine:
+        return self.account.engine
+
+    @property
+    def prices(self) -> PriceTracker:
+        return self.account.prices
+
+    @property
+    def billed_energy_j(self) -> Fraction:
+        """Lifetime energy (J) of the meter that has already been handed to billing."""
+        return self.account.billed_energy_j
 
 
 @dataclass(slots=True)
 class LiveState:
     """The fast-changing part of the state, and the ledger document it continues."""
 
-    meter: Meter
-    engine: BillingEngine
-    prices: PriceTracker
-    billed_energy_j: Fraction
+    account: EnergyAccount
     ledger_revision: int
+
+    @property
+    def engine(self) -> BillingEngine:
+        return self.account.engine
 
     def continuing(self, closed: EntryState) -> EntryState:
         """The state as of the last close, brought up to date by this one."""
-        return EntryState(
-            meter=self.meter,
-            engine=self.engine,
-            prices=self.prices,
-            ledger=closed.ledger,
-            billed_energy_j=self.billed_energy_j,
-        )
+        return EntryState(account=self.account, ledger=closed.ledger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +71,12 @@ class StateFactory:
     def new(self) -> EntryState:
         """A first-run state: nothing metered, nothing billed."""
         return EntryState(
-            meter=Meter(max_gap_s=self.max_gap_s),
-            engine=BillingEngine(self.schedule, min_payment_iota=self.min_payment_iota),
-            prices=PriceTracker(self.static_price, uses_entity=self.uses_price_entity),
+            account=EnergyAccount(
+                Meter(max_gap_s=self.max_gap_s),
+                BillingEngine(self.schedule, min_payment_iota=self.min_payment_iota),
+                PriceTracker(self.static_price, uses_entity=self.uses_price_entity),
+            ),
             ledger=Ledger(),
-            billed_energy_j=Fraction(0),
         )
 
     def encode(self, state: EntryState) -> dict[str, Any]:
@@ -78,23 +88,18 @@ class StateFactory:
 
         Written every save interval, so the ledger is not even serialised.
         """
+        account = state.account
         return {
-            "meter": state.meter.export_state(),
-            "billing": state.engine.export_state(),
-            "prices": state.prices.export_state(),
-            "billed_energy_j": _fraction_text(state.billed_energy_j),
-        }
+            "meter": account.meter.export_state(),
+            "billing": account.engine.export_state(),
+            "prices": account.prices.export_state(),
+            "billed_energy_j": _fraction_text(account.billed_energy_j),
+        } | account.export_state()
 
     def decode(self, data: dict[str, Any]) -> EntryState:
         """Rebuild the whole state; raise ValueError on anything malformed."""
         live = self._decode_parts(data)
-        return EntryState(
-            meter=live.meter,
-            engine=live.engine,
-            prices=live.prices,
-            ledger=Ledger.from_dict(data["ledger"]),
-            billed_energy_j=live.billed_energy_j,
-        )
+        return EntryState(account=live.account, ledger=Ledger.from_dict(data["ledger"]))
 
     def decode_live(self, data: dict[str, Any]) -> LiveState:
         """Rebuild a live document; raise ValueError on anything malformed."""
@@ -111,21 +116,24 @@ class StateFactory:
         billed = Fraction(str(data["billed_energy_j"]))
         if billed < 0:
             raise ValueError("billed energy is negative")
-        return LiveState(
-            meter=Meter.from_state(data["meter"], max_gap_s=self.max_gap_s),
-            engine=BillingEngine(
+        # Absent from state written before the period's start was recorded.
+        start = data.get("period_start")
+        account = EnergyAccount(
+            Meter.from_state(data["meter"], max_gap_s=self.max_gap_s),
+            BillingEngine(
                 self.schedule,
                 min_payment_iota=self.min_payment_iota,
                 state=data["billing"],
             ),
-            prices=PriceTracker.from_state(
+            PriceTracker.from_state(
                 self.static_price,
                 data["prices"],
                 uses_entity=self.uses_price_entity,
             ),
             billed_energy_j=billed,
-            ledger_revision=0,
+            period_start=None if start is None else PeriodStart.from_dict(start),
         )
+        return LiveState(account=account, ledger_revision=0)
 
 
 def _fraction_text(value: Fraction) -> str:

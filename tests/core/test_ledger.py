@@ -425,3 +425,16 @@ def test_migration_of_a_broken_version_0_is_a_format_error() -> None:
     del old["statements"][0]["paid"]
     with pytest.raises(LedgerFormatError, match="paid"):
         Ledger.from_dict(old)
+
+
+def test_covered_seconds_round_trip_and_older_statements() -> None:
+    """Coverage is kept exactly; statements written before it read as unknown."""
+    statement = replace(make_statement(1), covered_seconds=42.625)
+    data = statement.to_dict()
+    assert Statement.from_dict(json.loads(json.dumps(data))) == statement
+    assert statement.to_event_data()["covered_seconds"] == 42.625
+    older = {k: v for k, v in data.items() if k != "covered_seconds"}
+    assert Statement.from_dict(older).covered_seconds is None
+    for bad in (-1.0, True, "42", math.inf):
+        with pytest.raises(ValueError, match="covered_seconds"):
+            Statement.from_dict(data | {"covered_seconds": bad})

@@ -26,13 +26,15 @@ REQUIREMENTS = REPO_ROOT / "requirements"
 # Generous: a cold uv cache downloads the test tools.
 SUBPROCESS_TIMEOUT_S = 1800
 # Test tools at the versions this leg runs (pytest-asyncio only because the
-# shared pytest configuration names its options).
-TEST_TOOLS = ("pytest", "pytest-asyncio", "hypothesis", "requests")
+# shared pytest configuration names its options; pytest-socket because core
+# tests that talk to a local node open loopback sockets through it).
+TEST_TOOLS = ("pytest", "pytest-asyncio", "pytest-socket", "hypothesis", "requests")
 
-# Imports every module of the core and of devtangle, then reports whether any
-# of them pulled in Home Assistant.
+# Imports every module of the core and of devtangle, and every benchmark but
+# the recorder's (it measures Home Assistant's recorder), then reports whether
+# any of them pulled in Home Assistant.
 IMPORT_ALL = """
-import importlib, pkgutil, sys
+import importlib, importlib.util, pathlib, pkgutil, sys
 import custom_components.iota_energy.core as core
 import devtangle
 names = []
@@ -40,6 +42,12 @@ for package in (core, devtangle):
     for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
         importlib.import_module(info.name)
         names.append(info.name)
+for path in sorted(pathlib.Path("benchmarks").glob("bench_*.py")):
+    if path.stem != "bench_recorder":
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = sys.modules[path.stem] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        names.append(path.stem)
 print(len(names), "homeassistant" in sys.modules)
 """
 
@@ -97,10 +105,10 @@ def test_venv_has_no_home_assistant(core_python: Path) -> None:
 
 
 def test_core_and_devtangle_import(core_python: Path) -> None:
-    """Every module of the core and of devtangle imports; none pulls in HA."""
+    """The core, devtangle and the benchmarks import; none pulls in HA."""
     result = _run([str(core_python), "-c", IMPORT_ALL])
     count, ha_imported = result.stdout.split()
-    assert int(count) >= 20
+    assert int(count) >= 24
     assert ha_imported == "False"
 
 

@@ -6,6 +6,7 @@ import time
 
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -137,3 +138,54 @@ async def test_sampling_goes_on_while_the_event_loop_is_blocked(
     assert after.samples - before.samples >= 5
     assert after.gaps == before.gaps
     assert after.energy_j > before.energy_j
+
+
+async def test_a_period_with_an_outage_closes_incomplete(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A period metered throughout is complete; one with an outage is not.
+
+    The incomplete one fires the ``period_closed_incomplete`` event type and
+    says how many seconds were covered; sampling coverage shows the share.
+    """
+    from homeassistant.components.event import ATTR_EVENT_TYPE
+
+    from custom_components.iota_energy.const import EVENT_PERIOD_CLOSED
+
+    from .helpers import call_action
+
+    entry = init_integration
+    events = async_capture_events(hass, EVENT_PERIOD_CLOSED)
+    billing = entity_id(hass, entry, "billing", "event")
+    coverage = entity_id(hass, entry, "coverage")
+    await wait_for_samples(entry, 3)
+    # The first period began before setup: close it to start a clean one.
+    await call_action(hass, "close_period", config_entry_id=entry.entry_id)
+    await wait_for_samples(entry, 12)
+    await call_action(hass, "close_period", config_entry_id=entry.entry_id)
+    assert events[-1].data["complete"] is True
+    assert hass.states.get(billing).attributes[ATTR_EVENT_TYPE] == "period_closed"
+
+    chip = entry.runtime_data.chip
+    chip.present = False
+    try:
+        await wait_for_samples_failing(entry)
+    finally:
+        chip.present = True
+    await wait_for_samples(entry, 3)
+    await refresh(hass, entry)
+    assert float(hass.states.get(coverage).state) < 80
+    await call_action(hass, "close_period", config_entry_id=entry.entry_id)
+
+    data = events[-1].data
+    assert data["complete"] is False
+    length = (
+        dt_util.parse_datetime(data["period_end"])
+        - dt_util.parse_datetime(data["period_start"])
+    ).total_seconds()
+    # Down for longer than the 5 s the meter bridges.
+    assert 0 < data["covered_seconds"] < length - 5
+    assert (
+        hass.states.get(billing).attributes[ATTR_EVENT_TYPE]
+        == "period_closed_incomplete"
+    )

@@ -54,9 +54,11 @@ class OpenPeriod:
 
     ``complete`` turns False as soon as metering was interrupted within it
     (Home Assistant started after its start, or the shell reports a gap).
+    ``covered_seconds``, set by whoever meters (the energy account) before the
+    period closes, goes into the statement.
     """
 
-    __slots__ = ("_slices", "complete", "period")
+    __slots__ = ("_slices", "complete", "covered_seconds", "period")
 
     def __init__(
         self,
@@ -67,6 +69,7 @@ class OpenPeriod:
     ) -> None:
         self.period = period
         self.complete = complete
+        self.covered_seconds: float | None = None
         self._slices: list[PriceSlice] = list(slices)
 
     @property
@@ -337,14 +340,19 @@ class BillingEngine:
             periods = [span]
         else:
             covered = 1
+        missed = []
+        for period in periods:
+            nobody = OpenPeriod(period, complete=False)
+            nobody.covered_seconds = 0.0
+            missed.append(nobody)
         return [
             self._close(
-                OpenPeriod(period, complete=False),
-                period,
+                nobody,
+                nobody.period,
                 closed_at=now,
                 covered=covered,
             )
-            for period in periods
+            for nobody in missed
         ]
 
     def _close(
@@ -375,6 +383,7 @@ class BillingEngine:
             price_flags=price_flags_of(source.slices),
             payment_state=PaymentState.DUE if due else PaymentState.NOTHING_DUE,
             periods_covered=max(1, covered),
+            covered_seconds=source.covered_seconds,
         )
         self._carry = statement.carried_out
         return statement

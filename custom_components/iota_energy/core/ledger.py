@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace as dataclass_replace
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from fractions import Fraction
+import math
 from typing import Any
 
 from .pricing import (
@@ -127,6 +128,9 @@ class Statement:
     payment_state: PaymentState
     payment: Mapping[str, Any] | None = None
     periods_covered: int = 1
+    # Seconds of the period the meter actually covered; None when unknown
+    # (statements written before it was recorded).
+    covered_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -154,6 +158,12 @@ class Statement:
             raise ValueError("carried_in + owed must equal due_iota + carried_out")
         if not isinstance(self.complete, bool):
             raise ValueError("complete must be a bool")
+        if self.covered_seconds is not None and (
+            isinstance(self.covered_seconds, bool)
+            or not isinstance(self.covered_seconds, int | float)
+            or not 0 <= self.covered_seconds < math.inf
+        ):
+            raise ValueError(f"covered_seconds is >= 0: {self.covered_seconds!r}")
         if self.price_flags != price_flags_of(self.slices):
             raise ValueError("price_flags must list the flagged sources of the slices")
         if not isinstance(self.payment_state, PaymentState):
@@ -217,6 +227,7 @@ class Statement:
             "carried_out_iota_exact": format_fraction(self.carried_out),
             "due_iota": self.due_iota,
             "complete": self.complete,
+            "covered_seconds": self.covered_seconds,
             "price_flags": list(self.price_flags),
             "payment_state": self.payment_state.value,
             "payment": None if self.payment is None else dict(self.payment),
@@ -252,12 +263,21 @@ class Statement:
             "price_flags": list(self.price_flags),
             "payment_state": self.payment_state.value,
             "payment": None if self.payment is None else dict(self.payment),
+            "covered_seconds": self.covered_seconds,
         }
 
     @classmethod
     def from_dict(cls, data: object) -> Statement:
         """Read the persisted form; ValueError on any malformed field."""
+        if isinstance(data, dict) and "covered_seconds" not in data:
+            # Written before coverage was recorded.
+            data = data | {"covered_seconds": None}
         fields = _require_keys(data, _STATEMENT_KEYS, "statement")
+        covered = fields["covered_seconds"]
+        if covered is not None and (
+            isinstance(covered, bool) or not isinstance(covered, int | float)
+        ):
+            raise ValueError("covered_seconds must be a number or null")
         slices_data = fields["slices"]
         if not isinstance(slices_data, list):
             raise ValueError("slices must be a list")
@@ -288,11 +308,13 @@ class Statement:
             payment_state=PaymentState(state),
             payment=payment,
             periods_covered=fields["periods_covered"],
+            covered_seconds=None if covered is None else float(covered),
         )
 
 
 _STATEMENT_KEYS = frozenset(
     {
+        "covered_seconds",
         "id",
         "period_start",
         "period_end",

@@ -16,6 +16,15 @@ only grow, because power readings below zero are refused.
 After a restart (:meth:`Meter.from_state`) the first sample starts a new
 segment: the downtime is never integrated; it counts as one gap, with its
 length taken from the wall clock.
+
+A *cut* gives the totals at one wall-clock instant, a period boundary, so
+that each period holds exactly its own energy. Samples carry both clocks; the
+boundary is placed on the monotonic axis through the clock pair of the sample
+that opens the segment spanning it, and that segment's trapezoid is split at
+the boundary (the power there interpolated on the straight line). A cut
+resolves when the segment spanning it closes, or when no segment can span it
+any more (nothing bridgeable is open and the boundary has passed); it then
+also says whether metering ran through the boundary (``covered``).
 """
 
 from __future__ import annotations
@@ -48,10 +57,26 @@ class MeterSnapshot:
     gap_seconds: float
     covered_seconds: float
     last_sample_wall: float | None
+    covered_ns: int = 0
 
     @property
     def energy_wh(self) -> Fraction:
         return self.energy_j / 3600
+
+
+@dataclass(frozen=True, slots=True)
+class MeterCut:
+    """The meter's totals at one wall-clock instant (see :meth:`Meter.request_cut`).
+
+    ``covered`` is True when a bridged segment ran through the instant, False
+    when the instant fell into a gap (or before the first reading).
+    """
+
+    wall_time: float
+    energy_j: Fraction
+    covered_ns: int
+    gaps: int
+    covered: bool
 
 
 class Meter:
@@ -76,7 +101,12 @@ class Meter:
         self._last_sample_wall: float | None = None
         # The open segment: stamp and power of its latest good reading.
         self._segment_ns: int | None = None
+        self._segment_wall = 0.0
         self._segment_power: Fraction = Fraction(0)
+        # The latest sample's clock pair, to place a cut when no segment is open.
+        self._latest_wall: float | None = None
+        self._cut_wall: float | None = None
+        self._cut: MeterCut | None = None
         self._last_reading: Reading | None = None
         self._latest_ns: int | None = None
         self._gap_counted = False
@@ -98,25 +128,32 @@ class Meter:
                 # Out of order or a repeated stamp: never pair across it.
                 self._close_segment_without_energy()
             self._latest_ns = stamp
+            self._latest_wall = sample.wall_time
             if power is None or reading is None:
                 self._failed += 1
                 self._note_gap_if_too_long(stamp)
+                self._settle_cut(stamp, sample.wall_time)
                 return
             if self._segment_ns is None:
+                # Nothing spans a cut at or before this first reading.
+                self._settle_cut(stamp, sample.wall_time, bridgeable=False)
                 self._count_restart_gap(sample.wall_time)
             else:
                 elapsed = stamp - self._segment_ns
                 if elapsed <= self._max_gap_ns:
+                    self._cut_segment(stamp, power)
                     self._energy_j += (
                         (self._segment_power + power) * elapsed / (2 * _NS_PER_S)
                     )
                     self._covered_ns += elapsed
                 else:
+                    self._settle_cut(stamp, sample.wall_time, bridgeable=False)
                     if not self._gap_counted:
                         self._gaps += 1
                     self._gap_ns += elapsed
             self._gap_counted = False
             self._segment_ns = stamp
+            self._segment_wall = sample.wall_time
             self._segment_power = power
             self._last_reading = reading
             self._last_sample_wall = sample.wall_time
@@ -145,7 +182,55 @@ class Meter:
                 gap_seconds=self._gap_ns / _NS_PER_S,
                 covered_seconds=self._covered_ns / _NS_PER_S,
                 last_sample_wall=self._last_sample_wall,
+                covered_ns=self._covered_ns,
             )
+
+    def request_cut(self, wall_time: float) -> None:
+        """Ask for the totals at ``wall_time`` (epoch seconds); replaces any other."""
+        if not math.isfinite(wall_time):
+            raise ValueError("a cut needs a finite wall time")
+        with self._lock:
+            self._cut_wall = wall_time
+            self._cut = None
+
+    def take_cut(self, now_ns: int, now_wall: float) -> MeterCut | None:
+        """The requested cut once it is resolved (then forgotten), else None.
+
+        ``now_ns``/``now_wall`` let a cut resolve while no sample arrives (a
+        stalled sampler): once nothing bridgeable is open at the boundary.
+        """
+        with self._lock:
+            self._settle_cut(now_ns, now_wall)
+            if (
+                self._cut is None
+                and self._cut_wall is not None
+                and self._cut_wall <= now_wall
+                and self._latest_wall is not None
+                and now_wall - self._latest_wall > self._max_gap_ns / _NS_PER_S
+            ):
+                # The caller's clock is past the boundary and far ahead of the
+                # newest reading's: the clocks disagree (a wall-clock step),
+                # so no reading can be trusted to span the boundary.
+                self._resolve_cut(self._energy_j, self._covered_ns, covered=False)
+            cut, self._cut = self._cut, None
+            if cut is not None:
+                self._cut_wall = None
+            return cut
+
+    def energy_before_cut(self) -> Fraction:
+        """The total, but only up to the requested cut once that is resolved.
+
+        One read under the lock: a sample crossing the boundary resolves the
+        cut and adds its energy at once, so this never includes energy from
+        beyond a boundary the meter has passed.
+        """
+        with self._lock:
+            return self._energy_j if self._cut is None else self._cut.energy_j
+
+    def bridging(self, now_ns: int) -> bool:
+        """Whether the open segment can still be bridged at ``now_ns``."""
+        with self._lock:
+            return self._bridgeable(now_ns)
 
     def export_state(self) -> dict[str, Any]:
         """JSON-ready totals; fractions as ``"n/d"`` strings, durations in ns."""
@@ -169,6 +254,64 @@ class Meter:
         return cls(max_gap_s=max_gap_s, state=data)
 
     # -- internals --------------------------------------------------------------
+
+    def _bridgeable(self, now_ns: int) -> bool:
+        return (
+            self._segment_ns is not None
+            and now_ns - self._segment_ns <= self._max_gap_ns
+        )
+
+    def _cut_ns(self, ref_ns: int, ref_wall: float) -> int | None:
+        """The pending cut on the monotonic axis, placed by one clock pair."""
+        if self._cut_wall is None or self._cut is not None:
+            return None
+        return ref_ns + round((self._cut_wall - ref_wall) * _NS_PER_S)
+
+    def _resolve_cut(self, energy_j: Fraction, covered_ns: int, covered: bool) -> None:
+        assert self._cut_wall is not None
+        self._cut = MeterCut(
+            wall_time=self._cut_wall,
+            energy_j=energy_j,
+            covered_ns=covered_ns,
+            gaps=self._gaps,
+            covered=covered,
+        )
+
+    def _settle_cut(
+        self, now_ns: int, now_wall: float, *, bridgeable: bool | None = None
+    ) -> None:
+        """Resolve a passed cut at today's totals if no segment can span it."""
+        if bridgeable is None:
+            bridgeable = self._bridgeable(now_ns)
+        if bridgeable:
+            return
+        if self._segment_ns is not None:
+            cut_ns = self._cut_ns(self._segment_ns, self._segment_wall)
+        elif self._latest_ns is not None and self._latest_wall is not None:
+            cut_ns = self._cut_ns(self._latest_ns, self._latest_wall)
+        else:
+            cut_ns = self._cut_ns(now_ns, now_wall)
+        if cut_ns is not None and cut_ns <= now_ns:
+            self._resolve_cut(self._energy_j, self._covered_ns, covered=False)
+
+    def _cut_segment(self, stamp: int, power: Fraction) -> None:
+        """Split the bridged segment ending at ``stamp`` at a cut inside it."""
+        assert self._segment_ns is not None
+        cut_ns = self._cut_ns(self._segment_ns, self._segment_wall)
+        if cut_ns is None or cut_ns > stamp:
+            return
+        if cut_ns <= self._segment_ns:
+            # Asked for after the fact: the totals now are the closest there are.
+            self._resolve_cut(self._energy_j, self._covered_ns, covered=True)
+            return
+        part = cut_ns - self._segment_ns
+        p0 = self._segment_power
+        at_cut = p0 + (power - p0) * Fraction(part, stamp - self._segment_ns)
+        self._resolve_cut(
+            self._energy_j + (p0 + at_cut) * part / (2 * _NS_PER_S),
+            self._covered_ns + part,
+            covered=True,
+        )
 
     def _note_gap_if_too_long(self, stamp: int) -> None:
         # Count an outage as soon as it is too long to bridge, not only when it
