@@ -135,6 +135,7 @@ check_leg() {
 expand_legs() {
   local one
   [[ "$1" == all ]] && {
+    # shellcheck disable=SC2086 # a list of names
     printf '%s\n' $LEGS_ALL
     return 0
   }
