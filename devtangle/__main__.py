@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 import logging
+from pathlib import Path
 import signal
 import sys
 import threading
@@ -12,10 +13,15 @@ from types import FrameType
 
 from . import params
 from .errors import ApiError, StoreError
-from .genesis import GenesisError, load_genesis
+from .genesis import Allocation, GenesisError, load_genesis
 from .node import DEFAULT_MAX_BODY_BYTES, Limits, Node
 from .server import DevTangle
 from .store import Store
+
+DEFAULT_DB = "devtangle.sqlite3"
+# The demo configuration's genesis (a public demo seed), next to the package.
+DEMO_GENESIS = Path(__file__).resolve().parents[1] / "config" / "devtangle-genesis.json"
+_LOGGER = logging.getLogger("devtangle")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,8 +31,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the node")
-    serve.add_argument("--db", required=True, help="SQLite database (created if new)")
-    serve.add_argument("--genesis", help="genesis JSON, applied when the db is new")
+    serve.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help=f"SQLite database, created if new (default: ./{DEFAULT_DB})",
+    )
+    genesis = serve.add_mutually_exclusive_group()
+    genesis.add_argument(
+        "--genesis",
+        help="genesis JSON, applied when the db is new (default: the demo genesis, "
+        "config/devtangle-genesis.json)",
+    )
+    genesis.add_argument(
+        "--no-genesis",
+        action="store_true",
+        help="a new db starts with an empty ledger",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=14265)
     serve.add_argument("--mwm", type=int, default=9, help="minimum weight magnitude")
@@ -39,14 +59,28 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     serve.add_argument("--log-level", default="INFO")
     faucet = commands.add_parser("faucet", help="credit tokens to an address")
-    faucet.add_argument("--db", required=True)
+    faucet.add_argument(
+        "--db", default=DEFAULT_DB, help=f"SQLite database (default: ./{DEFAULT_DB})"
+    )
     faucet.add_argument("address", help="81 trytes, or 90 with checksum")
     faucet.add_argument("amount", type=int)
     return parser
 
 
+def _genesis(args: argparse.Namespace) -> list[Allocation]:
+    """The genesis asked for; by default the demo's, if the checkout has it."""
+    if args.no_genesis:
+        return []
+    if args.genesis:
+        return load_genesis(args.genesis)
+    if not DEMO_GENESIS.is_file():
+        _LOGGER.warning("no demo genesis at %s: empty ledger", DEMO_GENESIS)
+        return []
+    return load_genesis(DEMO_GENESIS)
+
+
 def _serve(args: argparse.Namespace) -> int:
-    genesis = load_genesis(args.genesis) if args.genesis else []
+    genesis = _genesis(args)
     node = DevTangle(
         args.db,
         genesis=genesis,
@@ -59,14 +93,14 @@ def _serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def on_signal(number: int, _frame: FrameType | None) -> None:
-        logging.getLogger("devtangle").info("signal %d: stopping", number)
+        _LOGGER.info("signal %d: stopping", number)
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     node.start()
-    logging.getLogger("devtangle").info(
-        "devtangle serving %s (MWM %d)", node.url, args.mwm
+    _LOGGER.info(
+        "devtangle serving %s (MWM %d, database %s)", node.url, args.mwm, args.db
     )
     while not stop.wait(0.5):
         pass

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import json
 import logging
+import socket
+import threading
 import time
 from typing import Any
 
@@ -17,14 +20,40 @@ API_VERSION_HEADER = "X-IOTA-API-Version"
 
 
 class ApiServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its node."""
+    """A threading HTTP server that knows its node.
 
-    daemon_threads = True
+    Closing it ends every keep-alive connection and waits for the threads
+    serving them, so a stopped node leaves no thread behind.
+    """
+
+    daemon_threads = False
+    block_on_close = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], node: Node) -> None:
         super().__init__(address, ApiHandler)
         self.node = node
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            # Wakes a handler waiting for the next request on a kept-alive line.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        super().server_close()
 
 
 class ApiHandler(BaseHTTPRequestHandler):
@@ -61,10 +90,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._drain(node.limits.max_body_bytes)
             raise ApiError("Invalid API Version")
         body = self._read_body(node.limits.max_body_bytes)
-        try:
-            request = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ApiError(f"Invalid JSON syntax: {err}") from None
+        request = _parse_json(body)
         if not isinstance(request, dict) or not isinstance(
             command := request.get("command"), str
         ):
@@ -117,3 +143,21 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _parse_json(body: bytes) -> object:
+    """The request document, or a 400 for anything that is not plain JSON.
+
+    ``json.loads`` fails in more ways than a syntax error: bytes that are no
+    UTF-8 (UnicodeDecodeError), an integer longer than Python converts
+    (ValueError) and nesting deeper than the interpreter's stack
+    (RecursionError, e.g. ten thousand ``[``). All are the client's mistake.
+    """
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as err:
+        raise ApiError(f"Invalid JSON syntax: {err}") from None
+    except RecursionError:
+        raise ApiError("Invalid JSON syntax: nested too deeply") from None
+    except ValueError as err:  # UnicodeDecodeError and too long integers
+        raise ApiError(f"Invalid JSON syntax: {type(err).__name__}") from None

@@ -54,6 +54,8 @@ class Limits:
     max_get_trytes: int = 10_000
     max_find_results: int = 100_000
     max_attach_mwm: int = 14
+    # Public nodes often refused attachToTangle; wallets then did PoW locally.
+    remote_pow: bool = True
 
 
 def _now_ms() -> int:
@@ -159,7 +161,9 @@ class Node:
             "time": self._clock_ms(),
             "tips": tips,
             "transactionsToRequest": 0,
-            "features": ["RemotePOW", "devtangle"],
+            "features": (
+                ["RemotePOW", "devtangle"] if self.limits.remote_pow else ["devtangle"]
+            ),
             "coordinatorAddress": coordinator.COORDINATOR_ADDRESS,
         }
 
@@ -361,6 +365,10 @@ class Node:
     # -- proof of work ------------------------------------------------------
 
     def attach_to_tangle(self, request: Mapping[str, Any]) -> Json:
+        if not self.limits.remote_pow:
+            raise ApiError(
+                "COMMAND attachToTangle is not available on this node", status=401
+            )
         trunk = params.hashes(
             {"trunkTransaction": [request.get("trunkTransaction")]},
             "trunkTransaction",

@@ -26,7 +26,12 @@ from homeassistant.util.yaml import load_yaml
 import pytest
 
 from custom_components.iota_energy.const import DOMAIN
+from custom_components.iota_energy.core.addresses import validate_receiver
 from custom_components.iota_energy.sensor import SENSORS
+from devtangle.crypto import seed_address
+from devtangle.genesis import load_genesis
+from devtangle.server import DevTangle
+from tests.devtangle.conftest import loopback_sockets  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"
@@ -89,6 +94,10 @@ def _entity_ids(node: Any) -> Iterator[str]:
         for key, value in node.items():
             if key == "entity" and isinstance(value, str):
                 yield value
+            elif key == "entities" and isinstance(value, list):
+                # Cards like the logbook list plain entity ids.
+                yield from (item for item in value if isinstance(item, str))
+                yield from _entity_ids([i for i in value if not isinstance(i, str)])
             else:
                 yield from _entity_ids(value)
     elif isinstance(node, list):
@@ -110,9 +119,23 @@ def test_dashboard_shows_entities_the_integration_creates(
         for platform, entities in translations["entity"].items()
         for entity in entities.values()
     }
+    # The demo's own REST sensors (the neighbour's balance on devtangle).
+    demo_sensors = {
+        f"sensor.{slugify(sensor['name'])}"
+        for rest in configuration.get("rest", [])
+        for sensor in rest.get("sensor", [])
+    }
     shown = {entity_id for path in files for entity_id in _entity_ids(load_yaml(path))}
     assert shown
-    assert shown <= created, f"not created by the integration: {shown - created}"
+    missing = shown - created - demo_sensors
+    assert not missing, f"not created by the integration or the demo: {missing}"
+    # The payments are on the dashboard, and the neighbour's balance too.
+    assert {
+        f"sensor.{device}_total_paid",
+        f"sensor.{device}_wallet_balance",
+        f"event.{device}_payments",
+        "sensor.neighbour_balance",
+    } <= shown
 
 
 def test_demo_units_fit_the_sensors() -> None:
@@ -125,17 +148,39 @@ def test_demo_units_fit_the_sensors() -> None:
         assert options["unit_of_measurement"] in converter.VALID_UNITS
 
 
-async def test_demo_inputs_create_the_demo_entry(hass: HomeAssistant) -> None:
+@pytest.fixture
+def demo_tangle(tmp_path: Path) -> Iterator[DevTangle]:
+    """devtangle with the demo genesis, as scripts/develop starts it."""
+    genesis = load_genesis(CONFIG / "devtangle-genesis.json")
+    with DevTangle(
+        tmp_path / "t.sqlite3", genesis=genesis, port=0, mwm=9, milestone_interval=None
+    ) as tangle:
+        yield tangle
+
+
+def test_the_demo_wallet_is_funded_and_pays_the_neighbour() -> None:
+    """The demo seed's index 0 holds the genesis; the receiver is the neighbour's."""
+    genesis = load_genesis(CONFIG / "devtangle-genesis.json")
+    assert [g.address for g in genesis] == [seed_address(develop_ha.DEMO_SEED, 0, 2)]
+    neighbour = seed_address(
+        "DEVTANGLE9DEMO9NEIGHBOUR9PUBLIC9NEVER9USE9FOR9REAL9FUNDS".ljust(81, "9"), 0, 2
+    )
+    assert validate_receiver(develop_ha.NEIGHBOUR_ADDRESS)[:81] == neighbour
+    assert neighbour in (CONFIG / "configuration.yaml").read_text()
+
+
+async def test_demo_inputs_create_the_demo_entry(
+    hass: HomeAssistant, demo_tangle: DevTangle
+) -> None:
     """develop_ha.py's config flow and options flow answers are accepted."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
     for step_id, answer in develop_ha.FLOW_STEPS:
-        assert result["type"] is FlowResultType.FORM
+        assert result["type"] in (FlowResultType.FORM, FlowResultType.MENU)
         assert result["step_id"] == step_id
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], answer
-        )
+        body = answer | {"node_url": demo_tangle.url} if step_id == "node" else answer
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], body)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == develop_ha.METER_NAME
     entry = result["result"]

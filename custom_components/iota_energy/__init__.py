@@ -1,242 +1,62 @@
 """IOTA Energy: meter an INA219 and bill the energy in IOTA.
 
-This module only wires the domain core (``core/``) into Home Assistant:
-it builds the power source, starts the sampler thread, restores the durable
-state and hands everything to the coordinator.
+HACS installs this one folder, so the domain core (``core/``) ships inside
+the integration's package. Python runs this ``__init__`` before any module
+under it, including the core's, so it must not import Home Assistant: the
+core, devtangle and the benchmarks run in virtualenvs without it.
+
+Home Assistant's loader looks up ``async_setup``, ``async_setup_entry``,
+``async_unload_entry`` and ``CONFIG_SCHEMA`` on this package. They live in
+``setup_entry``:
+
+* Home Assistant always imports itself before an integration, so when
+  ``homeassistant`` is already imported they are imported here at once, in
+  the loader's executor import (never later, inside the event loop).
+* Otherwise they are imported on first access (module ``__getattr__``), so
+  ``from custom_components.iota_energy import async_setup_entry`` still
+  works, while ``import custom_components.iota_energy.core.metering``
+  imports nothing of Home Assistant.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-from fractions import Fraction
-import logging
-from pathlib import Path
-from zoneinfo import ZoneInfo
+import importlib
+import sys
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
-from homeassistant.helpers.typing import ConfigType
+# The names Home Assistant's loader (and the shell's modules) take from here.
+_SHELL_NAMES: dict[str, str] = {
+    "CONFIG_SCHEMA": "setup_entry",
+    "PLATFORMS": "setup_entry",
+    "async_setup": "setup_entry",
+    "async_setup_entry": "setup_entry",
+    "async_unload_entry": "setup_entry",
+    "IotaEnergyConfigEntry": "runtime",
+    "IotaEnergyRuntime": "runtime",
+}
 
-from .const import (
-    CONF_ADC,
-    CONF_ADDRESS,
-    CONF_BUSNUM,
-    CONF_FLUSH_INTERVAL,
-    CONF_GAIN,
-    CONF_LOAD_PROFILE,
-    CONF_MAX_EXPECTED_AMPS,
-    CONF_MIN_PAYMENT,
-    CONF_PRICE,
-    CONF_PRICE_ENTITY,
-    CONF_PUBLISH_INTERVAL,
-    CONF_SAMPLE_RATE,
-    CONF_SHUNT_OHMS,
-    CONF_SOURCE,
-    CONF_STATEMENT_RETENTION,
-    CONF_VOLTAGE_RANGE,
-    DEFAULT_FLUSH_INTERVAL,
-    DEFAULT_MIN_PAYMENT,
-    DEFAULT_PRICE,
-    DEFAULT_PUBLISH_INTERVAL,
-    DEFAULT_SAMPLE_RATE,
-    DEFAULT_STATEMENT_RETENTION,
-    DOMAIN,
-    LOGGER,
-    METER_MAX_GAP_S,
-    SAMPLER_STOP_TIMEOUT,
-    SOURCE_VIRTUAL,
-)
-from .coordinator import CoordinatorSettings, IotaEnergyCoordinator
-from .core.circuit import Circuit, ProfileCircuit, TutorialCircuit
-from .core.ina219_model import VirtualIna219
-from .core.load_profiles import LoadProfile
-from .core.periods import schedule_from_options
-from .core.power_source import Ina219Config, Ina219Source
-from .core.sampler import Sampler
-from .libraries import async_ensure_libraries
-from .persistence import EntryPersistence
-from .services import async_setup_services
-from .state import StateFactory
-from .storage import StateCorruptError
-
-PLATFORMS: list[Platform] = [Platform.EVENT, Platform.NUMBER, Platform.SENSOR]
-CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-
-@dataclass(slots=True)
-class IotaEnergyRuntime:
-    """What a loaded entry holds while it runs."""
-
-    coordinator: IotaEnergyCoordinator
-    sampler: Sampler
-    # The simulated hardware, when the entry meters the virtual INA219.
-    circuit: Circuit | None
-    chip: VirtualIna219 | None
-
-
-type IotaEnergyConfigEntry = ConfigEntry[IotaEnergyRuntime]
-
-
-async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once, whatever entries exist."""
-    driver_logger = logging.getLogger("ina219")
-    if driver_logger.level == logging.NOTSET:
-        # pi-ina219 logs its calibration at INFO each time the chip is
-        # (re)opened; the `logger` integration can still turn it back on.
-        driver_logger.setLevel(logging.WARNING)
-    async_setup_services(hass)
-    return True
-
-
-def ina219_config(entry: ConfigEntry) -> Ina219Config:
-    """The chip settings stored in the entry."""
-    data = entry.data
-    return Ina219Config(
-        busnum=int(data[CONF_BUSNUM]),
-        address=int(data[CONF_ADDRESS]),
-        shunt_ohms=float(data[CONF_SHUNT_OHMS]),
-        max_expected_amps=(
-            float(data[CONF_MAX_EXPECTED_AMPS])
-            if data.get(CONF_MAX_EXPECTED_AMPS)
-            else None
-        ),
-        voltage_range=int(data[CONF_VOLTAGE_RANGE]),
-        gain=str(data[CONF_GAIN]),
-        adc=str(data[CONF_ADC]),
+if "homeassistant" in sys.modules:
+    from .runtime import IotaEnergyConfigEntry, IotaEnergyRuntime
+    from .setup_entry import (
+        CONFIG_SCHEMA,
+        PLATFORMS,
+        async_setup,
+        async_setup_entry,
+        async_unload_entry,
     )
 
-
-def build_source(
-    hass: HomeAssistant, entry: ConfigEntry
-) -> tuple[Ina219Source, Circuit | None, VirtualIna219 | None]:
-    """The power source of the entry: a real INA219, or the virtual one.
-
-    Both run the real pi-ina219 driver; the virtual chip sits under it at
-    the I2C seam. Runs in the executor: reading a load profile is file I/O.
-    """
-    config = ina219_config(entry)
-    if entry.data[CONF_SOURCE] != SOURCE_VIRTUAL:
-        return Ina219Source(config), None, None
-    circuit: Circuit
-    if profile := entry.data.get(CONF_LOAD_PROFILE):
-        path = Path(hass.config.path(profile))
-        circuit = ProfileCircuit(LoadProfile.from_csv(path))
-    else:
-        circuit = TutorialCircuit()
-    chip = VirtualIna219(circuit, shunt_ohms=config.shunt_ohms, address=config.address)
-    return Ina219Source(config, i2c_interface=chip.i2c_interface), circuit, chip
+    __all__ = [
+        "CONFIG_SCHEMA",
+        "PLATFORMS",
+        "IotaEnergyConfigEntry",
+        "IotaEnergyRuntime",
+        "async_setup",
+        "async_setup_entry",
+        "async_unload_entry",
+    ]
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -> bool:
-    """Restore the state, start sampling and publishing."""
-    await async_ensure_libraries(hass)
-    options = entry.options
-    try:
-        schedule = schedule_from_options(
-            {**entry.data, **options}, ZoneInfo(hass.config.time_zone)
-        )
-        static_price = Fraction(str(options.get(CONF_PRICE, DEFAULT_PRICE)))
-    except ValueError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_billing_settings",
-            translation_placeholders={"error": str(err)},
-        ) from err
-
-    factory = StateFactory(
-        schedule=schedule,
-        min_payment_iota=int(options.get(CONF_MIN_PAYMENT, DEFAULT_MIN_PAYMENT)),
-        static_price=static_price,
-        uses_price_entity=bool(options.get(CONF_PRICE_ENTITY)),
-        max_gap_s=METER_MAX_GAP_S,
-    )
-    persistence = EntryPersistence(hass, entry.entry_id, factory)
-    try:
-        state = await persistence.async_load()
-    except StateCorruptError as err:
-        # The way out, offered and never taken by itself: start a new ledger.
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            f"start_new_ledger_{entry.entry_id}",
-            is_fixable=True,
-            is_persistent=True,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="start_new_ledger",
-            translation_placeholders={"title": entry.title},
-            data={"entry_id": entry.entry_id},
-        )
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key=err.translation_key,
-            translation_placeholders=err.translation_placeholders,
-        ) from err
-
-    source, circuit, chip = await hass.async_add_executor_job(build_source, hass, entry)
-    sampler = Sampler(
-        source,
-        float(options.get(CONF_SAMPLE_RATE, DEFAULT_SAMPLE_RATE)),
-        state.meter.add,
-        logger=LOGGER,
-    )
-    coordinator = IotaEnergyCoordinator(
-        hass,
-        entry,
-        state,
-        persistence,
-        CoordinatorSettings(
-            publish_interval=timedelta(
-                seconds=float(
-                    options.get(CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL)
-                )
-            ),
-            flush_interval=timedelta(
-                seconds=float(options.get(CONF_FLUSH_INTERVAL, DEFAULT_FLUSH_INTERVAL))
-            ),
-            statement_retention=int(
-                options.get(CONF_STATEMENT_RETENTION, DEFAULT_STATEMENT_RETENTION)
-            ),
-            price_entity=options.get(CONF_PRICE_ENTITY) or None,
-        ),
-    )
-    # The sampler opens the chip in its own thread and retries while it is
-    # missing, so a chip that is not there yet does not fail the setup.
-    sampler.start()
-    runtime = IotaEnergyRuntime(
-        coordinator=coordinator, sampler=sampler, circuit=circuit, chip=chip
-    )
-    try:
-        await coordinator.async_start()
-        await coordinator.async_config_entry_first_refresh()
-    except BaseException:
-        await _async_stop_runtime(hass, runtime)
-        raise
-    entry.runtime_data = runtime
-
-    async def _async_on_stop(_event: Event) -> None:
-        await _async_stop_runtime(hass, runtime)
-
-    entry.async_on_unload(
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_on_stop)
-    )
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
-
-
-async def _async_stop_runtime(hass: HomeAssistant, runtime: IotaEnergyRuntime) -> None:
-    """Stop sampling first, then bill and write what was measured."""
-    await hass.async_add_executor_job(
-        runtime.sampler.stop, SAMPLER_STOP_TIMEOUT.total_seconds()
-    )
-    await runtime.coordinator.async_stop()
-
-
-async def async_unload_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -> bool:
-    """Unload platforms, stop sampling, write the state."""
-    if unload_ok := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
-        await _async_stop_runtime(hass, entry.runtime_data)
-    return unload_ok
+def __getattr__(name: str) -> object:
+    """Import the Home Assistant side only when one of its names is asked for."""
+    if (module := _SHELL_NAMES.get(name)) is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from homeassistant import config_entries
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -25,46 +26,81 @@ import voluptuous as vol
 from .const import (
     CONF_ADC,
     CONF_ADDRESS,
+    CONF_AUTO_PAY,
     CONF_BILLING_DAY,
     CONF_BUSNUM,
     CONF_FLUSH_INTERVAL,
     CONF_GAIN,
     CONF_LOAD_PROFILE,
+    CONF_MAX_DAILY,
     CONF_MAX_EXPECTED_AMPS,
+    CONF_MAX_PAYMENT,
     CONF_MIN_PAYMENT,
+    CONF_MWM,
+    CONF_NODE_URL,
     CONF_PERIOD,
     CONF_PERIOD_SECONDS,
+    CONF_POW_MODE,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_PUBLISH_INTERVAL,
+    CONF_RECEIVER,
     CONF_SAMPLE_RATE,
+    CONF_SEED,
     CONF_SHUNT_OHMS,
     CONF_SOURCE,
     CONF_STATEMENT_RETENTION,
+    CONF_TAG,
     CONF_VOLTAGE_RANGE,
     CONF_WEEKDAY,
+    DEFAULT_AUTO_PAY,
     DEFAULT_FLUSH_INTERVAL,
+    DEFAULT_MAX_DAILY,
+    DEFAULT_MAX_PAYMENT,
     DEFAULT_MIN_PAYMENT,
+    DEFAULT_MWM,
     DEFAULT_PERIOD,
     DEFAULT_PERIOD_SECONDS,
+    DEFAULT_POW_MODE,
     DEFAULT_PRICE,
     DEFAULT_PUBLISH_INTERVAL,
     DEFAULT_SAMPLE_RATE,
     DEFAULT_STATEMENT_RETENTION,
+    DEFAULT_TAG,
     DOMAIN,
+    IOTA_SUPPLY,
     MAX_FLUSH_INTERVAL,
+    MAX_MWM,
     MAX_PERIOD_SECONDS,
     MAX_PUBLISH_INTERVAL,
     MAX_SAMPLE_RATE,
     MIN_FLUSH_INTERVAL,
+    MIN_MWM,
     MIN_PERIOD_SECONDS,
     MIN_PUBLISH_INTERVAL,
     MIN_SAMPLE_RATE,
+    NODE_TIMEOUT_S,
     PERIOD_KINDS,
+    POW_MODE_NODE,
+    POW_MODES,
     SOURCE_INA219,
     SOURCE_VIRTUAL,
 )
+from .core.addresses import (
+    WalletInputError,
+    generate_seed,
+    validate_receiver,
+    validate_seed,
+    validate_tag,
+)
 from .core.load_profiles import LoadProfile
+from .core.node_probe import (
+    NodeProbeError,
+    NodeUrlError,
+    addresses_spent,
+    probe_node,
+    validate_node_url,
+)
 from .core.periods import schedule_from_options
 from .core.power_source import ADC_MODES, GAINS, Ina219Config, Ina219Source, SourceError
 from .libraries import async_ensure_libraries
@@ -250,7 +286,7 @@ async def _async_check_chip(
     except ValueError:
         return {"base": "invalid_settings"}
     except SourceError as err:
-        return {"base": "chip_missing" if err.kind == "missing" else "cannot_connect"}
+        return {"base": "chip_missing" if err.kind == "missing" else "chip_error"}
     return {}
 
 
@@ -303,6 +339,105 @@ def _validate_billing(
     return data, options, errors
 
 
+# A form field of the wallet step; never stored.
+GENERATE_SEED = "generate_seed"
+POLICY_DEFAULTS: dict[str, Any] = {
+    CONF_POW_MODE: DEFAULT_POW_MODE,
+    CONF_TAG: DEFAULT_TAG,
+    CONF_AUTO_PAY: DEFAULT_AUTO_PAY,
+    CONF_MAX_PAYMENT: DEFAULT_MAX_PAYMENT,
+    CONF_MAX_DAILY: DEFAULT_MAX_DAILY,
+}
+
+
+def has_payments(entry: ConfigEntry) -> bool:
+    """Whether the entry pays (it has a node); otherwise it meters and bills."""
+    return bool(entry.data.get(CONF_NODE_URL))
+
+
+def _node_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_NODE_URL): selector.TextSelector(
+                selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
+            ),
+            vol.Required(CONF_MWM): _number(MIN_MWM, MAX_MWM, 1),
+            vol.Required(CONF_POW_MODE): _select(POW_MODES, "pow_mode"),
+        }
+    )
+
+
+def _policy_fields() -> dict[vol.Marker, Any]:
+    """Tag, automatic payment and caps (the pow mode goes with the node)."""
+    return {
+        vol.Required(CONF_TAG): selector.TextSelector(),
+        vol.Required(CONF_AUTO_PAY): selector.BooleanSelector(),
+        vol.Required(CONF_MAX_PAYMENT): _number(0, IOTA_SUPPLY, 1, "IOTA"),
+        vol.Required(CONF_MAX_DAILY): _number(0, IOTA_SUPPLY, 1, "IOTA"),
+    }
+
+
+def _policy_data(
+    user_input: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Tag, automatic payment and caps as the options store them, or errors."""
+    policy: dict[str, Any] = {
+        CONF_AUTO_PAY: bool(user_input[CONF_AUTO_PAY]),
+        CONF_MAX_PAYMENT: int(user_input[CONF_MAX_PAYMENT]),
+        CONF_MAX_DAILY: int(user_input[CONF_MAX_DAILY]),
+    }
+    try:
+        policy[CONF_TAG] = validate_tag(str(user_input[CONF_TAG]))
+    except WalletInputError as err:
+        return policy, {CONF_TAG: err.reason}
+    return policy, {}
+
+
+async def _async_check_node(
+    hass: HomeAssistant, url_text: str, pow_mode: str
+) -> tuple[str, dict[str, str]]:
+    """The node URL, checked with a real getNodeInfo; or errors."""
+    try:
+        url = validate_node_url(url_text)
+    except NodeUrlError as err:
+        return url_text, {CONF_NODE_URL: err.reason}
+    try:
+        info = await hass.async_add_executor_job(probe_node, url, NODE_TIMEOUT_S)
+    except NodeProbeError as err:
+        _LOGGER.debug("The IOTA node cannot be used: %s", err)
+        return url, {"base": err.reason}
+    _LOGGER.debug(
+        "IOTA node %s %s at milestone %s",
+        info.app_name,
+        info.app_version,
+        info.latest_milestone_index,
+    )
+    if pow_mode == POW_MODE_NODE and not info.remote_pow:
+        return url, {CONF_POW_MODE: "node_pow_refused"}
+    return url, {}
+
+
+async def _async_check_receiver(
+    hass: HomeAssistant, node_url: str, text: str
+) -> tuple[str, dict[str, str]]:
+    """The receiver, checked locally and then with wereAddressesSpentFrom."""
+    try:
+        receiver = validate_receiver(text)
+    except WalletInputError as err:
+        return "", {CONF_RECEIVER: err.reason}
+    try:
+        spent = await hass.async_add_executor_job(
+            addresses_spent, node_url, [receiver], NODE_TIMEOUT_S
+        )
+    except NodeProbeError as err:
+        _LOGGER.debug("The IOTA node cannot check the receiver: %s", err)
+        return receiver, {"base": err.reason}
+    if spent[0]:
+        # Its key was revealed by a signature: IOTA sent there could be stolen.
+        return receiver, {CONF_RECEIVER: "receiver_spent"}
+    return receiver, {}
+
+
 class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up an IOTA Energy meter."""
 
@@ -313,6 +448,8 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with an empty draft."""
         self._name = "IOTA Energy"
         self._data: dict[str, Any] = {}
+        self._options: dict[str, Any] = {}
+        self._policy: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -399,6 +536,21 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
+        """Choose what to change: the meter, the node, the receiver.
+
+        An entry that only meters and bills can turn payments on here.
+        """
+        entry = self._get_reconfigure_entry()
+        choices = ["reconfigure_meter"]
+        if has_payments(entry):
+            choices += ["node", "receiver"]
+        else:
+            choices.append("enable_payments")
+        return self.async_show_menu(step_id="reconfigure", menu_options=choices)
+
+    async def async_step_reconfigure_meter(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Change where the chip is, how it is wired, or the billing period.
 
         The price, the minimum payment and the rates are options. A new
@@ -447,7 +599,7 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
             chip_fields = dict(_chip_schema(DEFAULT_CHIP).schema)
         schema = vol.Schema({**chip_fields, **_period_fields(BILLING_DEFAULTS)})
         return self.async_show_form(
-            step_id="reconfigure",
+            step_id="reconfigure_meter",
             data_schema=self.add_suggested_values_to_schema(
                 schema, user_input or suggested
             ),
@@ -462,23 +614,187 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data, options, errors = _validate_billing(self.hass, user_input)
             if not errors:
-                return self.async_create_entry(
-                    title=self._name,
-                    data=self._data | data,
-                    options=options
-                    | {
-                        CONF_SAMPLE_RATE: DEFAULT_SAMPLE_RATE,
-                        CONF_PUBLISH_INTERVAL: DEFAULT_PUBLISH_INTERVAL,
-                        CONF_FLUSH_INTERVAL: DEFAULT_FLUSH_INTERVAL,
-                        CONF_STATEMENT_RETENTION: DEFAULT_STATEMENT_RETENTION,
-                    },
-                )
+                self._data |= data
+                self._options = options | {
+                    CONF_SAMPLE_RATE: DEFAULT_SAMPLE_RATE,
+                    CONF_PUBLISH_INTERVAL: DEFAULT_PUBLISH_INTERVAL,
+                    CONF_FLUSH_INTERVAL: DEFAULT_FLUSH_INTERVAL,
+                    CONF_STATEMENT_RETENTION: DEFAULT_STATEMENT_RETENTION,
+                }
+                return await self.async_step_payments()
         return self.async_show_form(
             step_id="billing",
             data_schema=self.add_suggested_values_to_schema(
                 _billing_schema(BILLING_DEFAULTS), user_input or {}
             ),
             errors=errors,
+        )
+
+    async def async_step_payments(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pay the energy's owner in IOTA, or meter and bill only."""
+        return self.async_show_menu(
+            step_id="payments", menu_options=["node", "bill_only"]
+        )
+
+    async def async_step_bill_only(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """No node, no wallet: statements are billed and stay due."""
+        return self.async_create_entry(
+            title=self._name, data=self._data, options=self._options
+        )
+
+    async def async_step_enable_payments(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Reconfigure: turn payments on (node, then wallet and receiver)."""
+        return await self.async_step_node()
+
+    def _reconfigured_entry(self) -> ConfigEntry | None:
+        if self.source == SOURCE_RECONFIGURE:
+            return self._get_reconfigure_entry()
+        return None
+
+    async def async_step_node(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The IRI node, its minimum weight magnitude and who does the PoW."""
+        entry = self._reconfigured_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            pow_mode = user_input[CONF_POW_MODE]
+            url, errors = await _async_check_node(
+                self.hass, user_input[CONF_NODE_URL], pow_mode
+            )
+            if not errors:
+                node = {CONF_NODE_URL: url, CONF_MWM: int(user_input[CONF_MWM])}
+                if entry is not None and has_payments(entry):
+                    return self.async_update_reload_and_abort(
+                        entry,
+                        data_updates=node,
+                        options=entry.options | {CONF_POW_MODE: pow_mode},
+                    )
+                self._data |= node
+                self._policy[CONF_POW_MODE] = pow_mode
+                return await self.async_step_wallet()
+        suggested: dict[str, Any] = {
+            CONF_MWM: DEFAULT_MWM,
+            CONF_POW_MODE: DEFAULT_POW_MODE,
+        }
+        if entry is not None and has_payments(entry):
+            suggested |= {
+                CONF_NODE_URL: entry.data[CONF_NODE_URL],
+                CONF_MWM: entry.data.get(CONF_MWM, DEFAULT_MWM),
+                CONF_POW_MODE: entry.options.get(CONF_POW_MODE, DEFAULT_POW_MODE),
+            }
+        return self.async_show_form(
+            step_id="node",
+            data_schema=self.add_suggested_values_to_schema(
+                _node_schema(), user_input or suggested
+            ),
+            errors=errors,
+        )
+
+    async def async_step_wallet(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The seed: typed in a password field, or a new one generated."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            typed = str(user_input.get(CONF_SEED, "")).strip()
+            if not user_input.get(GENERATE_SEED):
+                try:
+                    self._data[CONF_SEED] = validate_seed(typed)
+                except WalletInputError as err:
+                    errors[CONF_SEED] = err.reason
+                else:
+                    return await self.async_step_receiver()
+            elif typed:
+                errors["base"] = "seed_or_generate"
+            else:
+                self._data[CONF_SEED] = generate_seed()
+                return await self.async_step_seed_backup()
+        # Nothing is suggested back: a typed seed never returns to the browser.
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_SEED): selector.TextSelector(
+                    selector.TextSelectorConfig(
+                        type=selector.TextSelectorType.PASSWORD,
+                        autocomplete="off",
+                    )
+                ),
+                vol.Required(GENERATE_SEED, default=False): selector.BooleanSelector(),
+            }
+        )
+        return self.async_show_form(step_id="wallet", data_schema=schema, errors=errors)
+
+    async def async_step_seed_backup(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show a generated seed once, to be written down."""
+        if user_input is not None:
+            return await self.async_step_receiver()
+        return self.async_show_form(
+            step_id="seed_backup",
+            data_schema=vol.Schema({}),
+            description_placeholders={"seed": self._data[CONF_SEED]},
+        )
+
+    async def async_step_receiver(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Who is paid, the tag, automatic payment and the caps.
+
+        Reconfiguring a paying entry asks for the receiver only: the rest
+        are options.
+        """
+        entry = self._reconfigured_entry()
+        paying_entry = entry if entry is not None and has_payments(entry) else None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            policy: dict[str, Any] = {}
+            if paying_entry is None:
+                policy, errors = _policy_data(user_input)
+            node_url = (
+                paying_entry.data[CONF_NODE_URL]
+                if paying_entry is not None
+                else self._data[CONF_NODE_URL]
+            )
+            receiver, receiver_errors = await _async_check_receiver(
+                self.hass, node_url, str(user_input[CONF_RECEIVER])
+            )
+            errors |= receiver_errors
+            if not errors:
+                self._data[CONF_RECEIVER] = receiver
+                self._policy |= policy
+                return self._async_finish_payments(entry)
+        fields: dict[vol.Marker, Any] = {
+            vol.Required(CONF_RECEIVER): selector.TextSelector()
+        }
+        suggested: dict[str, Any] = dict(POLICY_DEFAULTS)
+        if paying_entry is None:
+            fields |= _policy_fields()
+        else:
+            suggested[CONF_RECEIVER] = paying_entry.data[CONF_RECEIVER]
+        return self.async_show_form(
+            step_id="receiver",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(fields), user_input or suggested
+            ),
+            errors=errors,
+        )
+
+    def _async_finish_payments(self, entry: ConfigEntry | None) -> ConfigFlowResult:
+        if entry is None:
+            return self.async_create_entry(
+                title=self._name,
+                data=self._data,
+                options=self._options | self._policy,
+            )
+        return self.async_update_reload_and_abort(
+            entry, data_updates=self._data, options=entry.options | self._policy
         )
 
 
@@ -490,6 +806,7 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
     ) -> ConfigFlowResult:
         """One form with every option."""
         options = self.config_entry.options
+        paying = has_payments(self.config_entry)
         errors: dict[str, str] = {}
         if user_input is not None:
             new_options = dict(options)
@@ -499,6 +816,10 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
                     errors[CONF_PRICE] = "invalid_price"
             except (ValueError, ZeroDivisionError):
                 errors[CONF_PRICE] = "invalid_price"
+            if paying:
+                policy, policy_errors = await self._async_policy(user_input)
+                errors |= policy_errors
+                new_options |= policy
             if not errors:
                 new_options.update(
                     {
@@ -542,6 +863,13 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
                 vol.Required(CONF_STATEMENT_RETENTION): _number(10, 100000, 1),
             }
         )
+        if paying:
+            schema = schema.extend(
+                {
+                    vol.Required(CONF_POW_MODE): _select(POW_MODES, "pow_mode"),
+                    **_policy_fields(),
+                }
+            )
         suggested = {
             CONF_SAMPLE_RATE: options.get(CONF_SAMPLE_RATE, DEFAULT_SAMPLE_RATE),
             CONF_PUBLISH_INTERVAL: options.get(
@@ -556,7 +884,7 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
             CONF_STATEMENT_RETENTION: options.get(
                 CONF_STATEMENT_RETENTION, DEFAULT_STATEMENT_RETENTION
             ),
-        }
+        } | {key: options.get(key, value) for key, value in POLICY_DEFAULTS.items()}
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -564,3 +892,19 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
             ),
             errors=errors,
         )
+
+    async def _async_policy(
+        self, user_input: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The payment policy, or errors; "node" PoW is checked with the node."""
+        policy, errors = _policy_data(user_input)
+        pow_mode = user_input[CONF_POW_MODE]
+        if pow_mode == POW_MODE_NODE and pow_mode != self.config_entry.options.get(
+            CONF_POW_MODE
+        ):
+            _url, node_errors = await _async_check_node(
+                self.hass, self.config_entry.data[CONF_NODE_URL], pow_mode
+            )
+            errors |= node_errors
+        policy[CONF_POW_MODE] = pow_mode
+        return policy, errors

@@ -22,6 +22,14 @@ CONF_GAIN: Final = "gain"
 CONF_ADC: Final = "adc"
 CONF_LOAD_PROFILE: Final = "load_profile"
 
+# Config entry data: where and how to pay. An entry without a node URL
+# meters and bills only (payments off).
+CONF_NODE_URL: Final = "node_url"
+CONF_SEED: Final = "seed"
+# 90 trytes, upper case: the address and its checksum.
+CONF_RECEIVER: Final = "receiver"
+CONF_MWM: Final = "min_weight_magnitude"
+
 # Config entry options: how it is sampled, published and billed.
 CONF_SAMPLE_RATE: Final = "sample_rate"
 CONF_PUBLISH_INTERVAL: Final = "publish_interval"
@@ -35,6 +43,19 @@ CONF_PRICE_ENTITY: Final = "price_entity"
 CONF_MIN_PAYMENT: Final = "min_payment"
 CONF_STATEMENT_RETENTION: Final = "statement_retention"
 
+# Config entry options: the payment policy (only with payments configured).
+CONF_POW_MODE: Final = "pow_mode"
+CONF_TAG: Final = "tag"
+CONF_AUTO_PAY: Final = "auto_pay"
+CONF_MAX_PAYMENT: Final = "max_payment_iota"
+CONF_MAX_DAILY: Final = "max_daily_iota"
+
+# auto: the node's proof of work, local when the node refuses attachToTangle.
+POW_MODE_AUTO: Final = "auto"
+POW_MODE_LOCAL: Final = "local"
+POW_MODE_NODE: Final = "node"
+POW_MODES: Final = (POW_MODE_AUTO, POW_MODE_LOCAL, POW_MODE_NODE)
+
 PERIOD_KINDS: Final = ("fixed", "hourly", "daily", "weekly", "monthly")
 
 DEFAULT_SAMPLE_RATE: Final = 1.0  # Hz, as the tutorial
@@ -46,6 +67,18 @@ DEFAULT_MIN_PAYMENT: Final = 1
 DEFAULT_STATEMENT_RETENTION: Final = 1000
 # The tutorial's 0.2 IOTA per mW·s, in IOTA per kWh (see core/pricing.py).
 DEFAULT_PRICE: Final = "720000000"
+DEFAULT_MWM: Final = 14  # mainnet; the old devnets and devtangle's demo use 9
+MIN_MWM: Final = 1
+MAX_MWM: Final = 27
+DEFAULT_POW_MODE: Final = POW_MODE_AUTO
+DEFAULT_TAG: Final = "HOTELIOTA"  # the tutorial's; stored unpadded
+DEFAULT_AUTO_PAY: Final = True
+DEFAULT_MAX_PAYMENT: Final = 0  # IOTA; 0 = no cap
+DEFAULT_MAX_DAILY: Final = 0  # IOTA; 0 = no cap
+# Every IOTA there is: no cap or payment can exceed it.
+IOTA_SUPPLY: Final = 2_779_530_283_277_761
+# How long the config flow waits for the node.
+NODE_TIMEOUT_S: Final = 10.0
 
 MIN_SAMPLE_RATE: Final = 1.0
 MAX_SAMPLE_RATE: Final = 50.0
@@ -60,9 +93,16 @@ STORAGE_VERSION: Final = 1
 STORAGE_SLOTS: Final = ("a", "b")
 
 EVENT_PERIOD_CLOSED: Final = f"{DOMAIN}_period_closed"
+# Followed by sent, confirmed, failed or waiting.
+EVENT_PAYMENT_PREFIX: Final = f"{DOMAIN}_payment_"
 
 SERVICE_CLOSE_PERIOD: Final = "close_period"
 SERVICE_GET_STATEMENTS: Final = "get_statements"
+SERVICE_PAY: Final = "pay"
+SERVICE_APPROVE_PAYMENT: Final = "approve_payment"
+SERVICE_GET_PAYMENTS: Final = "get_payments"
+ATTR_STATEMENT_IDS: Final = "statement_ids"
+ATTR_PAYMENT_ID: Final = "payment_id"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_START: Final = "start"
 ATTR_END: Final = "end"

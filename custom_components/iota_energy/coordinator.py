@@ -10,12 +10,12 @@ each boundary and closes the period then.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import (
@@ -35,14 +35,14 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, EVENT_PERIOD_CLOSED, LOGGER
-from .core.ledger import Statement
+from .core.ledger import PaymentState, Statement
 from .core.periods import Period
 from .core.power_source import Reading
 from .core.pricing import PriceQuote
 
 if TYPE_CHECKING:
-    from . import IotaEnergyConfigEntry
     from .persistence import EntryPersistence
+    from .runtime import IotaEnergyConfigEntry
     from .state import EntryState
 
 
@@ -160,6 +160,28 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
             self._statement_listeners.remove(listener)
 
         return remove
+
+    async def async_set_payment_states(
+        self, updates: Mapping[str, tuple[PaymentState, Mapping[str, Any]]]
+    ) -> None:
+        """Record payment states on statements (the payments code calls this).
+
+        Statements already pruned are skipped; the ledger is written only
+        when something changed.
+        """
+        async with self._lock:
+            ledger = self.state.ledger
+            changed = False
+            for statement_id, (state, record) in updates.items():
+                current = ledger.get(statement_id)
+                if current is None or (
+                    current.payment_state is state and current.payment == record
+                ):
+                    continue
+                ledger.set_payment_state(statement_id, state, record)
+                changed = True
+            if changed:
+                await self._persistence.async_record_statements(self.state)
 
     # --- the data path -------------------------------------------------------
 

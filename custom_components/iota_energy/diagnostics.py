@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import IotaEnergyConfigEntry
+from .const import CONF_NODE_URL, CONF_SEED
+from .runtime import IotaEnergyConfigEntry
 
-# Nothing in the entry is secret yet; the payments issue adds the seed here.
-TO_REDACT = {"seed"}
+# Whoever has the seed owns the wallet.
+TO_REDACT = {CONF_SEED}
 RECENT_STATEMENTS = 20
+
+
+def _entry_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The entry data without the seed, nor a password inside the node URL."""
+    redacted = async_redact_data(data, TO_REDACT)
+    url = redacted.get(CONF_NODE_URL)
+    if isinstance(url, str) and (parts := urlsplit(url)).password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        redacted[CONF_NODE_URL] = parts._replace(
+            netloc=f"{parts.username}:**REDACTED**@{host}"
+        ).geturl()
+    return redacted
 
 
 async def async_get_config_entry_diagnostics(
@@ -25,7 +40,7 @@ async def async_get_config_entry_diagnostics(
     engine = state.engine
     return {
         "entry": {
-            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "data": _entry_data(dict(entry.data)),
             "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
         "meter": {
@@ -49,4 +64,30 @@ async def async_get_config_entry_diagnostics(
             ],
         },
         "last_update_success": coordinator.last_update_success,
+        "payments": _payments(entry),
+    }
+
+
+def _payments(entry: IotaEnergyConfigEntry) -> dict[str, Any] | None:
+    """The outbox without trytes: states, amounts, bundle hashes, key indexes."""
+    payments = entry.runtime_data.payments
+    if payments is None:
+        return None
+    outbox = payments.outbox
+    state = outbox.state
+    problem = outbox.node_problem
+    return {
+        "snapshot": {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in asdict(payments.snapshot()).items()
+        },
+        "next_index": state.next_index,
+        "deposit_index": state.deposit_index,
+        "spent_indexes": sorted(state.spent_indexes),
+        "sent_by_day": state.sent_by_day,
+        "node_pow_refused": state.node_pow_refused,
+        "node_problem": None
+        if problem is None
+        else {"since": problem.since.isoformat(), "error": str(problem.last_error)},
+        "recent": [p.summary() for p in state.payments[-RECENT_STATEMENTS:]],
     }

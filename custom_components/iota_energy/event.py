@@ -11,10 +11,12 @@ from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import IotaEnergyConfigEntry
 from .coordinator import IotaEnergyCoordinator
 from .core.ledger import Statement
+from .core.outbox import PaymentEvent, PaymentEventKind
 from .entity import IotaEnergyEntity
+from .payment_manager import PaymentManager
+from .runtime import IotaEnergyConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -27,8 +29,12 @@ async def async_setup_entry(
     entry: IotaEnergyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the billing event entity."""
-    async_add_entities([BillingEvent(entry.runtime_data.coordinator)])
+    """Add the billing event entity, and the payments one when it pays."""
+    runtime = entry.runtime_data
+    entities: list[EventEntity] = [BillingEvent(runtime.coordinator)]
+    if runtime.payments is not None:
+        entities.append(PaymentsEvent(runtime.coordinator, runtime.payments))
+    async_add_entities(entities)
 
 
 class BillingEvent(IotaEnergyEntity, EventEntity):
@@ -62,6 +68,44 @@ class BillingEvent(IotaEnergyEntity, EventEntity):
                 "statement_id": statement.id,
                 "due_iota": statement.due_iota,
                 "energy_wh": round(float(statement.energy_wh), 6),
+            },
+        )
+        self.async_write_ha_state()
+
+
+class PaymentsEvent(IotaEnergyEntity, EventEntity):
+    """Fires when a payment is sent, confirmed, fails or starts waiting."""
+
+    _attr_translation_key = "payments"
+
+    def __init__(
+        self, coordinator: IotaEnergyCoordinator, payments: PaymentManager
+    ) -> None:
+        """Create the entity."""
+        super().__init__(coordinator, "payments")
+        self._payments = payments
+        self._attr_event_types = [kind.value for kind in PaymentEventKind]
+
+    async def async_added_to_hass(self) -> None:
+        """Listen for payment events while the entity exists."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._payments.async_add_listener(self._on_payment))
+
+    @property
+    def available(self) -> bool:
+        """Payments go on whether or not the chip answers."""
+        return True
+
+    @callback
+    def _on_payment(self, event: PaymentEvent) -> None:
+        payment = event.payment
+        self._trigger_event(
+            event.kind.value,
+            {
+                "payment_id": payment.id,
+                "amount_iota": payment.amount,
+                "bundle_hash": payment.bundle_hash,
+                "reason": payment.reason,
             },
         )
         self.async_write_ha_state()

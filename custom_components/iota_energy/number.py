@@ -7,10 +7,10 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import IotaEnergyConfigEntry
 from .coordinator import IotaEnergyCoordinator
 from .core.circuit import TutorialCircuit
 from .entity import IotaEnergyEntity
+from .runtime import IotaEnergyConfigEntry
 
 PARALLEL_UPDATES = 0
 

@@ -24,9 +24,10 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import IotaEnergyConfigEntry
 from .coordinator import IotaEnergyCoordinator, IotaEnergyData
 from .entity import IotaEnergyEntity
+from .payment_manager import PAYMENT_STATES, PaymentManager, PaymentSnapshot
+from .runtime import IotaEnergyConfigEntry
 
 # Sensors only read coordinator data; the coordinator serialises updates.
 PARALLEL_UPDATES = 0
@@ -187,16 +188,67 @@ SENSORS: tuple[IotaEnergySensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PaymentSensorDescription(SensorEntityDescription):
+    """A payment sensor and how to read it from the payments snapshot."""
+
+    value_fn: Callable[[PaymentSnapshot], str | int | datetime | None]
+
+
+PAYMENT_SENSORS: tuple[PaymentSensorDescription, ...] = (
+    PaymentSensorDescription(
+        key="wallet_balance",
+        translation_key="wallet_balance",
+        native_unit_of_measurement=UNIT_IOTA,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda snap: snap.balance,
+    ),
+    PaymentSensorDescription(
+        key="total_paid",
+        translation_key="total_paid",
+        native_unit_of_measurement=UNIT_IOTA,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda snap: snap.paid_total,
+    ),
+    PaymentSensorDescription(
+        key="last_payment",
+        translation_key="last_payment",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda snap: snap.last_paid_at,
+    ),
+    PaymentSensorDescription(
+        key="payment_state",
+        translation_key="payment_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(PAYMENT_STATES),
+        value_fn=lambda snap: snap.state,
+    ),
+    PaymentSensorDescription(
+        key="deposit_address",
+        translation_key="deposit_address",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snap: snap.deposit_address,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: IotaEnergyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the meter's sensors."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities(
+    """Add the meter's sensors, and the payment sensors when it pays."""
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    sensors: list[SensorEntity] = [
         IotaEnergySensor(coordinator, description) for description in SENSORS
-    )
+    ]
+    if (payments := runtime.payments) is not None:
+        sensors += [
+            PaymentSensor(coordinator, payments, description)
+            for description in PAYMENT_SENSORS
+        ]
+    async_add_entities(sensors)
 
 
 class IotaEnergySensor(IotaEnergyEntity, SensorEntity):
@@ -231,3 +283,30 @@ class IotaEnergySensor(IotaEnergyEntity, SensorEntity):
         if (reset_fn := self.entity_description.last_reset_fn) is None:
             return None
         return reset_fn(self.coordinator.data)
+
+
+class PaymentSensor(IotaEnergyEntity, SensorEntity):
+    """A sensor fed from the payments snapshot (refreshed with the coordinator)."""
+
+    entity_description: PaymentSensorDescription
+
+    def __init__(
+        self,
+        coordinator: IotaEnergyCoordinator,
+        payments: PaymentManager,
+        description: PaymentSensorDescription,
+    ) -> None:
+        """Create the sensor for one description."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+        self._payments = payments
+
+    @property
+    def available(self) -> bool:
+        """Payments go on whether or not the chip answers."""
+        return self.entity_description.value_fn(self._payments.snapshot()) is not None
+
+    @property
+    def native_value(self) -> str | int | datetime | None:
+        """The value, straight from the snapshot."""
+        return self.entity_description.value_fn(self._payments.snapshot())

@@ -22,16 +22,22 @@ from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_END,
     ATTR_LIMIT,
+    ATTR_PAYMENT_ID,
     ATTR_START,
+    ATTR_STATEMENT_IDS,
     ATTR_STATES,
     DOMAIN,
+    SERVICE_APPROVE_PAYMENT,
     SERVICE_CLOSE_PERIOD,
+    SERVICE_GET_PAYMENTS,
     SERVICE_GET_STATEMENTS,
+    SERVICE_PAY,
 )
 from .core.ledger import PaymentState
 
 if TYPE_CHECKING:
-    from . import IotaEnergyConfigEntry
+    from .payment_manager import PaymentManager
+    from .runtime import IotaEnergyConfigEntry
 
 MAX_STATEMENTS_PER_CALL = 1000
 
@@ -49,6 +55,41 @@ GET_STATEMENTS_SCHEMA = vol.Schema(
         ),
     }
 )
+
+
+PAY_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_STATEMENT_IDS): vol.All(
+            cv.ensure_list, [cv.string], vol.Length(min=1, max=MAX_STATEMENTS_PER_CALL)
+        ),
+    }
+)
+APPROVE_PAYMENT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_PAYMENT_ID): cv.string,
+    }
+)
+GET_PAYMENTS_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_LIMIT): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=MAX_STATEMENTS_PER_CALL)
+        ),
+    }
+)
+
+
+def _payments_of(entry: IotaEnergyConfigEntry) -> PaymentManager:
+    payments = entry.runtime_data.payments
+    if payments is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="payments_not_configured",
+            translation_placeholders={"title": entry.title},
+        )
+    return payments
 
 
 def _loaded_entry(hass: HomeAssistant, entry_id: str) -> IotaEnergyConfigEntry:
@@ -109,6 +150,30 @@ async def _async_get_statements(call: ServiceCall) -> ServiceResponse:
     return result
 
 
+async def _async_pay(call: ServiceCall) -> ServiceResponse:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    payment = await _payments_of(entry).async_pay(call.data.get(ATTR_STATEMENT_IDS))
+    if not call.return_response:
+        return None
+    return {"payment": payment.summary()}
+
+
+async def _async_approve_payment(call: ServiceCall) -> ServiceResponse:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    payment = await _payments_of(entry).async_approve(call.data[ATTR_PAYMENT_ID])
+    if not call.return_response:
+        return None
+    return {"payment": payment.summary()}
+
+
+async def _async_get_payments(call: ServiceCall) -> ServiceResponse:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    payments = _payments_of(entry).payments()
+    limit = call.data.get(ATTR_LIMIT, MAX_STATEMENTS_PER_CALL)
+    result: dict[str, Any] = {"payments": [p.summary() for p in payments[-limit:]]}
+    return result
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
@@ -124,5 +189,26 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_GET_STATEMENTS,
         _async_get_statements,
         schema=GET_STATEMENTS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_PAY,
+        _async_pay,
+        schema=PAY_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_APPROVE_PAYMENT,
+        _async_approve_payment,
+        schema=APPROVE_PAYMENT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_PAYMENTS,
+        _async_get_payments,
+        schema=GET_PAYMENTS_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Mapping
+from datetime import datetime
 import json
 import math
 import os
@@ -37,6 +38,17 @@ DEMO_NAME = "Demo"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
 
+# The demo's wallet and its neighbour: PUBLIC demo seeds (config/devtangle-
+# genesis.json funds the wallet's index 0 with 1 000 000 i on devtangle).
+# Never use them for anything of value.
+DEMO_SEED = "DEVTANGLE9DEMO9SEED9PUBLIC9NEVER9USE9FOR9REAL9FUNDS".ljust(81, "9")
+# Index 0 (security 2) of DEVTANGLE9DEMO9NEIGHBOUR9PUBLIC9NEVER9USE9FOR9REAL9FUNDS,
+# with its checksum; config/configuration.yaml shows its balance.
+NEIGHBOUR_ADDRESS = (
+    "WTCUODRXLKXHADNICCUBSUIEPOUZRRDJGXFWGYVWRQ9KACTDPUAX9OEHMNJNGTQXC9CR9JQVNRVTMIZH9"
+    "OWKAXSCZD"
+)
+
 # The demo meter: the virtual INA219 with the tutorial's circuit, billed
 # every 60 s at the tutorial's price (0.2 IOTA per mW*s).
 METER_NAME = "IOTA Energy"
@@ -52,6 +64,20 @@ FLOW_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
             "min_payment": 1,
         },
     ),
+    # A menu: pay the neighbour in IOTA (not "meter and bill only").
+    ("payments", {"next_step_id": "node"}),
+    ("node", {"node_url": "", "min_weight_magnitude": 9, "pow_mode": "auto"}),
+    ("wallet", {"seed": DEMO_SEED, "generate_seed": False}),
+    (
+        "receiver",
+        {
+            "receiver": NEIGHBOUR_ADDRESS,
+            "tag": "HOTELIOTA",
+            "auto_pay": True,
+            "max_payment_iota": 0,
+            "max_daily_iota": 0,
+        },
+    ),
 )
 # Options changed after the entry is created: sensors update every 2 s so the
 # dashboard follows the potentiometer at once (the default is 10 s).
@@ -65,6 +91,9 @@ DEMO_UNITS: dict[str, dict[str, Any]] = {
     "energy": {"unit_of_measurement": "Wh", "display_precision": 4},
     "period_energy": {"unit_of_measurement": "mWh", "display_precision": 3},
 }
+
+# A payment confirms within this many seconds of its period's close.
+PAYMENT_LIMIT_S = 120
 
 # Config entry states that will not turn into "loaded" by waiting.
 FAILED_STATES = {"setup_error", "migration_error", "failed_unload"}
@@ -308,7 +337,7 @@ async def entries(client: Client) -> list[dict[str, Any]]:
     )
 
 
-async def create_entry(client: Client) -> str:
+async def create_entry(client: Client, tangle_url: str) -> str:
     """Run the config flow as a user would; return the new entry's id."""
     result = await client.request(
         "POST",
@@ -316,14 +345,18 @@ async def create_entry(client: Client) -> str:
         json_body={"handler": DOMAIN, "show_advanced_options": False},
     )
     for step_id, answer in FLOW_STEPS:
-        if result.get("type") != "form" or result.get("step_id") != step_id:
+        if (
+            result.get("type") not in ("form", "menu")
+            or result.get("step_id") != step_id
+        ):
             raise DevelopError(
-                f"config flow: expected the form '{step_id}', got {result}"
+                f"config flow: expected the step '{step_id}', got {result}"
             )
+        body = answer | {"node_url": tangle_url} if step_id == "node" else answer
         result = await client.request(
             "POST",
             f"/api/config/config_entries/flow/{result['flow_id']}",
-            json_body=answer,
+            json_body=body,
         )
         if result.get("errors"):
             raise DevelopError(
@@ -399,7 +432,7 @@ async def wait_loaded(client: Client, entry_id: str, limit_s: float = 120) -> No
         await asyncio.sleep(1)
 
 
-async def up(client: Client, pid: int | None, limit_s: float) -> None:
+async def up(client: Client, pid: int | None, limit_s: float, tangle_url: str) -> None:
     started = time.monotonic()
     await wait_for_frontend(client, pid, limit_s)
     say(f"Home Assistant serves / (after {time.monotonic() - started:.0f} s)")
@@ -412,7 +445,7 @@ async def up(client: Client, pid: int | None, limit_s: float) -> None:
         say(f"the demo meter exists already (entry {entry_id})")
     else:
         say("creating the demo meter through the config flow")
-        entry_id = await create_entry(client)
+        entry_id = await create_entry(client, tangle_url)
         await wait_loaded(client, entry_id)
         await set_demo_options(client, entry_id)
         await asyncio.sleep(2)  # the options reload the entry
@@ -527,6 +560,70 @@ async def check(client: Client) -> None:
         f"the power follows the potentiometer ({low} -> {high}); "
         f"the knob is back at {original:.0f} %"
     )
+    await check_payment(client, entry["entry_id"])
+
+
+async def call_for_response(
+    client: Client, service: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    answer = await client.request(
+        "POST",
+        f"/api/services/{DOMAIN}/{service}?return_response",
+        json_body=data,
+    )
+    response: dict[str, Any] = answer["service_response"]
+    return response
+
+
+async def check_payment(client: Client, entry_id: str, limit_s: float = 200) -> None:
+    """A payment confirms within PAYMENT_LIMIT_S of its period's close."""
+    deadline = time.monotonic() + limit_s
+    before = await call_for_response(
+        client, "get_payments", {"config_entry_id": entry_id}
+    )
+    known = {p["payment_id"] for p in before["payments"] if p["status"] == "confirmed"}
+    while True:
+        payments = (
+            await call_for_response(
+                client, "get_payments", {"config_entry_id": entry_id}
+            )
+        )["payments"]
+        fresh = [
+            p
+            for p in payments
+            if p["status"] == "confirmed" and p["payment_id"] not in known
+        ]
+        if fresh:
+            break
+        if time.monotonic() > deadline:
+            raise DevelopError(
+                f"no payment confirmed within {limit_s:.0f} s "
+                f"(payments: {payments[-3:]})"
+            )
+        await asyncio.sleep(2)
+    payment = fresh[-1]
+    statements = (
+        await call_for_response(client, "get_statements", {"config_entry_id": entry_id})
+    )["statements"]
+    closed = max(
+        datetime.fromisoformat(s["closed_at"])
+        for s in statements
+        if s["id"] in payment["statement_ids"]
+    )
+    delay = (datetime.fromisoformat(payment["confirmed_at"]) - closed).total_seconds()
+    say(
+        f"payment {payment['payment_id']} of {payment['amount_iota']} i confirmed "
+        f"{delay:.0f} s after its period closed "
+        f"(bundle {payment['bundle_hash'][:12]}...)"
+    )
+    if delay > PAYMENT_LIMIT_S:
+        raise DevelopError(
+            f"the payment took {delay:.0f} s (limit {PAYMENT_LIMIT_S} s)"
+        )
+    neighbour = await numeric_state(client, "sensor.neighbour_balance")
+    if neighbour is None or neighbour < payment["amount_iota"]:
+        raise DevelopError(f"the neighbour's balance shows {neighbour}")
+    say(f"the neighbour's balance shows {neighbour:.0f} i")
 
 
 # --- main ---------------------------------------------------------------
@@ -538,7 +635,7 @@ async def main_async(args: argparse.Namespace) -> int:
         client = Client(session, args.url)
         try:
             if args.command == "up":
-                await up(client, args.pid, args.timeout)
+                await up(client, args.pid, args.timeout, args.tangle)
             else:
                 await check(client)
         except HomeAssistantGoneError as err:
@@ -556,6 +653,11 @@ def main() -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--pid", type=int, help="Home Assistant's pid (up)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds (up)")
+    parser.add_argument(
+        "--tangle",
+        default="http://127.0.0.1:14265/",
+        help="devtangle's URL, the demo wallet's node (up)",
+    )
     args = parser.parse_args()
     try:
         return asyncio.run(main_async(args))

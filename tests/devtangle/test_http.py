@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import json
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from devtangle.node import Limits
@@ -181,3 +183,109 @@ def test_faucet_and_milestone_commands(small_node: DevTangle) -> None:
     assert info["latestMilestone"] == answer_ms
     status, tips = post(small_node.url, {"command": "getTips"})
     assert tips["hashes"] == [answer_ms]
+
+
+NESTING_DEPTH = 10_000
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * NESTING_DEPTH + b"]" * NESTING_DEPTH,
+        b'{"a":' * NESTING_DEPTH + b"1" + b"}" * NESTING_DEPTH,
+        b'{"command": "getBalances", "addresses": '
+        + b"[" * NESTING_DEPTH
+        + b"]" * NESTING_DEPTH
+        + b"}",
+        # Longer than Python turns into an int (a ValueError, not a syntax error).
+        b'{"command": "getBalances", "threshold": ' + b"9" * 5000 + b"}",
+        b'{"command": "getNodeInfo"}\xff',
+        b"\x00",
+        b"",
+    ],
+    ids=[
+        "nested-lists",
+        "nested-objects",
+        "nested-parameter",
+        "huge-integer",
+        "trailing-byte",
+        "nul",
+        "empty",
+    ],
+)
+def test_malformed_bodies_get_400_without_traceback(
+    node: DevTangle, raw: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deep nesting and oversized numbers are the client's mistake, not a crash."""
+    status, answer = post(node.url, None, raw=raw)
+    assert status == 400
+    assert answer["error"].startswith("Invalid JSON syntax")
+    assert "exception" not in answer
+    assert not [r for r in caplog.records if r.exc_info or r.levelname == "ERROR"]
+    _still_serving(node.url)
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_PARAMETERS = (
+    "addresses",
+    "hashes",
+    "tails",
+    "tips",
+    "transactions",
+    "trytes",
+    "tags",
+    "bundles",
+    "approvees",
+    "threshold",
+    "depth",
+    "reference",
+    "minWeightMagnitude",
+    "trunkTransaction",
+    "branchTransaction",
+    "address",
+    "value",
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_any_parameters_get_an_answer_never_a_crash(
+    small_node: DevTangle, data: st.DataObject
+) -> None:
+    """Every command with arbitrary JSON parameters: 200 or 400, never 500."""
+    command = data.draw(st.sampled_from(sorted(small_node.node.commands)))
+    names = data.draw(st.lists(st.sampled_from(_PARAMETERS), max_size=4, unique=True))
+    body = {"command": command} | {name: data.draw(_JSON) for name in names}
+    status, answer = post(small_node.url, body)
+    assert status in (200, 400), (body, answer)
+    assert "exception" not in answer
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(raw=st.binary(max_size=200) | _JSON.map(lambda v: json.dumps(v).encode()))
+def test_any_body_gets_an_answer_never_a_crash(
+    small_node: DevTangle, raw: bytes
+) -> None:
+    """Arbitrary bytes and arbitrary JSON documents: 200 or 400, never 500."""
+    status, answer = post(small_node.url, None, raw=raw)
+    assert status in (200, 400), (raw, answer)
+    assert "exception" not in answer

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from devtangle.__main__ import main
+from devtangle.__main__ import DEFAULT_DB, DEMO_GENESIS, main
 from devtangle.errors import StoreError
 from devtangle.genesis import GenesisError, load_genesis, parse_genesis
 from devtangle.server import DevTangle
@@ -93,15 +93,42 @@ def test_faucet_command_line(
     assert main(["faucet", "--db", str(db), address, "-1"]) == 2
 
 
+def _serve(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start ``python -m devtangle serve ARGS`` in ``cwd``; return it and its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtangle", "serve", *args],
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "devtangle serving" in line:
+            return process, line.split("serving ")[1].split()[0]
+    process.kill()
+    process.wait()
+    pytest.fail("devtangle did not start")
+
+
+def _stop(process: subprocess.Popen[str]) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
+    return process.returncode
+
+
 def test_serve_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     genesis = tmp_path / "genesis.json"
     genesis.write_text(json.dumps({"balances": {"C" * 81: 11}}))
-    process = subprocess.Popen(
+    process, url = _serve(
         [
-            sys.executable,
-            "-m",
-            "devtangle",
-            "serve",
             "--db",
             str(tmp_path / "cli.sqlite3"),
             "--genesis",
@@ -113,26 +140,39 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
             "--milestone-interval",
             "0.5",
         ],
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        REPO,
     )
     try:
-        assert process.stderr is not None
-        url = ""
-        for line in process.stderr:
-            if "devtangle serving" in line:
-                url = line.split("serving ")[1].split()[0]
-                break
         assert url.startswith("http://127.0.0.1:")
         status, answer = post(url, {"command": "getBalances", "addresses": ["C" * 81]})
         assert (status, answer["balances"]) == (200, ["11"])
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        assert _stop(process) == 0
+
+
+def test_serve_defaults_to_a_local_database_and_the_demo_genesis(
+    tmp_path: Path,
+) -> None:
+    """``serve`` alone: ./devtangle.sqlite3, funded by the demo genesis."""
+    (demo,) = load_genesis(DEMO_GENESIS)
+    process, url = _serve(["--port", "0"], tmp_path)
+    try:
+        status, answer = post(
+            url, {"command": "getBalances", "addresses": [demo.address]}
+        )
+        assert (status, answer["balances"]) == (200, [str(demo.balance)])
+    finally:
+        assert _stop(process) == 0
+    assert (tmp_path / DEFAULT_DB).is_file()
+
+
+def test_serve_without_genesis_starts_empty(tmp_path: Path) -> None:
+    (demo,) = load_genesis(DEMO_GENESIS)
+    process, url = _serve(["--port", "0", "--no-genesis"], tmp_path)
+    try:
+        status, answer = post(
+            url, {"command": "getBalances", "addresses": [demo.address]}
+        )
+        assert (status, answer["balances"]) == (200, ["0"])
+    finally:
+        assert _stop(process) == 0

@@ -68,8 +68,30 @@ async def _start(hass: HomeAssistant, source: str) -> dict[str, Any]:
     )
 
 
+async def _bill_only(hass: HomeAssistant, result: Any) -> Any:
+    """At the payments menu: meter and bill only."""
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "payments"
+    assert result["menu_options"] == ["node", "bill_only"]
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "bill_only"}
+    )
+
+
+async def _reconfigure_meter(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Open the reconfigure menu and choose the meter form."""
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reconfigure_meter"}
+    )
+    assert result["step_id"] == "reconfigure_meter"
+    return result
+
+
 async def test_virtual_meter_flow_creates_an_entry(hass: HomeAssistant) -> None:
-    """Name, virtual chip, billing: one entry with data and options split."""
+    """Name, virtual chip, billing, no payments: data and options split."""
     result = await _start(hass, SOURCE_VIRTUAL)
     assert result["step_id"] == "virtual"
     result = await hass.config_entries.flow.async_configure(
@@ -79,6 +101,7 @@ async def test_virtual_meter_flow_creates_an_entry(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], BILLING_INPUT
     )
+    result = await _bill_only(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Garden lights"
     entry = result["result"]
@@ -86,6 +109,11 @@ async def test_virtual_meter_flow_creates_an_entry(hass: HomeAssistant) -> None:
     assert entry.data[CONF_ADDRESS] == 0x41
     assert entry.data[CONF_PERIOD] == "fixed"
     assert entry.options[CONF_PRICE] == "720000000"
+    # Payments off: no node, no wallet, no policy.
+    assert not {"node_url", "seed", "receiver", "min_weight_magnitude"} & set(
+        entry.data
+    )
+    assert not {"pow_mode", "tag", "auto_pay"} & set(entry.options)
     await hass.async_block_till_done()
     assert entry.runtime_data.sampler.is_running
     await hass.config_entries.async_unload(entry.entry_id)
@@ -110,6 +138,7 @@ async def test_billing_errors_are_reported_and_fixable(hass: HomeAssistant) -> N
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], BILLING_INPUT | {"price": "12.5"}
     )
+    result = await _bill_only(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"][CONF_PRICE] == "12.5"
     await hass.async_block_till_done()
@@ -206,6 +235,7 @@ async def test_real_chip_flow_probes_the_chip(hass: HomeAssistant) -> None:
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], BILLING_INPUT
         )
+        result = await _bill_only(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == "ina219-1-0x45"
     assert result["data"]["shunt_ohms"] == 0.1
@@ -240,8 +270,7 @@ async def test_reconfigure_moves_the_chip_and_changes_the_period(
     """A new address and period are stored; the entry reloads and keeps its ledger."""
     entry = init_integration
     statement = await entry.runtime_data.coordinator.async_close_period()
-    result = await entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure"
+    result = await _reconfigure_meter(hass, entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_ADDRESS: "0x44", "period": "daily", "period_seconds": 3600},
@@ -264,7 +293,7 @@ async def test_reconfigure_to_a_taken_chip_is_aborted(
     MockConfigEntry(domain=DOMAIN, unique_id="virtual-1-0x41", data={}).add_to_hass(
         hass
     )
-    result = await init_integration.start_reconfigure_flow(hass)
+    result = await _reconfigure_meter(hass, init_integration)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ADDRESS: "0x41", "period": "hourly"}
     )
@@ -281,7 +310,7 @@ async def test_reconfigure_checks_the_real_chip(hass: HomeAssistant) -> None:
         unique_id="ina219-1-0x40",
     )
     entry.add_to_hass(hass)
-    result = await entry.start_reconfigure_flow(hass)
+    result = await _reconfigure_meter(hass, entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], CHIP_INPUT | {"period": "hourly"}
     )

@@ -219,6 +219,7 @@ class Statement:
             "complete": self.complete,
             "price_flags": list(self.price_flags),
             "payment_state": self.payment_state.value,
+            "payment": None if self.payment is None else dict(self.payment),
             "slices": [
                 {
                     "iota_per_kwh": format_decimal(s.iota_per_kwh, DISPLAY_IOTA_PLACES),

@@ -1,0 +1,360 @@
+"""Payments and the wallet's bookkeeping: the outbox's durable document.
+
+A :class:`Payment` settles one or more statements. Its status moves
+
+    queued ─► signed ─► attached ─► broadcast ─► confirmed
+       │  ▲       ▲                      │
+       │  └ awaiting_approval,           └─ (reattach: back to signed,
+       │    waiting_funds                     the same signed trytes)
+       └─► failed (only before signing: nothing of it ever left the wallet)
+
+and each status is written durably before the step that follows it acts
+(see outbox.py). Once signed, a payment never fails and is never signed
+again: it is rebroadcast, promoted or reattached until it confirms.
+
+:class:`OutboxState` is the whole durable document: the payments (finished
+ones kept for a while as history), the wallet's key bookkeeping (the next
+key index never handed out, the indexes signed from, the deposit index) and
+what was sent per day for the daily cap. It round-trips through JSON exactly
+and :meth:`OutboxState.from_dict` validates every field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from .ledger import PaymentState, parse_datetime
+
+OUTBOX_VERSION = 1
+# Finished payments kept in the document as history (newest).
+HISTORY_LIMIT = 100
+DAYS_KEPT = 8
+
+
+class PaymentStatus(StrEnum):
+    QUEUED = "queued"
+    AWAITING_APPROVAL = "awaiting_approval"
+    WAITING_FUNDS = "waiting_funds"
+    SIGNED = "signed"
+    ATTACHED = "attached"
+    BROADCAST = "broadcast"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+
+
+UNSIGNED = frozenset(
+    {PaymentStatus.QUEUED, PaymentStatus.AWAITING_APPROVAL, PaymentStatus.WAITING_FUNDS}
+)
+IN_FLIGHT = frozenset(
+    {PaymentStatus.SIGNED, PaymentStatus.ATTACHED, PaymentStatus.BROADCAST}
+)
+FINISHED = frozenset({PaymentStatus.CONFIRMED, PaymentStatus.FAILED})
+
+
+def statement_state_of(status: PaymentStatus) -> PaymentState:
+    """The ledger's view of a statement whose payment has ``status``."""
+    if status is PaymentStatus.CONFIRMED:
+        return PaymentState.PAID
+    if status is PaymentStatus.FAILED:
+        return PaymentState.FAILED
+    return PaymentState.SENDING
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """One attachment of the signed bundle (its own proof of work)."""
+
+    tail: str
+    attached_at: datetime
+    promotions: int = 0
+    last_promoted_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tail": self.tail,
+            "attached_at": self.attached_at.isoformat(),
+            "promotions": self.promotions,
+            "last_promoted_at": _time_text(self.last_promoted_at),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Attachment:
+        return cls(
+            tail=_str(data["tail"], "tail"),
+            attached_at=parse_datetime(data["attached_at"], "attached_at"),
+            promotions=_int(data["promotions"], "promotions"),
+            last_promoted_at=_time(data["last_promoted_at"], "last_promoted_at"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One payment: which statements, how much, to whom, and how far it got."""
+
+    id: str
+    statement_ids: tuple[str, ...]
+    amount: int
+    receiver: str
+    message: str
+    created_at: datetime
+    status: PaymentStatus = PaymentStatus.QUEUED
+    approved: bool = False
+    reason: str | None = None  # why it waits or failed (a translation key)
+    missing: int = 0  # IOTA missing while waiting for funds
+    remainder_index: int | None = None
+    inputs: tuple[tuple[int, int], ...] = ()  # (key index, balance)
+    bundle_hash: str | None = None
+    signed_trytes: tuple[str, ...] = ()  # head first, as attachToTangle takes them
+    attached_trytes: tuple[str, ...] = ()  # of the newest attachment
+    attachments: tuple[Attachment, ...] = ()
+    signed_at: datetime | None = None
+    sent_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    last_checked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.statement_ids:
+            raise ValueError("a payment settles at least one statement")
+        if (
+            isinstance(self.amount, bool)
+            or not isinstance(self.amount, int)
+            or self.amount <= 0
+        ):
+            raise ValueError("a payment's amount is an int > 0")
+        if self.status in IN_FLIGHT and not (
+            self.bundle_hash and self.signed_trytes and self.inputs
+        ):
+            raise ValueError(f"a {self.status} payment needs its signed bundle")
+        if self.status is PaymentStatus.CONFIRMED and not (
+            self.bundle_hash and self.inputs and self.attachments
+        ):
+            raise ValueError("a confirmed payment names its bundle")
+        if self.status in {PaymentStatus.ATTACHED, PaymentStatus.BROADCAST} and not (
+            self.attachments and self.attached_trytes
+        ):
+            raise ValueError(f"a {self.status} payment needs an attachment")
+
+    @property
+    def tails(self) -> tuple[str, ...]:
+        return tuple(a.tail for a in self.attachments)
+
+    def evolve(self, **changes: Any) -> Payment:
+        return replace(self, **changes)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able facts for events, actions and the ledger (no trytes)."""
+        return {
+            "payment_id": self.id,
+            "status": self.status.value,
+            "amount_iota": self.amount,
+            "receiver": self.receiver,
+            "statement_ids": list(self.statement_ids),
+            "bundle_hash": self.bundle_hash,
+            "tail_hashes": list(self.tails),
+            "reason": self.reason,
+            "missing_iota": self.missing,
+            "approved": self.approved,
+            "created_at": self.created_at.isoformat(),
+            "sent_at": _time_text(self.sent_at),
+            "confirmed_at": _time_text(self.confirmed_at),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "statement_ids": list(self.statement_ids),
+            "amount": self.amount,
+            "receiver": self.receiver,
+            "message": self.message,
+            "created_at": self.created_at.isoformat(),
+            "status": self.status.value,
+            "approved": self.approved,
+            "reason": self.reason,
+            "missing": self.missing,
+            "remainder_index": self.remainder_index,
+            "inputs": [list(i) for i in self.inputs],
+            "bundle_hash": self.bundle_hash,
+            "signed_trytes": list(self.signed_trytes),
+            "attached_trytes": list(self.attached_trytes),
+            "attachments": [a.to_dict() for a in self.attachments],
+            "signed_at": _time_text(self.signed_at),
+            "sent_at": _time_text(self.sent_at),
+            "confirmed_at": _time_text(self.confirmed_at),
+            "last_checked_at": _time_text(self.last_checked_at),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Payment:
+        if not isinstance(data, Mapping):
+            raise ValueError("a payment is an object")
+        status = data["status"]
+        if status not in PaymentStatus._value2member_map_:
+            raise ValueError(f"unknown payment status {status!r}")
+        remainder = data["remainder_index"]
+        return cls(
+            id=_str(data["id"], "id"),
+            statement_ids=tuple(_str(s, "statement id") for s in data["statement_ids"]),
+            amount=_int(data["amount"], "amount"),
+            receiver=_str(data["receiver"], "receiver"),
+            message=_str(data["message"], "message"),
+            created_at=parse_datetime(data["created_at"], "created_at"),
+            status=PaymentStatus(status),
+            approved=_bool(data["approved"], "approved"),
+            reason=None if data["reason"] is None else _str(data["reason"], "reason"),
+            missing=_int(data["missing"], "missing"),
+            remainder_index=None if remainder is None else _int(remainder, "remainder"),
+            inputs=tuple(
+                (_int(i[0], "input index"), _int(i[1], "input balance"))
+                for i in data["inputs"]
+            ),
+            bundle_hash=(
+                None
+                if data["bundle_hash"] is None
+                else _str(data["bundle_hash"], "bundle")
+            ),
+            signed_trytes=tuple(_str(t, "trytes") for t in data["signed_trytes"]),
+            attached_trytes=tuple(_str(t, "trytes") for t in data["attached_trytes"]),
+            attachments=tuple(Attachment.from_dict(a) for a in data["attachments"]),
+            signed_at=_time(data["signed_at"], "signed_at"),
+            sent_at=_time(data["sent_at"], "sent_at"),
+            confirmed_at=_time(data["confirmed_at"], "confirmed_at"),
+            last_checked_at=_time(data["last_checked_at"], "last_checked_at"),
+        )
+
+
+@dataclass(slots=True)
+class OutboxState:
+    """The outbox's durable document (payments and the wallet's key bookkeeping)."""
+
+    payments: list[Payment] = field(default_factory=list)
+    # Key indexes below this were handed out; none is ever handed out twice.
+    next_index: int = 1
+    # The address the wallet is funded at (never signed from while it is the deposit).
+    deposit_index: int = 0
+    # Every key index this wallet has signed from (W-OTS: never again).
+    spent_indexes: set[int] = field(default_factory=set)
+    # IOTA signed away per local day ("YYYY-MM-DD"), for the daily cap.
+    sent_by_day: dict[str, int] = field(default_factory=dict)
+    next_payment_number: int = 1
+    # The node refused attachToTangle once: proof of work is done locally.
+    node_pow_refused: bool = False
+    # IOTA of every payment confirmed so far (lifetime; history is trimmed).
+    paid_total: int = 0
+
+    def payment(self, payment_id: str) -> Payment | None:
+        return next((p for p in self.payments if p.id == payment_id), None)
+
+    def put(self, payment: Payment) -> None:
+        """Replace the payment with the same id, or append a new one."""
+        for index, existing in enumerate(self.payments):
+            if existing.id == payment.id:
+                self.payments[index] = payment
+                return
+        self.payments.append(payment)
+
+    def new_payment_id(self) -> str:
+        number = self.next_payment_number
+        self.next_payment_number += 1
+        return f"P{number:06d}"
+
+    def reserve_index(self) -> int:
+        """Hand out a fresh key index (the caller persists before using it)."""
+        index = self.next_index
+        self.next_index += 1
+        return index
+
+    def last_confirmed(self) -> Payment | None:
+        confirmed = [p for p in self.payments if p.status is PaymentStatus.CONFIRMED]
+        return confirmed[-1] if confirmed else None
+
+    def open_payments(self) -> list[Payment]:
+        return [p for p in self.payments if p.status not in FINISHED]
+
+    def statement_ids_in_open_payments(self) -> set[str]:
+        return {s for p in self.open_payments() for s in p.statement_ids}
+
+    def trim_history(self) -> None:
+        """Keep every open payment and the newest finished ones."""
+        finished = [p for p in self.payments if p.status in FINISHED]
+        drop = {p.id for p in finished[: max(0, len(finished) - HISTORY_LIMIT)]}
+        self.payments = [p for p in self.payments if p.id not in drop]
+        for day in sorted(self.sent_by_day)[
+            : max(0, len(self.sent_by_day) - DAYS_KEPT)
+        ]:
+            del self.sent_by_day[day]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": OUTBOX_VERSION,
+            "payments": [p.to_dict() for p in self.payments],
+            "next_index": self.next_index,
+            "deposit_index": self.deposit_index,
+            "spent_indexes": sorted(self.spent_indexes),
+            "sent_by_day": dict(self.sent_by_day),
+            "next_payment_number": self.next_payment_number,
+            "node_pow_refused": self.node_pow_refused,
+            "paid_total": self.paid_total,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> OutboxState:
+        """Validate and read the document; ValueError on any defect."""
+        if not isinstance(data, Mapping) or data.get("version") != OUTBOX_VERSION:
+            raise ValueError("not an outbox document of a known version")
+        try:
+            state = cls(
+                payments=[Payment.from_dict(p) for p in data["payments"]],
+                next_index=_int(data["next_index"], "next_index"),
+                deposit_index=_int(data["deposit_index"], "deposit_index"),
+                spent_indexes={_int(i, "spent index") for i in data["spent_indexes"]},
+                sent_by_day={
+                    _str(k, "day"): _int(v, "sent")
+                    for k, v in data["sent_by_day"].items()
+                },
+                next_payment_number=_int(data["next_payment_number"], "payment number"),
+                node_pow_refused=_bool(data["node_pow_refused"], "node_pow_refused"),
+                paid_total=_int(data["paid_total"], "paid_total"),
+            )
+        except (KeyError, TypeError, AttributeError, IndexError) as err:
+            raise ValueError(
+                f"outbox document is malformed: {type(err).__name__} {err}"
+            ) from None
+        if state.deposit_index >= state.next_index or any(
+            i >= state.next_index for i in state.spent_indexes
+        ):
+            raise ValueError("outbox document hands out an index it never reserved")
+        if len({p.id for p in state.payments}) != len(state.payments):
+            raise ValueError("outbox document repeats a payment id")
+        if sum(p.status in IN_FLIGHT for p in state.payments) > 1:
+            raise ValueError("outbox document has more than one bundle in flight")
+        return state
+
+
+def _time_text(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time(value: object, name: str) -> datetime | None:
+    return None if value is None else parse_datetime(value, name)
+
+
+def _str(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    return value
+
+
+def _int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0")
+    return value
+
+
+def _bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be a bool")
+    return value

@@ -1,0 +1,533 @@
+"""Pays closed statements: runs the core's outbox on Home Assistant's clock.
+
+The outbox (core/outbox.py) decides and acts; this module only
+
+* keeps its document in two-slot storage (written from the worker thread
+  the outbox runs in, and waited for: durable before acting),
+* runs its steps off the event loop, one at a time, on a timer,
+* queues statements as periods close (automatic payment) or on request,
+* mirrors each payment's state into the ledger's statements,
+* fires the payment events, raises and clears repair issues, and
+* gives the entities one snapshot to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_AUTO_PAY,
+    CONF_MAX_DAILY,
+    CONF_MAX_PAYMENT,
+    CONF_MWM,
+    CONF_NODE_URL,
+    CONF_POW_MODE,
+    CONF_RECEIVER,
+    CONF_SEED,
+    CONF_TAG,
+    DEFAULT_AUTO_PAY,
+    DEFAULT_MAX_DAILY,
+    DEFAULT_MAX_PAYMENT,
+    DEFAULT_POW_MODE,
+    DEFAULT_TAG,
+    DOMAIN,
+    EVENT_PAYMENT_PREFIX,
+    LOGGER,
+)
+from .core.ledger import PaymentState, Statement
+from .core.legacy_node import LegacyNode
+from .core.outbox import (
+    FollowSchedule,
+    Outbox,
+    PaymentEvent,
+    PaymentPolicy,
+)
+from .core.payments import (
+    IN_FLIGHT,
+    OutboxState,
+    Payment,
+    PaymentStatus,
+    statement_state_of,
+)
+from .core.wallet import Funds, LegacyWallet
+from .storage import DurableState
+
+if TYPE_CHECKING:
+    from .coordinator import IotaEnergyCoordinator
+
+OUTBOX = "outbox"
+# A node failing this long gets a repair issue (shorter outages only retry).
+NODE_ISSUE_AFTER = timedelta(minutes=10)
+BALANCE_INTERVAL = timedelta(minutes=5)
+# Steps in one tick while each makes progress (then the timer takes over).
+MAX_STEPS_PER_TICK = 20
+PAY_ACTION_TIMEOUT_S = 120.0
+PAYMENT_STATES = ("idle", *[s.value for s in PaymentStatus])
+
+
+class OutboxWriteError(OSError):
+    """The outbox document could not be written: the step does not act."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSettings:
+    """What the entry says about paying."""
+
+    node_url: str
+    seed: str = field(repr=False)
+    receiver: str
+    mwm: int
+    auto_pay: bool
+    policy: PaymentPolicy
+    tag: str
+
+    @classmethod
+    def from_entry(
+        cls, data: dict[str, Any], options: dict[str, Any]
+    ) -> PaymentSettings | None:
+        """None when the entry does not pay (metering and billing only)."""
+        if not data.get(CONF_NODE_URL):
+            return None
+        receiver = str(data[CONF_RECEIVER])
+        return cls(
+            node_url=str(data[CONF_NODE_URL]),
+            seed=str(data[CONF_SEED]),
+            receiver=receiver,
+            mwm=int(data[CONF_MWM]),
+            auto_pay=bool(options.get(CONF_AUTO_PAY, DEFAULT_AUTO_PAY)),
+            policy=PaymentPolicy(
+                receiver=receiver,
+                max_payment=int(options.get(CONF_MAX_PAYMENT, DEFAULT_MAX_PAYMENT)),
+                max_daily=int(options.get(CONF_MAX_DAILY, DEFAULT_MAX_DAILY)),
+                pow_mode=str(options.get(CONF_POW_MODE, DEFAULT_POW_MODE)),
+            ),
+            tag=str(options.get(CONF_TAG, DEFAULT_TAG)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSnapshot:
+    """What the payment entities show."""
+
+    state: str
+    balance: int | None
+    deposit_address: str | None
+    paid_total: int
+    last_paid_at: datetime | None
+    problem: str | None  # a translation key, or None
+
+
+class PaymentManager:
+    """One entry's payments; see the module docstring."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        coordinator: IotaEnergyCoordinator,
+        settings: PaymentSettings,
+        *,
+        schedule: FollowSchedule | None = None,
+    ) -> None:
+        """Prepare; nothing is read or started until ``async_start``."""
+        self.hass = hass
+        self.coordinator = coordinator
+        self.settings = settings
+        self._entry_id = coordinator.config_entry.entry_id
+        self._schedule = schedule or FollowSchedule()
+        self._store = DurableState[OutboxState, OutboxState](
+            hass,
+            self._entry_id,
+            OUTBOX,
+            encode=OutboxState.to_dict,
+            decode=OutboxState.from_dict,
+            required=True,
+        )
+        self._outbox: Outbox | None = None
+        self._lock = asyncio.Lock()
+        self._timer: CALLBACK_TYPE | None = None
+        self._unsubscribers: list[CALLBACK_TYPE] = []
+        self._stopped = False
+        self._funds: Funds | None = None
+        self._funds_at: datetime | None = None
+        self._deposit_address: str | None = None
+        self._listeners: list[Callable[[PaymentEvent], None]] = []
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Load the outbox, mirror it into the ledger, queue what is due, run."""
+        loaded = await self._store.async_load()
+        state = loaded.value or OutboxState()
+        settings = self.settings
+        wallet = await self.hass.async_add_executor_job(self._build_wallet)
+        self._outbox = Outbox(
+            state, wallet, settings.policy, self._persist_blocking, self._schedule
+        )
+        if loaded.value is None:
+            # The key bookkeeping must exist on disk before any key is used.
+            await self._store.async_save_all(state)
+        await self._async_mirror(state.payments)
+        self._unsubscribers.append(
+            self.coordinator.async_add_statement_listener(self._on_statement)
+        )
+        if settings.auto_pay:
+            await self._async_enqueue(self._payable_statements(None))
+        self._schedule_tick(0)
+
+    async def async_stop(self) -> None:
+        """Stop the timer; a step in progress finishes (and is written) first."""
+        self._stopped = True
+        for unsub in self._unsubscribers:
+            unsub()
+        self._unsubscribers.clear()
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+        async with self._lock:
+            pass
+
+    def _build_wallet(self) -> LegacyWallet:
+        settings = self.settings
+        return LegacyWallet(
+            settings.seed,
+            LegacyNode(settings.node_url),
+            mwm=settings.mwm,
+            tag=settings.tag,
+        )
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            raise RuntimeError("payments are not started")
+        return self._outbox
+
+    # --- what entities and actions use ---------------------------------------------
+
+    @callback
+    def async_add_listener(
+        self, listener: Callable[[PaymentEvent], None]
+    ) -> CALLBACK_TYPE:
+        """Call ``listener`` with every payment event from now on."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._listeners.remove(listener)
+
+        return remove
+
+    def snapshot(self) -> PaymentSnapshot:
+        outbox = self.outbox
+        state = outbox.state
+        current = _current(state)
+        last = state.last_confirmed()
+        return PaymentSnapshot(
+            state="idle" if current is None else current.status.value,
+            balance=None if self._funds is None else self._funds.spendable,
+            deposit_address=self._deposit_address,
+            paid_total=state.paid_total,
+            last_paid_at=None if last is None else last.confirmed_at,
+            problem=self._problem(),
+        )
+
+    def payments(self) -> list[Payment]:
+        return list(self.outbox.state.payments)
+
+    async def async_pay(self, statement_ids: list[str] | None) -> Payment:
+        """Queue statements now and drive the payment until it is signed."""
+        statements = self._payable_statements(statement_ids)
+        if not statements:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="nothing_to_pay"
+            )
+        payment = await self._async_enqueue(statements)
+        if payment is None:  # pragma: no cover - _payable_statements filtered
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="nothing_to_pay"
+            )
+        deadline = self.hass.loop.time() + PAY_ACTION_TIMEOUT_S
+        while self.hass.loop.time() < deadline:
+            await self._async_tick(reschedule=False)
+            current = self.outbox.state.payment(payment.id)
+            assert current is not None
+            if current.status not in {PaymentStatus.QUEUED}:
+                return current
+            if self.outbox.node_problem is not None:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="payment_node_unreachable",
+                    translation_placeholders={
+                        "payment_id": payment.id,
+                        "error": str(self.outbox.node_problem.last_error),
+                    },
+                )
+        current = self.outbox.state.payment(payment.id)
+        assert current is not None
+        return current
+
+    async def async_approve(self, payment_id: str) -> Payment:
+        async with self._lock:
+            try:
+                payment = await self.hass.async_add_executor_job(
+                    self.outbox.approve, payment_id
+                )
+            except KeyError:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="payment_not_found",
+                    translation_placeholders={"payment_id": payment_id},
+                ) from None
+            except ValueError:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="payment_not_awaiting_approval",
+                    translation_placeholders={"payment_id": payment_id},
+                ) from None
+        await self._async_mirror([payment])
+        self._schedule_tick(0)
+        return payment
+
+    # --- queueing ----------------------------------------------------------------
+
+    @callback
+    def _on_statement(self, statement: Statement) -> None:
+        if self.settings.auto_pay and statement.payment_state is PaymentState.DUE:
+            self.hass.async_create_task(
+                self._async_enqueue_and_run([statement]), eager_start=False
+            )
+
+    async def _async_enqueue_and_run(self, statements: list[Statement]) -> None:
+        if await self._async_enqueue(statements) is not None:
+            self._schedule_tick(0)
+
+    def _payable_statements(self, statement_ids: list[str] | None) -> list[Statement]:
+        ledger = self.coordinator.state.ledger
+        taken = self.outbox.state.statement_ids_in_open_payments()
+        payable = {PaymentState.DUE, PaymentState.FAILED}
+        if statement_ids is None:
+            return [
+                s for s in ledger if s.payment_state in payable and s.id not in taken
+            ]
+        found: list[Statement] = []
+        for statement_id in statement_ids:
+            statement = ledger.get(statement_id)
+            if statement is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="statement_not_found",
+                    translation_placeholders={"statement_id": statement_id},
+                )
+            if statement.payment_state not in payable or statement.id in taken:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="statement_not_payable",
+                    translation_placeholders={
+                        "statement_id": statement_id,
+                        "state": statement.payment_state.value,
+                    },
+                )
+            found.append(statement)
+        return found
+
+    async def _async_enqueue(self, statements: list[Statement]) -> Payment | None:
+        if not statements:
+            return None
+        async with self._lock:
+            payment = await self.hass.async_add_executor_job(
+                self.outbox.enqueue, statements, dt_util.utcnow()
+            )
+        if payment is not None:
+            await self._async_mirror([payment])
+        return payment
+
+    # --- the timer -----------------------------------------------------------------
+
+    @callback
+    def _schedule_tick(self, delay_s: float) -> None:
+        if self._stopped:
+            return
+        if self._timer is not None:
+            self._timer()
+        self._timer = async_call_later(self.hass, delay_s, self._async_timer)
+
+    async def _async_timer(self, _now: datetime) -> None:
+        self._timer = None
+        await self._async_tick(reschedule=True)
+
+    async def _async_tick(self, *, reschedule: bool) -> None:
+        """Step while steps make progress; then wait for the next check."""
+        outbox = self.outbox
+        for _ in range(MAX_STEPS_PER_TICK):
+            if self._stopped:
+                return
+            before = outbox.state
+            now = dt_util.utcnow()
+            day = dt_util.as_local(now).date().isoformat()
+            async with self._lock:
+                try:
+                    events = await self.hass.async_add_executor_job(
+                        outbox.step, now, day
+                    )
+                except OutboxWriteError:
+                    # Nothing was acted on; the storage issue says why.
+                    events = []
+                    break
+            await self._async_handle(events)
+            if outbox.state is before and not events:
+                break
+        await self._async_refresh_funds()
+        self._update_issues()
+        self.coordinator.async_update_listeners()
+        if reschedule:
+            self._schedule_tick(self._next_delay())
+
+    def _next_delay(self) -> float:
+        outbox = self.outbox
+        problem = outbox.node_problem
+        if problem is not None:
+            return max(0.5, (problem.retry_at - dt_util.utcnow()).total_seconds())
+        return self._schedule.check_interval.total_seconds()
+
+    async def _async_handle(self, events: Iterable[PaymentEvent]) -> None:
+        events = list(events)
+        if not events:
+            return
+        await self._async_mirror([e.payment for e in events])
+        for event in events:
+            if event.payment.status is PaymentStatus.CONFIRMED:
+                self._funds_at = None  # read the balance again
+            self.hass.bus.async_fire(
+                f"{EVENT_PAYMENT_PREFIX}{event.kind.value}",
+                {"config_entry_id": self._entry_id} | event.payment.summary(),
+            )
+            for listener in list(self._listeners):
+                listener(event)
+
+    async def _async_mirror(self, payments: Iterable[Payment]) -> None:
+        """Show each payment's state on its statements, durably."""
+        updates: dict[str, tuple[PaymentState, dict[str, Any]]] = {}
+        for payment in payments:
+            record = {
+                "payment_id": payment.id,
+                "status": payment.status.value,
+                "bundle_hash": payment.bundle_hash,
+            }
+            for statement_id in payment.statement_ids:
+                updates[statement_id] = (statement_state_of(payment.status), record)
+        await self.coordinator.async_set_payment_states(updates)
+
+    async def _async_refresh_funds(self) -> None:
+        now = dt_util.utcnow()
+        if self._funds_at is not None and now - self._funds_at < BALANCE_INTERVAL:
+            return
+        if self.outbox.node_problem is not None:
+            return
+        state = self.outbox.state
+        wallet = self.outbox.wallet
+
+        def read() -> tuple[Funds, str]:
+            funds = wallet.funds(state.next_index, state.spent_indexes)
+            return funds, wallet.address_with_checksum(state.deposit_index)
+
+        try:
+            self._funds, self._deposit_address = await self.hass.async_add_executor_job(
+                read
+            )
+        except Exception as err:
+            LOGGER.debug("Balance not read: %s", type(err).__name__)
+            return
+        self._funds_at = now
+
+    # --- problems ---------------------------------------------------------
+
+    def _problem(self) -> str | None:
+        outbox = self.outbox
+        problem = outbox.node_problem
+        if problem is not None:
+            return "node_unreachable"
+        for payment in outbox.state.open_payments():
+            if payment.status is PaymentStatus.WAITING_FUNDS:
+                return "insufficient_funds"
+            if payment.status is PaymentStatus.AWAITING_APPROVAL:
+                return "awaiting_approval"
+        last = outbox.state.payments[-1] if outbox.state.payments else None
+        if last is not None and last.status is PaymentStatus.FAILED:
+            return last.reason or "payment_failed"
+        return None
+
+    @callback
+    def _update_issues(self) -> None:
+        outbox = self.outbox
+        problem = outbox.node_problem
+        node_issue = f"node_unreachable_{self._entry_id}"
+        if problem is not None and dt_util.utcnow() - problem.since >= NODE_ISSUE_AFTER:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                node_issue,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="node_unreachable",
+                translation_placeholders={
+                    "url": self.settings.node_url,
+                    "since": dt_util.as_local(problem.since).isoformat(),
+                },
+            )
+        elif problem is None:
+            ir.async_delete_issue(self.hass, DOMAIN, node_issue)
+        funds_issue = f"insufficient_funds_{self._entry_id}"
+        waiting = next(
+            (
+                p
+                for p in outbox.state.open_payments()
+                if p.status is PaymentStatus.WAITING_FUNDS
+            ),
+            None,
+        )
+        if waiting is not None:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                funds_issue,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="insufficient_funds",
+                translation_placeholders={
+                    "missing": str(waiting.missing),
+                    "payment_id": waiting.id,
+                    "address": self._deposit_address or "",
+                },
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, funds_issue)
+
+    # --- durability -------------------------------------------------------
+
+    def _persist_blocking(self, state: OutboxState) -> None:
+        """Write the outbox document from the outbox's worker thread; wait for it."""
+        future = asyncio.run_coroutine_threadsafe(
+            self._store.async_save_all(state), self.hass.loop
+        )
+        if not future.result():
+            raise OutboxWriteError("the outbox document could not be written")
+
+
+def _current(state: OutboxState) -> Payment | None:
+    """The payment in flight, else the oldest open one, else the newest one."""
+    open_payments = state.open_payments()
+    for payment in open_payments:
+        if payment.status in IN_FLIGHT:
+            return payment
+    if open_payments:
+        return open_payments[0]
+    return state.payments[-1] if state.payments else None

@@ -1,0 +1,268 @@
+"""Set up and unload a config entry: the Home Assistant side of the package.
+
+This module only wires the domain core (``core/``) into Home Assistant:
+it builds the power source, starts the sampler thread, restores the durable
+state and hands everything to the coordinator. The package's ``__init__``
+exposes its entry points to Home Assistant's loader (see there why they are
+not defined in ``__init__`` itself).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+import logging
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers.typing import ConfigType
+
+from .const import (
+    CONF_ADC,
+    CONF_ADDRESS,
+    CONF_BUSNUM,
+    CONF_FLUSH_INTERVAL,
+    CONF_GAIN,
+    CONF_LOAD_PROFILE,
+    CONF_MAX_EXPECTED_AMPS,
+    CONF_MIN_PAYMENT,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
+    CONF_PUBLISH_INTERVAL,
+    CONF_SAMPLE_RATE,
+    CONF_SHUNT_OHMS,
+    CONF_SOURCE,
+    CONF_STATEMENT_RETENTION,
+    CONF_VOLTAGE_RANGE,
+    DEFAULT_FLUSH_INTERVAL,
+    DEFAULT_MIN_PAYMENT,
+    DEFAULT_PRICE,
+    DEFAULT_PUBLISH_INTERVAL,
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_STATEMENT_RETENTION,
+    DOMAIN,
+    LOGGER,
+    METER_MAX_GAP_S,
+    SAMPLER_STOP_TIMEOUT,
+    SOURCE_VIRTUAL,
+)
+from .coordinator import CoordinatorSettings, IotaEnergyCoordinator
+from .core.circuit import Circuit, ProfileCircuit, TutorialCircuit
+from .core.ina219_model import VirtualIna219
+from .core.load_profiles import LoadProfile
+from .core.periods import schedule_from_options
+from .core.power_source import Ina219Config, Ina219Source
+from .core.sampler import Sampler
+from .libraries import async_ensure_libraries
+from .payment_manager import PaymentManager, PaymentSettings
+from .persistence import EntryPersistence
+from .runtime import IotaEnergyConfigEntry, IotaEnergyRuntime
+from .services import async_setup_services
+from .state import StateFactory
+from .storage import StateCorruptError
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once, whatever entries exist."""
+    driver_logger = logging.getLogger("ina219")
+    if driver_logger.level == logging.NOTSET:
+        # pi-ina219 logs its calibration at INFO each time the chip is
+        # (re)opened; the `logger` integration can still turn it back on.
+        driver_logger.setLevel(logging.WARNING)
+    async_setup_services(hass)
+    return True
+
+
+def ina219_config(entry: ConfigEntry) -> Ina219Config:
+    """The chip settings stored in the entry."""
+    data = entry.data
+    return Ina219Config(
+        busnum=int(data[CONF_BUSNUM]),
+        address=int(data[CONF_ADDRESS]),
+        shunt_ohms=float(data[CONF_SHUNT_OHMS]),
+        max_expected_amps=(
+            float(data[CONF_MAX_EXPECTED_AMPS])
+            if data.get(CONF_MAX_EXPECTED_AMPS)
+            else None
+        ),
+        voltage_range=int(data[CONF_VOLTAGE_RANGE]),
+        gain=str(data[CONF_GAIN]),
+        adc=str(data[CONF_ADC]),
+    )
+
+
+def build_source(
+    hass: HomeAssistant, entry: ConfigEntry
+) -> tuple[Ina219Source, Circuit | None, VirtualIna219 | None]:
+    """The power source of the entry: a real INA219, or the virtual one.
+
+    Both run the real pi-ina219 driver; the virtual chip sits under it at
+    the I2C seam. Runs in the executor: reading a load profile is file I/O.
+    """
+    config = ina219_config(entry)
+    if entry.data[CONF_SOURCE] != SOURCE_VIRTUAL:
+        return Ina219Source(config), None, None
+    circuit: Circuit
+    if profile := entry.data.get(CONF_LOAD_PROFILE):
+        path = Path(hass.config.path(profile))
+        circuit = ProfileCircuit(LoadProfile.from_csv(path))
+    else:
+        circuit = TutorialCircuit()
+    chip = VirtualIna219(circuit, shunt_ohms=config.shunt_ohms, address=config.address)
+    return Ina219Source(config, i2c_interface=chip.i2c_interface), circuit, chip
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -> bool:
+    """Restore the state, start sampling and publishing."""
+    await async_ensure_libraries(hass)
+    options = entry.options
+    try:
+        schedule = schedule_from_options(
+            {**entry.data, **options}, ZoneInfo(hass.config.time_zone)
+        )
+        static_price = Fraction(str(options.get(CONF_PRICE, DEFAULT_PRICE)))
+    except ValueError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_billing_settings",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    factory = StateFactory(
+        schedule=schedule,
+        min_payment_iota=int(options.get(CONF_MIN_PAYMENT, DEFAULT_MIN_PAYMENT)),
+        static_price=static_price,
+        uses_price_entity=bool(options.get(CONF_PRICE_ENTITY)),
+        max_gap_s=METER_MAX_GAP_S,
+    )
+    persistence = EntryPersistence(hass, entry.entry_id, factory)
+    try:
+        state = await persistence.async_load()
+    except StateCorruptError as err:
+        # The way out, offered and never taken by itself: start a new ledger.
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"start_new_ledger_{entry.entry_id}",
+            is_fixable=True,
+            is_persistent=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="start_new_ledger",
+            translation_placeholders={"title": entry.title},
+            data={"entry_id": entry.entry_id},
+        )
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders=err.translation_placeholders,
+        ) from err
+
+    source, circuit, chip = await hass.async_add_executor_job(build_source, hass, entry)
+    sampler = Sampler(
+        source,
+        float(options.get(CONF_SAMPLE_RATE, DEFAULT_SAMPLE_RATE)),
+        state.meter.add,
+        logger=LOGGER,
+    )
+    coordinator = IotaEnergyCoordinator(
+        hass,
+        entry,
+        state,
+        persistence,
+        CoordinatorSettings(
+            publish_interval=timedelta(
+                seconds=float(
+                    options.get(CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL)
+                )
+            ),
+            flush_interval=timedelta(
+                seconds=float(options.get(CONF_FLUSH_INTERVAL, DEFAULT_FLUSH_INTERVAL))
+            ),
+            statement_retention=int(
+                options.get(CONF_STATEMENT_RETENTION, DEFAULT_STATEMENT_RETENTION)
+            ),
+            price_entity=options.get(CONF_PRICE_ENTITY) or None,
+        ),
+    )
+    # The sampler opens the chip in its own thread and retries while it is
+    # missing, so a chip that is not there yet does not fail the setup.
+    sampler.start()
+    runtime = IotaEnergyRuntime(
+        coordinator=coordinator, sampler=sampler, circuit=circuit, chip=chip
+    )
+    try:
+        await coordinator.async_start()
+        await coordinator.async_config_entry_first_refresh()
+        runtime.payments = await _async_start_payments(hass, entry, coordinator)
+    except BaseException:
+        await _async_stop_runtime(hass, runtime)
+        raise
+    entry.runtime_data = runtime
+
+    async def _async_on_stop(_event: Event) -> None:
+        await _async_stop_runtime(hass, runtime)
+
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_on_stop)
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_start_payments(
+    hass: HomeAssistant,
+    entry: IotaEnergyConfigEntry,
+    coordinator: IotaEnergyCoordinator,
+) -> PaymentManager | None:
+    """Start paying, if the entry pays; metering goes on if payments cannot."""
+    settings = PaymentSettings.from_entry(dict(entry.data), dict(entry.options))
+    if settings is None:
+        return None
+    payments = PaymentManager(hass, coordinator, settings)
+    try:
+        await payments.async_start()
+    except StateCorruptError:
+        # Never pay from unknown key bookkeeping: a key could be used twice.
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"outbox_unreadable_{entry.entry_id}",
+            is_fixable=False,
+            is_persistent=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="outbox_unreadable",
+            translation_placeholders={"title": entry.title},
+        )
+        await payments.async_stop()
+        return None
+    return payments
+
+
+async def _async_stop_runtime(hass: HomeAssistant, runtime: IotaEnergyRuntime) -> None:
+    """Stop sampling first, then bill and write what was measured."""
+    if runtime.payments is not None:
+        await runtime.payments.async_stop()
+    await hass.async_add_executor_job(
+        runtime.sampler.stop, SAMPLER_STOP_TIMEOUT.total_seconds()
+    )
+    await runtime.coordinator.async_stop()
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -> bool:
+    """Unload platforms, stop sampling, write the state."""
+    if unload_ok := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        await _async_stop_runtime(hass, entry.runtime_data)
+    return unload_ok

@@ -1,0 +1,178 @@
+"""The bill each payment carries: encoding, decoding and the owner's checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+import json
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.iota_energy.core.bill_message import (
+    BillFormatError,
+    ascii_to_trytes,
+    bill_statements,
+    decode_bill,
+    encode_bill,
+    trytes_to_ascii,
+)
+from custom_components.iota_energy.core.ledger import (
+    PaymentState,
+    PriceSlice,
+    Statement,
+)
+from custom_components.iota_energy.core.thirdparty import import_pyota
+
+T0 = datetime(2026, 12, 2, 10, tzinfo=UTC)
+
+
+def statement(
+    number: int, slices: tuple[PriceSlice, ...], carried_in: Fraction
+) -> Statement:
+    owed = sum((s.owed for s in slices), Fraction(0))
+    due = int(carried_in + owed)
+    return Statement(
+        id=f"S{number:06d}",
+        period_start=T0 + timedelta(hours=number),
+        period_end=T0 + timedelta(hours=number + 1),
+        closed_at=T0 + timedelta(hours=number + 1),
+        energy_j=sum((s.energy_j for s in slices), Fraction(0)),
+        slices=slices,
+        owed=owed,
+        carried_in=carried_in,
+        due_iota=due,
+        carried_out=carried_in + owed - due,
+        complete=True,
+        price_flags=(),
+        payment_state=PaymentState.DUE if due else PaymentState.NOTHING_DUE,
+    )
+
+
+def two_statements() -> list[Statement]:
+    return [
+        statement(
+            1,
+            (PriceSlice(Fraction(720_000_000), Fraction(100, 3), "static"),),
+            Fraction(1, 3),
+        ),
+        statement(
+            2,
+            (
+                PriceSlice(Fraction(720_000_000), Fraction(7), "static"),
+                PriceSlice(Fraction(800_000_001, 3), Fraction(11, 2), "entity"),
+            ),
+            Fraction(2, 7),
+        ),
+    ]
+
+
+def test_round_trip_keeps_every_exact_figure() -> None:
+    statements = two_statements()
+    amount = sum(s.due_iota for s in statements)
+    bill = decode_bill(encode_bill("P000001", amount, bill_statements(statements)))
+    assert bill.payment_id == "P000001"
+    assert bill.amount_iota == amount
+    assert bill.unit == "i"
+    for decoded, original in zip(bill.statements, statements, strict=True):
+        assert decoded.id == original.id
+        assert decoded.period_start == original.period_start
+        assert decoded.period_end == original.period_end
+        assert decoded.energy_wh == original.energy_wh
+        assert decoded.owed == original.owed
+        assert decoded.carried_in == original.carried_in
+        assert decoded.carried_out == original.carried_out
+        assert decoded.due_iota == original.due_iota
+        assert decoded.slices == tuple(
+            (s.iota_per_kwh, s.energy_j / 3600) for s in original.slices
+        )
+
+
+def test_padding_and_fragments_are_read_as_one_message() -> None:
+    statements = two_statements()
+    trytes = encode_bill(
+        "P1", sum(s.due_iota for s in statements), bill_statements(statements)
+    )
+    padded = trytes + "9" * (2187 - len(trytes) % 2187)
+    fragments = [padded[i : i + 2187] for i in range(0, len(padded), 2187)]
+    assert decode_bill(fragments).payment_id == "P1"
+
+
+def test_encoding_is_iotas_two_trytes_per_byte() -> None:
+    # "A" is 65 = 11 + 2 * 27 -> "K" then "B" (iota.js asciiToTrytes gives "KB").
+    assert ascii_to_trytes("A") == "KB"
+    assert ascii_to_trytes("{}") == "ODQD"
+    assert trytes_to_ascii("ODQD99") == "{}"
+
+
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=1, max_codepoint=127),
+        min_size=1,
+        max_size=200,
+    )
+)
+@settings(deadline=None)  # the first example imports PyOTA
+def test_pyotas_codec_agrees(text: str) -> None:
+    """PyOTA (and so every IOTA library) reads the same trytes back."""
+    iota = import_pyota()
+    trytes = ascii_to_trytes(text)
+    assert trytes == str(iota.TryteString.from_bytes(text.encode("ascii")))
+    assert iota.TryteString(trytes).decode() == text
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=127)))
+def test_any_ascii_text_round_trips(text: str) -> None:
+    assert trytes_to_ascii(ascii_to_trytes(text)) == text
+
+
+def tamper(field: str, value: object) -> str:
+    statements = two_statements()
+    amount = sum(s.due_iota for s in statements)
+    document = json.loads(
+        trytes_to_ascii(encode_bill("P1", amount, bill_statements(statements)))
+    )
+    if field == "amt":
+        document["amt"] = value
+    else:
+        document["st"][1][field] = value
+    return ascii_to_trytes(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "complaint"),
+    [
+        ("amt", 1, "do not add up to the amount"),
+        ("owed", "1/1", "owed is not energy times price"),
+        ("wh", "999/1", "slices do not add up"),
+        ("out", "0/1", "carried"),
+        ("due", -1, "integer"),
+    ],
+)
+def test_a_bill_that_does_not_add_up_is_refused(
+    field: str, value: object, complaint: str
+) -> None:
+    with pytest.raises(BillFormatError, match=complaint):
+        decode_bill(tamper(field, value))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        ascii_to_trytes("not json"),
+        ascii_to_trytes('{"app": "someone else", "v": 1}'),
+        ascii_to_trytes('{"app": "iota_energy", "v": 2}'),
+        ascii_to_trytes('{"app": "iota_energy", "v": 1, "amt": 0, "st": []}'),
+        "ZZ",  # 26 + 26 * 27: not ASCII
+    ],
+)
+def test_messages_that_are_no_bill_are_refused(message: str) -> None:
+    with pytest.raises(BillFormatError):
+        decode_bill(message)
+
+
+def test_encode_refuses_entries_that_do_not_add_up() -> None:
+    entries = bill_statements(two_statements())
+    with pytest.raises(ValueError, match="add up"):
+        encode_bill("P1", 1, entries)
