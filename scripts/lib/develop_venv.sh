@@ -51,6 +51,7 @@ develop_ensure_venv() {
   log "Creating ${venv#"$REPO_ROOT"/} (Python $(python_version_of "$python"), $pin)"
   rm -rf "$venv"
   "$uv" venv --quiet --python "$python" "$venv" >&2
+  export_python_build_env "$python"
   retry_once "$uv" pip install --quiet --python "$venv/bin/python" "$pin" \
     -r "$REPO_ROOT/requirements/runtime.txt" >&2
   retry_once "$uv" pip install --quiet --python "$venv/bin/python" --no-deps \

@@ -341,3 +341,16 @@ ensure_python_314() {
   done
   die "no Python >= 3.14.2 found, and none could be unpacked from Debian ($PYTHON314_SUITES)"
 }
+
+# When $1 (a venv's or the prefix's python) runs on a Debian prefix, export
+# CPATH with the prefix's headers: its pyconfig.h includes the multiarch
+# <x86_64-linux-gnu/python3.14/pyconfig.h>, which sdists that compile (Home
+# Assistant installs some at its first start) find only through CPATH.
+export_python_build_env() {
+  local real root prefix
+  real="$(readlink -f "$1")"
+  root="$(readlink -f "$CACHE_DIR")/python-debian/"
+  [[ "$real" == "$root"*/usr/bin/* ]] || return 0
+  prefix="${real%/usr/bin/*}"
+  export CPATH="$prefix/usr/include${CPATH:+:$CPATH}"
+}

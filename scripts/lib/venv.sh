@@ -110,6 +110,7 @@ ensure_leg_venv() {
   log "Creating ${venv#"$REPO_ROOT"/} (Python $(python_version_of "$python"), $(basename "$requirements"))"
   rm -rf "$venv"
   "$uv" venv --quiet --python "$python" "$venv" >&2
+  export_python_build_env "$python"
   # One resolution for Home Assistant, the test harness, the tools and the
   # integration's manifest requirements, then the three libraries whose
   # declared dependencies do not build, without those dependencies.
