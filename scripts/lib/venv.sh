@@ -41,8 +41,8 @@ leg_pytest_args() {
   esac
 }
 
-# True when mypy checks the integration on leg $1. From 2026.10 Home
-# Assistant types its schemas with probatio and aliases `voluptuous` to it at
+# True when mypy checks the integration on leg $1. Home Assistant 2026.10
+# (unlike 2026.2) types its schemas with probatio and aliases `voluptuous` to it at
 # run time; mypy cannot see that alias, so the integration's voluptuous
 # schemas (right at run time, which the tests of those legs show) fail its
 # checks there. mypy --strict runs on the legs whose schema library it sees.
