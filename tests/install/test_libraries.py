@@ -39,7 +39,7 @@ async def _home_assistant_install_kwargs(hass: HomeAssistant) -> dict[str, Any]:
         patch("homeassistant.util.package.install_package", side_effect=fake_install),
     ):
         await requirements.async_process_requirements(
-            hass, "probe", ["probe-package==1.0"], is_built_in=False
+            hass, "probe", ["probe-package==1.0"]
         )
     assert seen, "Home Assistant installed nothing"
     return seen
