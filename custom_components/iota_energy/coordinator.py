@@ -181,7 +181,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
                 ledger.set_payment_state(statement_id, state, record)
                 changed = True
             if changed:
-                await self._persistence.async_record_statements(self.state)
+                await self._persistence.async_record_payment_states(self.state)
 
     # --- the data path -------------------------------------------------------
 

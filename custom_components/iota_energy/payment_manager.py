@@ -161,6 +161,10 @@ class PaymentManager:
         self._funds_at: datetime | None = None
         self._deposit_address: str | None = None
         self._listeners: list[Callable[[PaymentEvent], None]] = []
+        # Cleared while a tick runs, so stopping can wait for it.
+        self._ticks_running = 0
+        self._ticks_done = asyncio.Event()
+        self._ticks_done.set()
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -185,7 +189,7 @@ class PaymentManager:
         self._schedule_tick(0)
 
     async def async_stop(self) -> None:
-        """Stop the timer; a step in progress finishes (and is written) first."""
+        """Stop the timer and wait for a tick in progress (its step is written)."""
         self._stopped = True
         for unsub in self._unsubscribers:
             unsub()
@@ -193,8 +197,7 @@ class PaymentManager:
         if self._timer is not None:
             self._timer()
             self._timer = None
-        async with self._lock:
-            pass
+        await self._ticks_done.wait()
 
     def _build_wallet(self) -> LegacyWallet:
         settings = self.settings
@@ -366,6 +369,18 @@ class PaymentManager:
 
     async def _async_tick(self, *, reschedule: bool) -> None:
         """Step while steps make progress; then wait for the next check."""
+        if self._stopped:
+            return
+        self._ticks_running += 1
+        self._ticks_done.clear()
+        try:
+            await self._async_steps(reschedule=reschedule)
+        finally:
+            self._ticks_running -= 1
+            if not self._ticks_running:
+                self._ticks_done.set()
+
+    async def _async_steps(self, *, reschedule: bool) -> None:
         outbox = self.outbox
         for _ in range(MAX_STEPS_PER_TICK):
             if self._stopped:
@@ -385,6 +400,8 @@ class PaymentManager:
             await self._async_handle(events)
             if outbox.state is before and not events:
                 break
+        if self._stopped:
+            return
         await self._async_refresh_funds()
         self._update_issues()
         self.coordinator.async_update_listeners()

@@ -1,26 +1,46 @@
-"""How one entry's state is kept: a ledger document and a live document.
+"""How one entry's state is kept: a ledger head, ledger chunks, a live document.
 
-See storage.py for the slots. The ledger document is the whole state as of
-the last closed statement; the live document is the fast-changing rest,
-tagged with the ledger document's sequence number it continues.
+See storage.py for the slots and core/ledger_chunks.py for the layout. The
+ledger head is the whole state as of the last write of the ledger (billing
+engine, meter, prices, the statements not yet sealed, the index of sealed
+chunks and their pending payment changes); sealed chunks hold the older
+statements, each version written once, before any head names it; the live
+document is the fast-changing rest, tagged with the head's sequence number it
+continues.
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN
+from .chunk_storage import ChunkStore
+from .const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from .core.ledger import Ledger, LedgerFormatError, Statement
+from .core.ledger_chunks import (
+    ChunkKey,
+    Head,
+    Layout,
+    assemble,
+    parse_head,
+    plan_save,
+)
 from .state import EntryState, LiveState, StateFactory
-from .storage import DurableState, StateCorruptError
+from .storage import DurableState, StateCorruptError, slot_key
 
 _LOGGER = logging.getLogger(__name__)
 
 LEDGER = "ledger"
 LIVE = "live"
+
+type HeadValue = tuple[EntryState, Head]
 
 
 class EntryPersistence:
@@ -29,18 +49,19 @@ class EntryPersistence:
     def __init__(
         self, hass: HomeAssistant, entry_id: str, factory: StateFactory
     ) -> None:
-        """Create the two documents' stores; nothing is read yet."""
+        """Create the documents' stores; nothing is read yet."""
         self._hass = hass
         self._entry_id = entry_id
         self._factory = factory
-        self._ledger = DurableState[EntryState, EntryState](
+        self._ledger = DurableState[dict[str, Any], HeadValue](
             hass,
             entry_id,
             LEDGER,
-            encode=factory.encode,
-            decode=factory.decode,
+            encode=_as_is,
+            decode=self._decode_head,
             required=True,
         )
+        self._chunks = ChunkStore(hass, entry_id)
         self._live = DurableState[EntryState, LiveState](
             hass,
             entry_id,
@@ -49,11 +70,23 @@ class EntryPersistence:
             decode=factory.decode_live,
             required=False,
         )
+        self._layout = Layout()
+        self._ledger_failed = False
+        # One writer at a time: a plan is made against the layout on disk.
+        self._write_lock = asyncio.Lock()
 
     def _encode_live(self, state: EntryState) -> dict[str, Any]:
         document = self._factory.encode_live(state)
         document["ledger_revision"] = self._ledger.sequence
         return document
+
+    def _decode_head(self, data: dict[str, Any]) -> HeadValue:
+        if not isinstance(data, dict):
+            raise TypeError("state is not an object")
+        head = parse_head(data.get("ledger"))
+        # The factory reads everything else; the ledger is assembled later.
+        state = self._factory.decode(data | {"ledger": Ledger().to_dict()})
+        return state, head
 
     async def async_load(self) -> EntryState:
         """The newest consistent state; a fresh one on the first start.
@@ -82,11 +115,47 @@ class EntryPersistence:
                     translation_placeholders={"entry_id": self._entry_id},
                 )
             return self._factory.new()
-        state = self._continue(ledger.value, ledger.sequence, live.value)
-        if ledger.corrupt_copies:
-            # Rewrite the damaged slot now: the next close may be far away.
-            await self._ledger.async_save_all(state)
+        closed, head = ledger.value
+        closed = replace(closed, ledger=await self._async_assemble(head))
+        state = self._continue(closed, ledger.sequence, live.value)
+        if ledger.corrupt_copies or head.legacy or head.garbage:
+            # Now, not at the next close, which may be far away: rewrite a
+            # damaged head slot, write an old single-document ledger as
+            # chunks, and remove chunk versions a crash left behind once
+            # both head slots no longer name them.
+            async with self._write_lock:
+                await self._async_write_ledger(state)
         return state
+
+    async def _async_assemble(self, head: Head) -> Ledger:
+        """Read the chunks the head names and rebuild the ledger."""
+        chunks: dict[ChunkKey, tuple[Statement, ...]] = {}
+        for entry in head.chunks:
+            chunks[entry.key] = await self._chunks.async_load(entry.key, entry.digest)
+        try:
+            ledger, self._layout = assemble(head, chunks)
+        except LedgerFormatError as err:
+            files = ", ".join(
+                self._hass.config.path(".storage", slot_key(self._entry_id, LEDGER, s))
+                for s in STORAGE_SLOTS
+            )
+            _LOGGER.error("The ledger of %s cannot be rebuilt: %s", self._entry_id, err)
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                f"state_corrupt_{self._entry_id}_{LEDGER}_chunks",
+                is_fixable=False,
+                is_persistent=True,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="state_corrupt",
+                translation_placeholders={"copy": files},
+            )
+            raise StateCorruptError(
+                translation_domain=DOMAIN,
+                translation_key="state_corrupt",
+                translation_placeholders={"copy": files},
+            ) from err
+        return ledger
 
     def _continue(
         self, closed: EntryState, revision: int, live: LiveState | None
@@ -108,38 +177,104 @@ class EntryPersistence:
         )
         return closed
 
+    async def _async_write_ledger(self, state: EntryState) -> bool:
+        """Write new chunk versions, then the head (both slots), then collect.
+
+        A crash at any point leaves either the previous head with every chunk
+        it names, or the new one with every chunk it names.
+        """
+        plan = plan_save(self._layout, state.ledger)
+        for write in plan.writes:
+            if not await self._chunks.async_write(write.key, write.content):
+                self._ledger_failed = True
+                return False
+        # Those chunks are durable whatever becomes of the head below.
+        self._layout = plan.layout
+        # The factory encodes everything but the ledger, which the plan holds.
+        document = self._factory.encode(replace(state, ledger=Ledger()))
+        document["ledger"] = plan.head
+        if not await self._ledger.async_save_all(document):
+            self._ledger_failed = True
+            return False
+        self._ledger_failed = False
+        # No head slot names the garbage any more: remove it.
+        collected = [await self._chunks.async_remove(k) for k in plan.layout.garbage]
+        if all(collected):
+            self._layout = self._layout.collected()
+        return True
+
     async def async_record_statements(self, state: EntryState) -> bool:
-        """Write the ledger document (both slots): statements just closed."""
-        return await self._ledger.async_save_all(state)
+        """Write the ledger (chunks sealed or folded, then the head's two slots).
+
+        Called when statements close, before they are announced.
+        """
+        async with self._write_lock:
+            return await self._async_write_ledger(state)
+
+    async def async_record_payment_states(self, state: EntryState) -> bool:
+        """Persist changed payment states/records of statements cheaply.
+
+        Writes the head only (its overlay holds the changes of sealed
+        statements), unless pending changes fold into a chunk: a chunk
+        settled through, or more pending changes than the budget. Call it
+        under the coordinator's lock, like every other write.
+        """
+        async with self._write_lock:
+            return await self._async_write_ledger(state)
 
     async def async_flush(self, state: EntryState) -> bool:
         """Write the live document (one slot).
 
-        The ledger document is written first if it never was (every live
-        document must continue one) or if its last write failed.
+        The ledger is written first if it never was (every live document
+        must continue a head) or if its last write failed.
         """
-        if (
-            self._ledger.sequence == 0 or self._ledger.write_failed
-        ) and not await self._ledger.async_save_all(state):
-            return False
-        return await self._live.async_save_rotating(state)
+        async with self._write_lock:
+            if (
+                self._ledger.sequence == 0 or self._ledger_failed
+            ) and not await self._async_write_ledger(state):
+                return False
+            return await self._live.async_save_rotating(state)
 
     async def async_save_all(self, state: EntryState) -> bool:
         """Write everything (a clean stop)."""
-        ledger_ok = await self._ledger.async_save_all(state)
-        live_ok = await self._live.async_save_all(state)
+        async with self._write_lock:
+            ledger_ok = await self._async_write_ledger(state)
+            live_ok = await self._live.async_save_all(state)
         return ledger_ok and live_ok
 
 
 async def async_discard_state(hass: HomeAssistant, entry_id: str) -> list[str]:
     """Keep copies of an entry's documents aside and remove them (repair flow)."""
-    copies: list[str] = []
+    copies = await ChunkStore(hass, entry_id).async_discard(
+        await _async_chunks_named(hass, entry_id)
+    )
     for kind in (LEDGER, LIVE):
         store = DurableState[object, object](
             hass, entry_id, kind, encode=_unused, decode=_unused, required=False
         )
         copies += await store.async_discard()
     return copies
+
+
+async def _async_chunks_named(hass: HomeAssistant, entry_id: str) -> set[ChunkKey]:
+    """Chunk versions any readable head slot names (best effort)."""
+    keys: set[ChunkKey] = set()
+    for slot in STORAGE_SLOTS:
+        store = Store[dict[str, Any]](
+            hass, STORAGE_VERSION, slot_key(entry_id, LEDGER, slot), private=True
+        )
+        try:
+            data = await store.async_load()
+            head = parse_head(data["state"]["ledger"]) if data else None
+        except (ValueError, TypeError, KeyError, HomeAssistantError):
+            continue
+        if head is not None:
+            keys |= {e.key for e in head.chunks} | head.garbage
+    return keys
+
+
+def _as_is(document: dict[str, Any]) -> dict[str, Any]:
+    return document
 
 
 def _unused(_value: object) -> dict[str, Any]:

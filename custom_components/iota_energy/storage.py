@@ -55,7 +55,7 @@ class LoadedState[D]:
     corrupt_copies: tuple[str, ...]
 
 
-def _slot_key(entry_id: str, kind: str, slot: str) -> str:
+def slot_key(entry_id: str, kind: str, slot: str) -> str:
     return f"{DOMAIN}.{entry_id}.{kind}.{slot}"
 
 
@@ -85,7 +85,7 @@ class DurableState[E, D]:
         self._decode = decode
         self._stores = {
             slot: Store[dict[str, Any]](
-                hass, STORAGE_VERSION, _slot_key(entry_id, kind, slot), private=True
+                hass, STORAGE_VERSION, slot_key(entry_id, kind, slot), private=True
             )
             for slot in STORAGE_SLOTS
         }
@@ -99,7 +99,7 @@ class DurableState[E, D]:
         return self._sequence
 
     def _path(self, slot: str) -> Path:
-        key = _slot_key(self._entry_id, self._kind, slot)
+        key = slot_key(self._entry_id, self._kind, slot)
         return Path(self._hass.config.path(".storage", key))
 
     async def async_load(self) -> LoadedState[D]:
@@ -112,12 +112,12 @@ class DurableState[E, D]:
         corrupt: list[tuple[str, str]] = []
         for slot in STORAGE_SLOTS:
             path = self._path(slot)
-            raw = await self._hass.async_add_executor_job(_read_text, path)
+            raw = await self._hass.async_add_executor_job(read_text, path)
             try:
                 loaded = await self._async_read_slot(slot, raw)
             except (ValueError, TypeError, KeyError, HomeAssistantError) as err:
                 copy = await self._hass.async_add_executor_job(
-                    _keep_aside, path, raw, self._stores[slot]
+                    keep_aside, path, raw, self._stores[slot]
                 )
                 corrupt.append((slot, copy))
                 _LOGGER.error(
@@ -214,7 +214,7 @@ class DurableState[E, D]:
         copies = []
         for slot in STORAGE_SLOTS:
             path = self._path(slot)
-            raw = await self._hass.async_add_executor_job(_read_text, path)
+            raw = await self._hass.async_add_executor_job(read_text, path)
             store = self._stores[slot]
             if raw is None:
                 # No file: only a test's mocked storage can still hold data.
@@ -225,7 +225,7 @@ class DurableState[E, D]:
                 if data is None:
                     continue
             copies.append(
-                await self._hass.async_add_executor_job(_keep_aside, path, raw, store)
+                await self._hass.async_add_executor_job(keep_aside, path, raw, store)
             )
             await store.async_remove()
         return copies
@@ -263,14 +263,14 @@ class DurableState[E, D]:
         return True
 
 
-def _read_text(path: Path) -> str | None:
+def read_text(path: Path) -> str | None:
     try:
         return path.read_text("utf-8")
     except FileNotFoundError:
         return None
 
 
-def _keep_aside(path: Path, raw: str | None, store: Store[dict[str, Any]]) -> str:
+def keep_aside(path: Path, raw: str | None, store: Store[dict[str, Any]]) -> str:
     """Keep the unreadable content next to the slot file; return its path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     copy = path.with_name(f"{path.name}.corrupt-{stamp}")

@@ -32,6 +32,7 @@ import pytest_socket
 from custom_components.iota_energy.const import (
     CONF_ADDRESS,
     CONF_SOURCE,
+    DEFAULT_SAMPLE_RATE,
     DOMAIN,
     SOURCE_VIRTUAL,
 )
@@ -266,7 +267,7 @@ async def test_paying_entry_with_a_typed_seed(
     assert entry.options == {
         "price": "720000000",
         "min_payment": 1,
-        "sample_rate": 1.0,
+        "sample_rate": DEFAULT_SAMPLE_RATE,
         "publish_interval": 10,
         "flush_interval": 60,
         "statement_retention": 1000,

@@ -199,7 +199,9 @@ async def test_a_closed_period_is_paid_automatically(
         repr(paying.runtime_data.payments.settings),
         repr(paying.runtime_data.payments.outbox.wallet),
     ]
-    assert not any(PAYER_SEED in text for text in visible)
+    leaks = [index for index, text in enumerate(visible) if PAYER_SEED in text]
+    # Says where, never what: a failing test must not print the seed either.
+    assert leaks == [], f"the seed leaked into item(s) {leaks}"
     assert diagnostics["entry"]["data"][CONF_SEED] == "**REDACTED**"
     assert diagnostics["payments"]["recent"][0]["bundle_hash"] == bundle_hash
 

@@ -131,7 +131,7 @@ async def test_one_damaged_ledger_slot_is_kept_reported_and_recovered(
     assert issue.translation_placeholders == {"copy": str(copies[0])}
     # The good copy was written back over both slots at once.
     assert all(
-        ids == [s["id"] for s in doc["state"]["ledger"]["statements"]]
+        ids == [s["id"] for s in doc["state"]["ledger"]["open"]["statements"]]
         for doc in stored(hass_storage, mock_config_entry, "ledger")
     )
     await _unload(hass, mock_config_entry)
@@ -149,6 +149,7 @@ async def test_every_ledger_slot_damaged_refuses_to_start(
     slot_b = key(mock_config_entry, "ledger", "b")
     kept = hass_storage[slot_b]["data"]["state"]["ledger"]
     hass_storage[slot_b]["data"]["state"]["ledger"] = {"version": 1, "statements": "?"}
+    assert kept["open"]["statements"]
     damaged = config_dir / ".storage" / key(mock_config_entry, "ledger", "a")
     damaged.write_text("\x00\x00 not json", "utf-8")
 
@@ -166,7 +167,6 @@ async def test_every_ledger_slot_damaged_refuses_to_start(
     # Nothing was overwritten: the damaged documents are still there to restore.
     assert damaged.read_text("utf-8") == "\x00\x00 not json"
     assert hass_storage[slot_b]["data"]["state"]["ledger"]["statements"] == "?"
-    assert kept["statements"]
 
 
 async def test_a_missing_ledger_beside_live_state_refuses_to_start(
@@ -306,7 +306,7 @@ async def test_a_full_disk_is_reported_and_nothing_is_lost(
     documents = stored(hass_storage, entry, "ledger")
     assert len(documents) == 2
     assert all(
-        statement.id in [s["id"] for s in doc["state"]["ledger"]["statements"]]
+        statement.id in [s["id"] for s in doc["state"]["ledger"]["open"]["statements"]]
         for doc in documents
     )
 

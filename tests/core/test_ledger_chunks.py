@@ -1,0 +1,371 @@
+"""The chunked ledger layout: what a save writes and how a load rebuilds it.
+
+A tiny in-memory disk plays the shell's part (chunks first, then the head,
+then garbage removal), so crashes can be injected between any two writes.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+import json
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.iota_energy.core.ledger import (
+    Ledger,
+    LedgerFormatError,
+    PaymentState,
+    PriceSlice,
+    Statement,
+)
+from custom_components.iota_energy.core.ledger_chunks import (
+    CHUNK_SIZE,
+    MERGE_SIZE,
+    PENDING_BUDGET,
+    ChunkKey,
+    Layout,
+    assemble,
+    chunk_digest,
+    parse_head,
+    plan_save,
+    read_chunk,
+)
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+PRICE = Fraction(720_000_000)
+
+
+def statement(number: int, due: int = 1) -> Statement:
+    """A one-minute statement with ``due`` IOTA due (0: nothing due)."""
+    energy = Fraction(due, 200)  # J; at PRICE (200 IOTA/J) that owes ``due`` IOTA
+    slices = (PriceSlice(PRICE, energy, "static"),) if due else ()
+    start = T0 + timedelta(minutes=number)
+    return Statement(
+        id=f"s{number}",
+        period_start=start,
+        period_end=start + timedelta(minutes=1),
+        closed_at=start + timedelta(minutes=1, seconds=1),
+        energy_j=energy if due else Fraction(0),
+        slices=slices,
+        owed=Fraction(due),
+        carried_in=Fraction(0),
+        due_iota=due,
+        carried_out=Fraction(0),
+        complete=True,
+        price_flags=(),
+        payment_state=PaymentState.DUE if due else PaymentState.NOTHING_DUE,
+    )
+
+
+class CrashError(Exception):
+    """The process died here."""
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+@dataclass
+class Disk:
+    """Chunk documents and one head, stored as JSON would store them."""
+
+    files: dict[ChunkKey, Any] = field(default_factory=dict)
+    head: Any = None
+    writes: int = 0
+
+    def save(
+        self,
+        layout: Layout,
+        ledger: Ledger,
+        *,
+        crash_at: int = -1,
+        size: int = CHUNK_SIZE,
+        merge: int = MERGE_SIZE,
+        budget: int = PENDING_BUDGET,
+    ) -> Layout:
+        """Chunks, then head, then garbage; ``crash_at``: die before write n."""
+        plan = plan_save(layout, ledger, size=size, merge=merge, budget=budget)
+        steps = [*plan.writes, None]
+        for number, write in enumerate(steps):
+            if number == crash_at:
+                raise CrashError
+            if write is None:
+                self.head = _json(plan.head)
+            else:
+                self.files[write.key] = _json(write.content)
+        for key in plan.layout.garbage:
+            self.files.pop(key, None)
+        return plan.layout.collected()
+
+    def load(self) -> tuple[Ledger, Layout]:
+        head = parse_head(_json(self.head))
+        chunks = {e.key: read_chunk(self.files[e.key], e.digest) for e in head.chunks}
+        return assemble(head, chunks)
+
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("close"), st.integers(1, 7), st.integers(0, 3)),
+        st.tuples(
+            st.just("pay"), st.integers(0, 10_000), st.sampled_from(list(PaymentState))
+        ),
+        st.tuples(st.just("prune"), st.integers(0, 30), st.just(0)),
+        st.tuples(st.just("crash"), st.integers(0, 6), st.just(0)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ops=OPS, size=st.integers(1, 6), merge=st.integers(1, 14), budget=st.integers(0, 8)
+)
+def test_every_save_or_crash_loads_back_the_last_saved_ledger(
+    ops: list[tuple[str, int, Any]], size: int, merge: int, budget: int
+) -> None:
+    """Closes, payment changes, pruning and crashes in any order lose nothing.
+
+    After each save the disk loads back exactly the ledger in memory (order,
+    amounts, payment states); after a crash at any write, exactly the ledger
+    of the last completed save. The head stays within its bounds, and once a
+    save completes no chunk file is left that no head names (but a crash's).
+    """
+    disk = Disk()
+    ledger = Ledger()
+    layout = Layout()
+    saved: list[Statement] = []
+    number = 0
+    orphans_possible = False
+    for op, a, b in ops:
+        if op == "close":
+            for _ in range(a):
+                ledger.add(statement(number, due=b))
+                number += 1
+        elif op == "pay" and len(ledger):
+            target = ledger.statements[a % len(ledger)]
+            state = PaymentState(b)
+            if (target.due_iota == 0) == (state is PaymentState.NOTHING_DUE):
+                ledger.set_payment_state(target.id, state, {"bundle": f"B{a}"})
+        elif op == "prune":
+            ledger.prune(a)
+        if op == "crash":
+            try:
+                disk.save(
+                    layout, ledger, crash_at=a, size=size, merge=merge, budget=budget
+                )
+            except CrashError:
+                orphans_possible = True
+                if disk.head is None:
+                    ledger, layout = Ledger(), Layout()
+                else:
+                    ledger, layout = disk.load()
+                assert ledger.statements == saved
+                continue
+        layout = disk.save(layout, ledger, size=size, merge=merge, budget=budget)
+        saved = ledger.statements
+        loaded, _ = disk.load()
+        assert loaded.statements == saved
+
+        head = disk.head
+        assert len(head["open"]["statements"]) < size
+        pending = len(head["overlay"]) + sum(len(d) for d in head["dropped"].values())
+        assert pending <= budget
+        # Few index entries: chunks of ``merge`` or more, and a small tail.
+        small = [c for c in layout.chunks if len(c.ids) < merge]
+        assert sum(len(c.ids) for c in small) < 2 * merge + len(small) * size
+        named = {ChunkKey(*map(int, c.split("-")[:2])) for c in head["chunks"]}
+        assert named <= set(disk.files)
+        if not orphans_possible:
+            assert set(disk.files) == named
+
+
+def test_a_close_writes_a_chunk_only_every_chunk_size_statements() -> None:
+    ledger, layout, disk = Ledger(), Layout(), Disk()
+    written = []
+    for number in range(3 * CHUNK_SIZE):
+        ledger.add(statement(number))
+        plan = plan_save(layout, ledger)
+        written.append(len(plan.writes))
+        layout = disk.save(layout, ledger)
+    assert sum(written) == 3
+    assert [i for i, n in enumerate(written) if n] == [
+        CHUNK_SIZE - 1,
+        2 * CHUNK_SIZE - 1,
+        3 * CHUNK_SIZE - 1,
+    ]
+    assert disk.head["open"]["statements"] == []
+    assert len(disk.files) == 3
+
+
+def _head_bytes(ledger: Ledger, layout: Layout) -> tuple[int, Layout]:
+    plan = plan_save(layout, ledger)
+    return len(json.dumps(plan.head)), plan.layout.collected()
+
+
+def test_the_head_does_not_grow_with_history_when_statements_are_paid() -> None:
+    """Paid and pruned at a retention of 200: the head at close 3000 is no bigger."""
+    ledger, layout = Ledger(), Layout()
+    sizes = []
+    for number in range(3000):
+        ledger.add(statement(number))
+        if number >= 3:  # paid a few periods after closing
+            ledger.set_payment_state(f"s{number - 3}", PaymentState.PAID, {"b": "X"})
+        ledger.prune(200)
+        size, layout = _head_bytes(ledger, layout)
+        sizes.append(size)
+    # (Longer ids and times cost a few bytes: 2 % slack.)
+    assert max(sizes[2000:]) <= 1.02 * max(sizes[300:1000])
+    assert len(layout.chunks) <= 200 // CHUNK_SIZE + 2
+
+
+def test_unpaid_history_costs_the_head_a_few_bytes_per_statement() -> None:
+    """Never paid, never pruned: the index grows, far slower than the ledger."""
+    ledger, layout = Ledger(), Layout()
+    for number in range(5000):
+        ledger.add(statement(number))
+        size, layout = _head_bytes(ledger, layout)
+    whole = len(json.dumps(ledger.to_dict()))
+    assert size < whole / 100
+    # What remains grows with the number of chunks only.
+    assert size < CHUNK_SIZE * 1000 + len(layout.chunks) * 120
+
+
+def test_a_payment_in_a_sealed_chunk_goes_to_the_overlay_then_folds() -> None:
+    ledger = Ledger(statement(n) for n in range(CHUNK_SIZE + 1))
+    disk = Disk()
+    layout = disk.save(Layout(), ledger)
+    (sealed,) = layout.chunks
+
+    ledger.set_payment_state("s3", PaymentState.SENDING, {"bundle": "B"})
+    plan = plan_save(layout, ledger)
+    assert plan.writes == ()
+    assert plan.head["overlay"] == {
+        "s3": {"payment_state": "sending", "payment": {"bundle": "B"}}
+    }
+    layout = disk.save(layout, ledger)
+    assert disk.load()[0].get("s3") == ledger.get("s3")
+
+    # Settled through: the chunk is rewritten once, as a new generation.
+    for n in range(CHUNK_SIZE):
+        ledger.set_payment_state(f"s{n}", PaymentState.PAID, {"bundle": "B"})
+    plan = plan_save(layout, ledger)
+    (write,) = plan.writes
+    assert write.key == ChunkKey(sealed.key.number, 1)
+    assert plan.head["overlay"] == {}
+    assert plan.layout.garbage == {sealed.key}
+    layout = disk.save(layout, ledger)
+    assert set(disk.files) == {write.key}
+    assert disk.load()[0].statements == ledger.statements
+    assert plan_save(layout, ledger).writes == ()
+
+
+def test_small_chunks_are_merged_once_they_hold_enough() -> None:
+    ledger, layout, disk = Ledger(), Layout(), Disk()
+    for number in range(35):
+        ledger.add(statement(number))
+        layout = disk.save(layout, ledger, size=4, merge=12)
+    # 0-11 and 12-23 merged (as generation 1 of their first chunk), then small ones.
+    assert [len(c.ids) for c in layout.chunks] == [12, 12, 4, 4]
+    assert [c.key for c in layout.chunks][:2] == [ChunkKey(0, 1), ChunkKey(2, 1)]
+    assert set(disk.files) == {c.key for c in layout.chunks}
+    assert disk.load()[0].statements == ledger.statements
+
+
+def test_too_many_pending_changes_fold_the_chunk_with_the_most() -> None:
+    ledger = Ledger(statement(n) for n in range(3 * 10))
+    layout = plan_save(Layout(), ledger, size=10, budget=4).layout
+    for n in (0, 11, 12, 13, 14):
+        ledger.set_payment_state(f"s{n}", PaymentState.SENDING)
+    plan = plan_save(layout, ledger, size=10, budget=4)
+    assert [w.key for w in plan.writes] == [ChunkKey(1, 1)]
+    assert set(plan.head["overlay"]) == {"s0"}
+
+
+def test_pruning_removes_whole_chunks_and_records_partial_ones() -> None:
+    ledger = Ledger(statement(n, due=0) for n in range(25))
+    layout = plan_save(Layout(), ledger, size=10, budget=10).layout.collected()
+    ledger.prune(12)  # drops s0..s12: chunk 0 entirely, 3 of chunk 1
+    plan = plan_save(layout, ledger, size=10, budget=10)
+    assert plan.writes == ()
+    assert plan.layout.garbage == {ChunkKey(0, 0), ChunkKey(0, 1)}
+    assert plan.head["dropped"] == {"1": ["s10", "s11", "s12"]}
+    # Over half of a chunk pruned: it is rewritten with what is left.
+    ledger.prune(8)
+    plan = plan_save(plan.layout.collected(), ledger, size=10, budget=10)
+    (write,) = plan.writes
+    assert write.key == ChunkKey(1, 1)
+    assert [s["id"] for s in write.content["statements"]] == ["s17", "s18", "s19"]
+
+
+def test_pruning_never_drops_unsettled_statements_from_storage() -> None:
+    ledger = Ledger(statement(n, due=n % 2) for n in range(40))
+    disk = Disk()
+    layout = disk.save(Layout(), ledger, size=10, budget=10)
+    ledger.prune(0)
+    disk.save(layout, ledger, size=10, budget=10)
+    loaded = disk.load()[0]
+    assert [s.id for s in loaded] == [f"s{n}" for n in range(1, 40, 2)]
+    assert all(s.payment_state is PaymentState.DUE for s in loaded)
+
+
+def test_an_old_single_document_ledger_is_read_and_then_chunked() -> None:
+    old = Ledger(statement(n) for n in range(2 * CHUNK_SIZE + 5)).to_dict()
+    assert old["version"] == 1
+    head = parse_head(copy.deepcopy(old))
+    assert head.legacy
+    ledger, layout = assemble(head, {})
+    assert ledger.to_dict() == old
+    plan = plan_save(layout, ledger)
+    assert len(plan.writes) == 2
+    assert len(plan.head["open"]["statements"]) == 5
+
+
+def test_a_chunk_that_is_not_the_one_named_is_refused() -> None:
+    ledger = Ledger(statement(n) for n in range(3))
+    plan = plan_save(Layout(), ledger, size=3, budget=3)
+    (write,) = plan.writes
+    digest = plan.head["chunks"][0].split("-")[2]
+    assert digest == chunk_digest(write.content)
+    assert [s.id for s in read_chunk(_json(write.content), digest)] == [
+        "s0",
+        "s1",
+        "s2",
+    ]
+    tampered = _json(write.content)
+    tampered["statements"][1]["payment_state"] = "paid"
+    with pytest.raises(LedgerFormatError, match="digest"):
+        read_chunk(tampered, digest)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda h: h["overlay"].update(
+            {"nope": {"payment_state": "paid", "payment": None}}
+        ),
+        lambda h: h["dropped"].update({"0": ["nope"]}),
+        lambda h: h["dropped"].update({"7": ["s1"]}),
+        lambda h: h["chunks"].append(h["chunks"][0]),
+        lambda h: h["chunks"].append("1-0-X"),
+        lambda h: h["garbage"].append([0, 0]),
+        lambda h: h.update(next_chunk=0),
+        lambda h: h.update(version=3),
+        lambda h: h["open"]["statements"].append(h["open"]["statements"][0]),
+        lambda h: h["overlay"].update(
+            {"s1": {"payment_state": "nothing_due", "payment": None}}
+        ),
+        lambda h: h.pop("overlay"),
+    ],
+)
+def test_a_head_that_does_not_fit_its_chunks_is_a_format_error(damage: Any) -> None:
+    ledger = Ledger(statement(n) for n in range(5))
+    disk = Disk()
+    disk.save(Layout(), ledger, size=3, budget=3)
+    damage(disk.head)
+    with pytest.raises(LedgerFormatError):
+        disk.load()
