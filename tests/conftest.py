@@ -18,6 +18,7 @@ else:
         auto_enable_custom_integrations,
         entry_data,
         entry_options,
+        fail_on_deprecation_reports,
         init_integration,
         mock_config_entry,
     )
@@ -28,6 +29,7 @@ else:
         "auto_enable_custom_integrations",
         "entry_data",
         "entry_options",
+        "fail_on_deprecation_reports",
         "init_integration",
         "mock_config_entry",
     ]

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+import logging
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -107,3 +109,43 @@ async def init_integration(
     if mock_config_entry.state.recoverable:
         await hass.config_entries.async_unload(mock_config_entry.entry_id)
         await hass.async_block_till_done()
+
+
+# How Home Assistant reports a custom integration using something deprecated
+# or removed (helpers/frame.py report_usage, helpers/deprecation.py): a log
+# line, not a Python warning, so filterwarnings=error does not see it.
+_DEPRECATION_REPORT = re.compile(
+    rf"Detected that custom integration '{DOMAIN}'"
+    rf"|The deprecated .+ was .+ from {DOMAIN}\."
+)
+
+
+class _DeprecationReports(logging.Handler):
+    """Collect Home Assistant's reports about this integration."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reports: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if _DEPRECATION_REPORT.search(message):
+            self.reports.append(message)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_deprecation_reports() -> Generator[None]:
+    """Fail a test in which Home Assistant reports deprecated use by us.
+
+    Each leg runs a different Home Assistant: what it deprecates (an update
+    listener next to a reload, service helpers taking ``hass``, ...) is fixed
+    in the integration, not ignored.
+    """
+    handler = _DeprecationReports()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    assert not handler.reports, "\n".join(handler.reports)

@@ -10,8 +10,11 @@ its timeout, in a worker thread, one install at a time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
+import inspect
 import sys
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -28,6 +31,19 @@ from .core.installer import (
 )
 
 _LOCK_KEY: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_libraries_lock")
+
+
+def _home_assistant_pip_kwargs(hass: HomeAssistant) -> dict[str, Any]:
+    """The keyword arguments Home Assistant's own installer uses.
+
+    Up to 2026.10 they depend on the configuration folder (``--target``
+    config/deps outside a virtualenv); 2026.11 dropped that argument and
+    installs into the environment only.
+    """
+    kwargs_of: Callable[..., dict[str, Any]] = pip_kwargs
+    if inspect.signature(pip_kwargs).parameters:
+        return kwargs_of(hass.config.config_dir)
+    return kwargs_of()
 
 
 async def async_ensure_libraries(hass: HomeAssistant) -> None:
@@ -49,7 +65,7 @@ async def async_ensure_libraries(hass: HomeAssistant) -> None:
                 translation_key="libraries_missing",
                 translation_placeholders={"libraries": ", ".join(missing)},
             )
-        kwargs = pip_kwargs(hass.config.config_dir)
+        kwargs = _home_assistant_pip_kwargs(hass)
         LOGGER.info("Installing %s", ", ".join(missing))
         try:
             await hass.async_add_executor_job(

@@ -74,3 +74,13 @@ python_version_of() {
 version_ge() {
   [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" == "$2" ]]
 }
+
+# Run a command; if it fails, wait a moment and run it once more. For
+# downloads on a first run, where a passing network hiccup should not fail
+# the whole set-up.
+retry_once() {
+  "$@" && return 0
+  warn "failed: $* (trying once more in ${RETRY_PAUSE_S:-5} s)"
+  sleep "${RETRY_PAUSE_S:-5}"
+  "$@"
+}

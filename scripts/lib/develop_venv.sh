@@ -51,9 +51,10 @@ develop_ensure_venv() {
   log "Creating ${venv#"$REPO_ROOT"/} (Python $(python_version_of "$python"), $pin)"
   rm -rf "$venv"
   "$uv" venv --quiet --python "$python" "$venv" >&2
-  "$uv" pip install --quiet --python "$venv/bin/python" "$pin" \
+  export_python_build_env "$python"
+  retry_once "$uv" pip install --quiet --python "$venv/bin/python" "$pin" \
     -r "$REPO_ROOT/requirements/runtime.txt" >&2
-  "$uv" pip install --quiet --python "$venv/bin/python" --no-deps \
+  retry_once "$uv" pip install --quiet --python "$venv/bin/python" --no-deps \
     -r "$REPO_ROOT/requirements/nodeps.txt" >&2
   printf '%s\n' "$wanted" >"$stamp_file"
   printf '%s\n' "$venv/bin/python"

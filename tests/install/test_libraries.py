@@ -7,9 +7,9 @@ import sys
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant import requirements
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.requirements import pip_kwargs
 import pytest
 
 from custom_components.iota_energy import libraries
@@ -26,8 +26,34 @@ async def test_nothing_to_do(hass: HomeAssistant) -> None:
     ensure.assert_not_called()
 
 
-async def test_installs_like_home_assistant(hass: HomeAssistant) -> None:
-    """Same interpreter, constraints, target and HTTP timeout as HA's installer."""
+async def _home_assistant_install_kwargs(hass: HomeAssistant) -> dict[str, Any]:
+    """What Home Assistant's own installer passes when it installs a package."""
+    seen: dict[str, Any] = {}
+
+    def fake_install(_package: str, **kwargs: Any) -> bool:
+        seen.update(kwargs)
+        return True
+
+    with (
+        patch("homeassistant.util.package.is_installed", return_value=False),
+        patch("homeassistant.util.package.install_package", side_effect=fake_install),
+    ):
+        await requirements.async_process_requirements(
+            hass, "probe", ["probe-package==1.0"]
+        )
+    assert seen, "Home Assistant installed nothing"
+    return seen
+
+
+@pytest.mark.parametrize("in_virtualenv", [True, False])
+async def test_installs_like_home_assistant(
+    hass: HomeAssistant, in_virtualenv: bool
+) -> None:
+    """Same interpreter, constraints, target and HTTP timeout as HA's installer.
+
+    Outside a virtualenv Home Assistant up to 2026.10 installs into config/deps
+    (``target``); 2026.11 installs into the environment in both cases.
+    """
     hass.config.skip_pip = False
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
 
@@ -36,11 +62,15 @@ async def test_installs_like_home_assistant(hass: HomeAssistant) -> None:
         return list(MISSING)
 
     with (
-        patch.object(libraries, "missing_libraries", return_value=list(MISSING)),
-        patch.object(libraries, "ensure_libraries", side_effect=fake_ensure),
+        patch("homeassistant.util.package.is_virtual_env", return_value=in_virtualenv),
+        patch("homeassistant.util.package.is_docker_env", return_value=False),
     ):
-        await libraries.async_ensure_libraries(hass)
-    expected = pip_kwargs(hass.config.config_dir)
+        expected = await _home_assistant_install_kwargs(hass)
+        with (
+            patch.object(libraries, "missing_libraries", return_value=list(MISSING)),
+            patch.object(libraries, "ensure_libraries", side_effect=fake_ensure),
+        ):
+            await libraries.async_ensure_libraries(hass)
     assert len(calls) == 1
     args, kwargs = calls[0]
     assert args == (sys.executable,)
