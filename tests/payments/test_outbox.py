@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import http.server
 from pathlib import Path
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -17,7 +20,7 @@ from custom_components.iota_energy.core.outbox import (
 )
 from custom_components.iota_energy.core.payments import PaymentStatus
 from custom_components.iota_energy.core.thirdparty import import_pyota
-from custom_components.iota_energy.core.wallet import message_of
+from custom_components.iota_energy.core.wallet import LegacyWallet, message_of
 from devtangle.genesis import Allocation
 from devtangle.server import DevTangle
 
@@ -538,3 +541,66 @@ def test_the_first_promotion_waits_one_interval(payer: Payer) -> None:
     outbox.step(attached_at + timedelta(seconds=30), DAY)
     assert outbox.state.payments[-1].attachments[-1].promotions == 1
     del now
+
+
+class _OddNode(http.server.BaseHTTPRequestHandler):
+    """Answers every command with JSON of the wrong shape, or not at all."""
+
+    silent = False
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.silent:
+            time.sleep(3)  # longer than the wallet's timeout
+        body = b'{"balances": "lots", "states": 7, "hashes": null}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.mark.parametrize(("silent", "kind"), [(False, "garbage"), (True, "timeout")])
+def test_a_node_answering_garbage_or_nothing_changes_nothing(
+    payer: Payer, silent: bool, kind: str
+) -> None:
+    handler = type("Handler", (_OddNode,), {"silent": silent})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        node = LegacyNode(f"http://127.0.0.1:{server.server_address[1]}/", timeout_s=1)
+        wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM, tag="HOTELIOTA")
+        store = payer.store
+        outbox = Outbox(store.load(), wallet, payer.policy, store.persist)
+        payment = outbox.enqueue([statement(1, 5)], T0)
+        assert payment is not None
+        writes = store.writes
+        assert outbox.step(T0, DAY) == []
+        problem = outbox.node_problem
+        assert problem is not None
+        assert problem.last_error.kind == kind
+        assert PAYER_SEED not in str(problem.last_error)
+        assert store.writes == writes
+        assert status_of(outbox, payment.id) is PaymentStatus.QUEUED
+        # Backing off: the next attempt waits.
+        assert problem.retry_at > T0
+        assert outbox.step(T0 + timedelta(seconds=1), DAY) == []
+        assert outbox.node_problem is not None
+        assert outbox.node_problem.failures == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    # The real node again: the same payment goes out, once.
+    again = payer.outbox()
+    run_until(
+        again,
+        confirmed(payment.id),
+        T0 + timedelta(minutes=1),
+        milestones=payer.milestone,
+    )
+    assert payer.balance(address_of(BOB_SEED, 0)) == 5

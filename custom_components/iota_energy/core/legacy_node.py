@@ -11,8 +11,9 @@ Calls block: run them in a worker thread, never in an event loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+import functools
 import importlib
 from typing import Any
 
@@ -41,6 +42,30 @@ class Tips:
     branch: str
 
 
+def _answers_checked[**P, R](
+    command: str,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """An answer of the wrong shape (a null list, text for numbers) is garbage.
+
+    PyOTA checks requests more than answers; whatever slips through and
+    breaks reading the answer becomes a NodeError, never a crash.
+    """
+
+    def wrap(read: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(read)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return read(*args, **kwargs)
+            except NodeError:
+                raise
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+                raise NodeError(command, "garbage", type(err).__name__) from None
+
+        return checked
+
+    return wrap
+
+
 class LegacyNode:
     """The IRI HTTP API calls a wallet needs, each with a timeout."""
 
@@ -52,6 +77,7 @@ class LegacyNode:
 
     # --- reads ----------------------------------------------------------------
 
+    @_answers_checked("getBalances")
     def balances(self, addresses: Sequence[str]) -> list[int]:
         answer = self._call(
             "getBalances",
@@ -62,6 +88,7 @@ class LegacyNode:
             raise NodeError("getBalances", "garbage", "wrong number of balances")
         return balances
 
+    @_answers_checked("wereAddressesSpentFrom")
     def spent(self, addresses: Sequence[str]) -> list[bool]:
         answer = self._call(
             "wereAddressesSpentFrom",
@@ -74,6 +101,7 @@ class LegacyNode:
             raise NodeError("wereAddressesSpentFrom", "garbage", "wrong states")
         return states
 
+    @_answers_checked("findTransactions")
     def transactions_of(self, address: str) -> list[str]:
         answer = self._call(
             "findTransactions",
@@ -81,6 +109,7 @@ class LegacyNode:
         )
         return [str(h) for h in _field(answer, "hashes", "findTransactions")]
 
+    @_answers_checked("getTrytes")
     def trytes(self, hashes: Sequence[str]) -> list[str]:
         answer = self._call(
             "getTrytes",
@@ -93,6 +122,7 @@ class LegacyNode:
             raise NodeError("getTrytes", "garbage", "wrong number of transactions")
         return trytes
 
+    @_answers_checked("getInclusionStates")
     def confirmed(self, hashes: Sequence[str]) -> list[bool]:
         """Inclusion states against the latest solid milestone."""
         if not hashes:
@@ -109,6 +139,7 @@ class LegacyNode:
         except (KeyError, TypeError):
             raise NodeError("getInclusionStates", "garbage", "missing states") from None
 
+    @_answers_checked("checkConsistency")
     def consistent(self, tails: Sequence[str]) -> bool:
         answer = self._call(
             "checkConsistency",
@@ -121,6 +152,7 @@ class LegacyNode:
             raise NodeError("checkConsistency", "garbage", "state is not a bool")
         return state
 
+    @_answers_checked("getTransactionsToApprove")
     def tips(self, depth: int = DEFAULT_DEPTH, reference: str | None = None) -> Tips:
         ref = None if reference is None else self._iota.TransactionHash(reference)
         answer = self._call(
@@ -133,6 +165,7 @@ class LegacyNode:
 
     # --- writes ---------------------------------------------------------------
 
+    @_answers_checked("attachToTangle")
     def attach(self, tips: Tips, mwm: int, trytes: Sequence[str]) -> list[str]:
         """The node's proof of work (attachToTangle); head-first in, as answered out."""
         iota = self._iota
