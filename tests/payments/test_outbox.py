@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 import http.server
 from pathlib import Path
@@ -411,7 +412,9 @@ def test_a_spent_receiver_fails_the_payment_before_signing(payer: Payer) -> None
     assert again.id != payment.id
 
 
-def test_local_pow_when_the_node_refuses_attach(tmp_path: Path) -> None:
+@pytest.fixture
+def pow_refusing_tangle(tmp_path: Path) -> Iterator[DevTangle]:
+    """A node that refuses attachToTangle, as public nodes did."""
     with DevTangle(
         tmp_path / "t.sqlite3",
         genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
@@ -420,35 +423,33 @@ def test_local_pow_when_the_node_refuses_attach(tmp_path: Path) -> None:
         milestone_interval=None,
         limits=no_pow_limits(),
     ) as tangle:
-        payer = Payer(tangle)
-        outbox = payer.outbox()
-        payment = outbox.enqueue([statement(1, 33)], T0)
-        assert payment is not None
-        run_until(outbox, confirmed(payment.id), T0, milestones=payer.milestone)
-        assert outbox.state.node_pow_refused is True
-        assert payer.balance(address_of(BOB_SEED, 0)) == 33
+        yield tangle
 
 
-def test_node_pow_only_policy_does_not_fall_back(tmp_path: Path) -> None:
-    with DevTangle(
-        tmp_path / "t.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-        limits=no_pow_limits(),
-    ) as tangle:
-        payer = Payer(tangle)
-        payer.policy = PaymentPolicy(receiver=receiver(), pow_mode="node")
-        outbox = payer.outbox()
-        payment = outbox.enqueue([statement(1, 33)], T0)
-        assert payment is not None
-        outbox.step(T0, "2026-12-02")  # signs
-        outbox.step(T0, "2026-12-02")  # attach refused
-        assert status_of(outbox, payment.id) is PaymentStatus.SIGNED
-        problem = outbox.node_problem
-        assert problem is not None
-        assert problem.last_error.kind == "refused"
+def test_local_pow_when_the_node_refuses_attach(pow_refusing_tangle: DevTangle) -> None:
+    payer = Payer(pow_refusing_tangle)
+    outbox = payer.outbox()
+    payment = outbox.enqueue([statement(1, 33)], T0)
+    assert payment is not None
+    run_until(outbox, confirmed(payment.id), T0, milestones=payer.milestone)
+    assert outbox.state.node_pow_refused is True
+    assert payer.balance(address_of(BOB_SEED, 0)) == 33
+
+
+def test_node_pow_only_policy_does_not_fall_back(
+    pow_refusing_tangle: DevTangle,
+) -> None:
+    payer = Payer(pow_refusing_tangle)
+    payer.policy = PaymentPolicy(receiver=receiver(), pow_mode="node")
+    outbox = payer.outbox()
+    payment = outbox.enqueue([statement(1, 33)], T0)
+    assert payment is not None
+    outbox.step(T0, "2026-12-02")  # signs
+    outbox.step(T0, "2026-12-02")  # attach refused
+    assert status_of(outbox, payment.id) is PaymentStatus.SIGNED
+    problem = outbox.node_problem
+    assert problem is not None
+    assert problem.last_error.kind == "refused"
 
 
 def test_stale_attachment_is_reattached_with_the_same_signature(payer: Payer) -> None:
