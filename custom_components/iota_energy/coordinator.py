@@ -44,6 +44,9 @@ from .core.periods import Period
 from .core.power_source import Reading
 from .core.pricing import PriceQuote
 
+# A manual close waits at most this many retries (5 s) for a boundary's cut.
+MANUAL_CLOSE_WAITS = 20
+
 if TYPE_CHECKING:
     from .persistence import EntryPersistence
     from .runtime import IotaEnergyConfigEntry
@@ -199,7 +202,15 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
     async def async_close_period(self) -> Statement:
         """Close the open period now (the ``close_period`` action)."""
         async with self._lock:
-            closed = self.state.account.close_now(dt_util.utcnow(), time.monotonic_ns())
+            account = self.state.account
+            closed = account.close_now(dt_util.utcnow(), time.monotonic_ns())
+            # A boundary that passed a moment ago closes with the meter's next
+            # reading (one sampling interval): wait for it rather than refuse.
+            for _ in range(MANUAL_CLOSE_WAITS):
+                if closed or not account.closing_pending(dt_util.utcnow()):
+                    break
+                await asyncio.sleep(CLOSE_RETRY_S)
+                closed = account.close_now(dt_util.utcnow(), time.monotonic_ns())
             if not closed:
                 raise HomeAssistantError(
                     translation_domain=DOMAIN, translation_key="period_just_started"

@@ -37,8 +37,12 @@ run_pytest() {
   mkdir -p "$coverage_dir"
   log "pytest (leg $leg) with coverage"
   local status=0
+  # An absolute --cov-config: subprocesses the tests start elsewhere (devtangle
+  # in a temporary folder, say) measure with the same settings (branch
+  # coverage), or the final combine refuses to mix their data.
   COVERAGE_FILE="$coverage_dir/.coverage" "$python" -m pytest \
-    --cov --cov-report=term-missing:skip-covered \
+    --cov --cov-config="$REPO_ROOT/pyproject.toml" \
+    --cov-report=term-missing:skip-covered \
     --cov-report="xml:$coverage_dir/coverage.xml" \
     "$@" || status=$?
   if ((status == 5)); then
