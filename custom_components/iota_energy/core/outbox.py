@@ -46,7 +46,6 @@ from .bill_message import bill_statements, encode_bill, trytes_to_ascii
 from .ledger import Statement
 from .legacy_node import NodeError, Tips
 from .payments import (
-    FINISHED,
     IN_FLIGHT,
     UNSIGNED,
     Attachment,
@@ -530,14 +529,3 @@ def _bill_entries(payment: Payment) -> list[dict[str, object]]:
 
 def _bundle_field(trytes: str) -> str:
     return trytes[FIELDS["bundle"]]
-
-
-__all__ = [
-    "FINISHED",
-    "FollowSchedule",
-    "NodeProblem",
-    "Outbox",
-    "PaymentEvent",
-    "PaymentEventKind",
-    "PaymentPolicy",
-]
