@@ -134,10 +134,8 @@ class LegacyNode:
             ),
         )
         states = _field(answer, "states", "getInclusionStates")
-        try:
-            return [bool(states[self._iota.TransactionHash(h)]) for h in hashes]
-        except (KeyError, TypeError):
-            raise NodeError("getInclusionStates", "garbage", "missing states") from None
+        # A missing state is garbage (the decorator says so).
+        return [bool(states[self._iota.TransactionHash(h)]) for h in hashes]
 
     @_answers_checked("checkConsistency")
     def consistent(self, tails: Sequence[str]) -> bool:
