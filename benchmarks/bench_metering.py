@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 import itertools
+import json
 import logging
 import math
 from pathlib import Path
@@ -76,6 +77,8 @@ TUTORIAL_WINDOW_S = 60
 MAX_READ_DELAY_S = 0.002
 PAYMENT_S = 3.0  # a PyOTA transfer with pure-Python proof of work, optimistic
 RESULTS = Path(__file__).parent / "results" / "metering.md"
+# The figures behind the tables, for benchmarks/report.py's plots.
+DATA = Path(__file__).parent / "results" / "data" / "metering.json"
 PROFILES_DIR = Path(__file__).parents[1] / "config" / "load-profiles"
 
 
@@ -1059,6 +1062,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--reads", type=int, default=5000)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument(
         "--read-path-seconds",
         type=float,
@@ -1086,6 +1090,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
+    data = {
+        "read_path_seconds": args.read_path_seconds,
+        "default_rate_hz": DEFAULT_RATE_HZ,
+        "read_path": [asdict(r) for r in read_path],
+        "pwm_spread": list(pwm_errors),
+        "averaging": [asdict(r) for r in averaging],
+        "outages": [asdict(r) for r in lost],
+        "sampler_cpu": cpu,
+    }
+    args.data.parent.mkdir(parents=True, exist_ok=True)
+    args.data.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
