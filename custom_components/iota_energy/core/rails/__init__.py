@@ -1,0 +1,1 @@
+"""Payment rails: the legacy network (PyOTA) and IOTA Rebased (iota-sdk)."""
