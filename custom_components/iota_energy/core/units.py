@@ -42,7 +42,7 @@ class Denomination(StrEnum):
         return LEGACY_I_PER_IOTA if self is Denomination.LEGACY_I else NANOS_PER_IOTA
 
 
-class InexactConversion(ValueError):
+class InexactConversionError(ValueError):
     """The amount is not a whole number in the target unit."""
 
 
@@ -78,10 +78,10 @@ class Amount:
             raise TypeError(f"unknown unit {self.unit!r}")
 
     def to(self, unit: Denomination) -> Amount:
-        """The same value in ``unit``; InexactConversion if it is not whole."""
+        """The same value in ``unit``; InexactConversionError if it is not whole."""
         exact = self.value * ratio(self.unit, unit)
         if exact.denominator != 1:
-            raise InexactConversion(
+            raise InexactConversionError(
                 f"{self.value} {self.unit} is not a whole number of {unit}"
             )
         return Amount(int(exact), unit)
@@ -110,7 +110,7 @@ class Amount:
         if not isinstance(data, Mapping):
             raise ValueError("an amount is an object with value and unit")
         unit = data.get("unit")
-        if unit not in Denomination._value2member_map_:
+        if not isinstance(unit, str) or unit not in Denomination._value2member_map_:
             raise ValueError(f"unknown unit {unit!r}")
         value = data.get("value")
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

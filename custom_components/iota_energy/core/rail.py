@@ -21,7 +21,7 @@ A rail never signs a second, different transaction for a payment by
 itself: when the stored one provably can never execute (see the rail's
 resume rule), ``advance`` answers :attr:`Progress.DEAD` and the outbox
 decides whether to sign again. Network trouble is a
-:class:`~..legacy_node.NodeError` (the outbox backs off; nothing stored
+:class:`~.legacy_node.NodeError` (the outbox backs off; nothing stored
 changes). Calls block: the outbox runs them in a worker thread.
 """
 
@@ -33,7 +33,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from ..units import Amount, Denomination
+from .units import Amount, Denomination
 
 
 class RailName(StrEnum):
@@ -41,7 +41,7 @@ class RailName(StrEnum):
     REBASED = "rebased"
 
 
-class InvalidReceiver(ValueError):
+class ReceiverError(ValueError):
     """The receiver is not an address this rail can pay (a translation key)."""
 
     def __init__(self, reason: str) -> None:
@@ -96,7 +96,7 @@ class SignedTransfer:
         if not isinstance(data, Mapping):
             raise ValueError("a signed transfer is an object")
         rail = data.get("rail")
-        if rail not in RailName._value2member_map_:
+        if not isinstance(rail, str) or rail not in RailName._value2member_map_:
             raise ValueError(f"unknown rail {rail!r}")
         transfer_id = data.get("transfer_id")
         record = data.get("record")
@@ -150,7 +150,7 @@ class Rail(Protocol):
     def unit(self) -> Denomination: ...
 
     def check_receiver(self, receiver: str) -> str:
-        """The receiver in canonical form; InvalidReceiver if unusable."""
+        """The receiver in canonical form; ReceiverError if unusable."""
         ...
 
     def deposit_address(self, book: Mapping[str, Any]) -> str:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from custom_components.iota_energy.core.rails.base import (
-    InvalidReceiver,
+from custom_components.iota_energy.core.rail import (
     RailName,
+    ReceiverError,
     SignedTransfer,
 )
 from custom_components.iota_energy.core.units import Amount, Denomination
@@ -44,11 +44,11 @@ def test_defects_are_refused(change: Any, complaint: str) -> None:
     change(document)
     with pytest.raises(ValueError, match=complaint):
         SignedTransfer.from_dict(document)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is an object"):
         SignedTransfer.from_dict([document])
 
 
 def test_invalid_receiver_carries_its_reason() -> None:
-    err = InvalidReceiver("receiver_format")
+    err = ReceiverError("receiver_format")
     assert err.reason == "receiver_format"
     assert isinstance(err, ValueError)

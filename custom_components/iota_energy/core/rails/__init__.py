@@ -1,1 +1,0 @@
-"""Payment rails: the legacy network (PyOTA) and IOTA Rebased (iota-sdk)."""
