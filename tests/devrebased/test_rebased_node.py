@@ -99,6 +99,12 @@ def test_paid_end_to_end_exactly_once(node: Any, payer: RebasedKey) -> None:
     assert client.balance(RECEIVER) == 1_234_567
     assert resume(client, payer, transfer) is Resume.EXECUTED
     assert len(node.ledger.executed) == 1
+    # The coin the receiver got is not the wallet's: no version for it.
+    (received,) = client.gas_coins(RECEIVER)
+    assert received.balance == 1_234_567
+    assert client.object_versions(payer.address, [received.object_id]) == {
+        received.object_id: None
+    }
 
 
 def test_a_transfer_overtaken_on_its_coin_is_dead(node: Any, payer: RebasedKey) -> None:
