@@ -98,6 +98,49 @@ class Ledger:
                 return self.executed[digest]
             return self._apply(transaction, digest)
 
+    def dry_run(self, kind_bytes: str, meta: dict[str, Any]) -> tuple[bytes, bytes]:
+        """The transaction's and its effects' BCS as they would be now.
+
+        Nothing changes.
+
+        The SDK sends the transaction kind and its metadata (sender, gas
+        coins, price, budget) separately, as the real service takes them.
+        """
+        sdk = self._sdk
+        try:
+            kind = sdk.TransactionKind.from_bcs(base64.b64decode(kind_bytes))
+            sender = sdk.Address.from_hex(meta["sender"])
+            gas = sdk.GasPayment(
+                objects=[
+                    sdk.ObjectReference(
+                        object_id=sdk.ObjectId.from_hex(g["address"]),
+                        version=sdk.Version.from_u64(int(g["version"])),
+                        digest=sdk.ObjectDigest.from_base58(g["digest"]),
+                    )
+                    for g in meta["gasObjects"]
+                ],
+                owner=sdk.Address.from_hex(meta.get("gasSponsor") or meta["sender"]),
+                price=int(meta["gasPrice"]),
+                budget=int(meta["gasBudget"]),
+            )
+            transaction = sdk.Transaction.new_v1(
+                sdk.TransactionV1(kind, sender, gas, sdk.TransactionExpiration.NONE())
+            )
+        except Exception as err:  # the SDK raises one generic type
+            raise RejectedError(
+                f"Invalid transaction kind or metadata: {err}"
+            ) from None
+        digest = transaction.digest().to_base58()
+        with self._lock:
+            coins = dict(self.coins)
+            try:
+                effects = self._apply(transaction, digest)
+            finally:
+                self.coins = coins
+                self.executed.pop(digest, None)
+        unsigned = sdk.SignedTransaction(transaction=transaction, signatures=[])
+        return bytes(unsigned.to_bcs()), effects
+
     def _check_signature(
         self, transaction: Any, signature: Any, signatures: list[str]
     ) -> None:

@@ -66,6 +66,7 @@ class Operations:
             "ObjectQuery": self.object_query,
             "TransactionBlockEffectsQuery": self.transaction_block_effects_query,
             "ExecuteTransactionQuery": self.execute_transaction_query,
+            "DryRunQuery": self.dry_run_query,
         }.get(name if isinstance(name, str) else "")
         if not isinstance(variables, dict) or handler is None:
             raise GraphQlError(f"Unknown or unsupported operation {name!r}")
@@ -151,6 +152,30 @@ class Operations:
                 "effects": {"bcs": _b64(effects)},
             }
         }
+
+    def dry_run_query(self, variables: dict[str, Any]) -> dict[str, Any]:
+        tx_bytes = str(variables["txBytes"])
+        meta = variables["txMeta"]
+        if not isinstance(meta, dict):
+            raise TypeError("txMeta")
+        try:
+            transaction, effects = self.ledger.dry_run(tx_bytes, meta)
+        except RejectedError as err:
+            result: dict[str, Any] = {
+                "error": str(err),
+                "results": [],
+                "transaction": None,
+            }
+            return {"dryRunTransactionBlock": result}
+        result = {
+            "error": None,
+            "results": [],
+            "transaction": {
+                "bcs": _b64(transaction),
+                "effects": {"bcs": _b64(effects)},
+            },
+        }
+        return {"dryRunTransactionBlock": result}
 
 
 def _address(value: object) -> str:

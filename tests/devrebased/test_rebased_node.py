@@ -241,3 +241,38 @@ def test_calls_refuse_to_run_in_an_event_loop(node: Any) -> None:
 
     with pytest.raises(RuntimeError, match="running event loop"):
         asyncio.run(inside())
+
+
+def test_a_dry_run_costs_and_changes_nothing(node: Any, payer: RebasedKey) -> None:
+    from custom_components.iota_energy.core.rebased_wallet import (
+        build_transfer,
+    )
+
+    client = RebasedNode(node.url)
+    coins = client.gas_coins(payer.address)
+    order = TransferOrder("P1", RECEIVER, Amount(1_000, Denomination.NANOS))
+    built = build_transfer(
+        payer.address,
+        order,
+        coins,
+        gas_price=REFERENCE_GAS_PRICE,
+        gas_budget=BUDGET,
+        max_gas_budget=10**8,
+    )
+    assert not isinstance(built, Shortfall)
+    cost = client.dry_run(built.transaction)
+    assert (cost.status, cost.gas_fee, cost.gas_needed) == ("success", GAS_FEE, GAS_FEE)
+    assert client.balance(RECEIVER) == 0
+    assert client.gas_coins(payer.address) == coins
+    assert node.ledger.executed == {}
+    too_small = build_transfer(
+        payer.address,
+        order,
+        coins,
+        gas_price=REFERENCE_GAS_PRICE,
+        gas_budget=GAS_FEE - 1,
+        max_gas_budget=10**8,
+    )
+    assert not isinstance(too_small, Shortfall)
+    with pytest.raises(NodeError, match="lower than the needed"):
+        client.dry_run(too_small.transaction)

@@ -37,6 +37,7 @@ class Effects:
     digest: str
     status: Literal["success", "failure"]
     gas_fee: int  # nanos: computation + storage - rebate
+    gas_needed: int  # nanos a budget must cover: computation + storage
 
 
 class RebasedNode:
@@ -122,6 +123,23 @@ class RebasedNode:
 
     # --- execution ---------------------------------------------------------------
 
+    def dry_run(self, transaction: Any) -> Effects:
+        """What executing ``transaction`` (the SDK's, unsigned) would cost now.
+
+        NodeError ``refused`` if the service says it would be refused or
+        fail (the reason in the detail).
+        """
+        result = self._call(
+            "dryRunTransactionBlock", lambda c: c.dry_run_transaction(transaction)
+        )
+        if result.error is not None or result.effects is None:
+            detail = _short(str(result.error or "no effects"))
+            raise NodeError("dryRunTransactionBlock", "refused", detail)
+        effects = _effects(result.effects)
+        if effects.status != "success":
+            raise NodeError("dryRunTransactionBlock", "refused", "execution fails")
+        return effects
+
     def execute(self, transfer: SignedTransfer) -> Effects:
         """Execute the stored bytes (checked first); the same digest at most once."""
         transaction, signature = stored_transaction(transfer)
@@ -184,7 +202,9 @@ def _effects(found: Any) -> Effects:
         status: Literal["success", "failure"] = (
             "success" if v1.status().is_success() else "failure"
         )
-        return Effects(v1.transaction_digest().to_base58(), status, int(fee))
+        needed = gas.computation_cost + gas.storage_cost
+        digest = v1.transaction_digest().to_base58()
+        return Effects(digest, status, int(fee), int(needed))
     except Exception as err:  # the SDK raises one generic type
         raise NodeError("effects", "garbage", type(err).__name__) from None
 

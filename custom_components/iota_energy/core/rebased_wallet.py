@@ -65,6 +65,57 @@ def choose_coins(coins: Sequence[GasCoin], needed: int) -> list[GasCoin] | None:
     return chosen if total >= needed else None
 
 
+@dataclass(frozen=True, slots=True)
+class UnsignedTransfer:
+    """A transfer built, not signed: for a dry run, or to be signed."""
+
+    transaction: Any  # the SDK's Transaction
+    receiver: str
+    coins: tuple[GasCoin, ...]
+    gas_budget: int
+    gas_price: int
+
+
+def build_transfer(
+    sender: str,
+    order: TransferOrder,
+    coins: Sequence[GasCoin],
+    *,
+    gas_price: int,
+    gas_budget: int,
+    max_gas_budget: int,
+) -> UnsignedTransfer | Shortfall:
+    """Build ``order`` offline; Shortfall if the coins do not cover it."""
+    if order.amount.unit is not Denomination.NANOS:
+        raise TransferError("amount_unit")
+    if order.amount.value <= 0:
+        raise TransferError("amount_zero")
+    if gas_price <= 0 or gas_budget <= 0:
+        raise TransferError("gas_zero")
+    if gas_budget > max_gas_budget:
+        raise TransferError("gas_budget_over_cap")
+    receiver = check_receiver(order.receiver)
+    if receiver == sender:
+        raise TransferError("receiver_is_wallet")
+    needed = order.amount.value + gas_budget
+    chosen = choose_coins(coins, needed)
+    if chosen is None:
+        held = sum(c.balance for c in coins)
+        return Shortfall(Amount(max(1, needed - held), Denomination.NANOS))
+    sdk = import_iota_sdk()
+    transaction = (
+        sdk.TransactionBuilder(sdk.Address.from_hex(sender))
+        .send_iota(
+            sdk.Address.from_hex(receiver), sdk.PtbArgument.u64(order.amount.value)
+        )
+        .gas([_object_reference(sdk, coin.reference()) for coin in chosen])
+        .gas_budget(gas_budget)
+        .gas_price(gas_price)
+        .finish()
+    )
+    return UnsignedTransfer(transaction, receiver, tuple(chosen), gas_budget, gas_price)
+
+
 def sign_transfer(
     key: RebasedKey,
     order: TransferOrder,
@@ -75,42 +126,26 @@ def sign_transfer(
     max_gas_budget: int,
 ) -> SignedTransfer | Shortfall:
     """Build and sign ``order`` offline; Shortfall if the coins do not cover it."""
-    if order.amount.unit is not Denomination.NANOS:
-        raise TransferError("amount_unit")
-    if order.amount.value <= 0:
-        raise TransferError("amount_zero")
-    if gas_price <= 0 or gas_budget <= 0:
-        raise TransferError("gas_zero")
-    if gas_budget > max_gas_budget:
-        raise TransferError("gas_budget_over_cap")
-    receiver = check_receiver(order.receiver)
-    if receiver == key.address:
-        raise TransferError("receiver_is_wallet")
-    needed = order.amount.value + gas_budget
-    chosen = choose_coins(coins, needed)
-    if chosen is None:
-        held = sum(c.balance for c in coins)
-        return Shortfall(Amount(max(1, needed - held), Denomination.NANOS))
-    sdk = import_iota_sdk()
-    transaction = (
-        sdk.TransactionBuilder(sdk.Address.from_hex(key.address))
-        .send_iota(
-            sdk.Address.from_hex(receiver), sdk.PtbArgument.u64(order.amount.value)
-        )
-        .gas([_object_reference(sdk, coin.reference()) for coin in chosen])
-        .gas_budget(gas_budget)
-        .gas_price(gas_price)
-        .finish()
+    built = build_transfer(
+        key.address,
+        order,
+        coins,
+        gas_price=gas_price,
+        gas_budget=gas_budget,
+        max_gas_budget=max_gas_budget,
     )
+    if isinstance(built, Shortfall):
+        return built
+    transaction = built.transaction
     signature = key.sign_transaction(transaction)
     record = {
         "sender": key.address,
-        "receiver": receiver,
+        "receiver": built.receiver,
         "tx_bytes": base64.b64encode(transaction.to_bcs()).decode("ascii"),
         "signature": signature.to_base64(),
-        "gas": [coin.reference() for coin in chosen],
-        "gas_budget": gas_budget,
-        "gas_price": gas_price,
+        "gas": [coin.reference() for coin in built.coins],
+        "gas_budget": built.gas_budget,
+        "gas_price": built.gas_price,
     }
     return SignedTransfer(
         rail=RailName.REBASED,
