@@ -147,6 +147,7 @@ async def test_a_closed_period_is_paid_automatically(
     assert len(sent) == 1
     assert sent[0].data["statement_ids"] == [statement["id"]]
     assert sent[0].data["amount_iota"] == statement["due_iota"]
+    assert sent[0].data["amount_unit"] == "i"
     bundle_hash = sent[0].data["bundle_hash"]
     assert len(bundle_hash) == 81
 
@@ -187,6 +188,7 @@ async def test_a_closed_period_is_paid_automatically(
     event_state = hass.states.get(entity_id(hass, paying, "payments", "event"))
     assert event_state.attributes["event_type"] == "confirmed"
     assert event_state.attributes["bundle_hash"] == bundle_hash
+    assert event_state.attributes["amount_unit"] == "i"
 
     # The seed is nowhere a user or a bug report could see it.
     diagnostics = await async_get_config_entry_diagnostics(hass, paying)
