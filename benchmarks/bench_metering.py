@@ -589,8 +589,10 @@ def averaging_report(
         "option: `64samples` takes 34 ms per channel, `128samples` 68 ms). The "
         "virtual chip takes each of those samples at its own moment of the "
         "window and quantises it, as the real chip does, so averaging integrates "
-        "a fast load over the window instead of catching one instant. Same "
-        "seeds as the 12-bit runs above. *statements*: the worst |error| of a "
+        "a fast load over the window instead of catching one instant. With "
+        "`auto` gain the integration sets the full 320 mV range when averaging "
+        "(an averaged result hides clipped peaks from pi-ina219's auto gain). "
+        "Same seeds as the 12-bit runs above. *statements*: the worst |error| of a "
         f"complete {STATEMENT_PERIOD_S} s statement against the exact energy of "
         "its own period (the integration's EnergyAccount on the same samples).",
         "",
@@ -627,7 +629,7 @@ def averaging_report(
             worst_statement = worst(statements)
             worst_load = max(abs(r.error) for r in picked)
             lines.append(
-                f"- {adc} with {label} shunt: |error| <= 0.1 % on {len(met)} of "
+                f"- {adc} with {label}: |error| <= 0.1 % on {len(met)} of "
                 f"{len(picked)} loads; worst load {100 * worst_load:.4f} %; "
                 f"worst statement {_worst_text(tuple(statements))} "
                 f"over {len(statements)} statements"
