@@ -100,6 +100,7 @@ from custom_components.iota_energy.core.worker_pool import WorkerPool
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "payments.md"
+DATA = REPO / "benchmarks" / "results" / "data" / "payments.json"
 MWM = 9
 SAMPLE_RATE_HZ = 10.0
 HEARTBEAT_S = 0.010
@@ -1078,6 +1079,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="3 payments, short runs")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args(argv)
     if args.quick:
         args.payments, args.tutorial_payments, args.baseline = 3, 2, 3.0
@@ -1126,6 +1128,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
+    write_data(args.data, runs)
+
+
+def write_data(path: Path, runs: Sequence[Run]) -> None:
+    """The latencies behind the tables, for benchmarks/report.py's plot."""
+    latencies = {
+        run.name: [p.close_to_confirmed for p in run.payments]
+        for run in runs
+        if run.payments
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"latencies_s": latencies}, indent=1) + "\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":
