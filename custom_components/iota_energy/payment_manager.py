@@ -60,7 +60,7 @@ from .core.payments import (
     statement_state_of,
 )
 from .core.wallet import Funds, LegacyWallet
-from .storage import DurableState
+from .persistence.document_slots import DurableState
 
 if TYPE_CHECKING:
     from .coordinator import IotaEnergyCoordinator

@@ -60,11 +60,11 @@ from .core.power_source import Ina219Config, Ina219Source
 from .core.sampler import Sampler
 from .libraries import async_ensure_libraries
 from .payment_manager import PaymentManager, PaymentSettings
-from .persistence import EntryPersistence
+from .persistence.document_slots import StateCorruptError
+from .persistence.entry_state import StateFactory
+from .persistence.entry_store import EntryPersistence
 from .runtime import IotaEnergyConfigEntry, IotaEnergyRuntime
 from .services import async_setup_services
-from .state import StateFactory
-from .storage import StateCorruptError
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,

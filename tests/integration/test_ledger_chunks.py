@@ -29,12 +29,18 @@ from custom_components.iota_energy.core.ledger import PaymentState
 from custom_components.iota_energy.core.ledger_chunks import CHUNK_SIZE, MERGE_SIZE
 from custom_components.iota_energy.core.periods import FixedLengthSchedule
 from custom_components.iota_energy.core.pricing import PriceQuote
-from custom_components.iota_energy.persistence import (
+from custom_components.iota_energy.persistence.document_slots import (
+    DurableState,
+    StateCorruptError,
+)
+from custom_components.iota_energy.persistence.entry_state import (
+    EntryState,
+    StateFactory,
+)
+from custom_components.iota_energy.persistence.entry_store import (
     EntryPersistence,
     async_discard_state,
 )
-from custom_components.iota_energy.state import EntryState, StateFactory
-from custom_components.iota_energy.storage import DurableState, StateCorruptError
 
 ENTRY = "chunked"
 PRICE = Fraction(720_000_000)

@@ -37,7 +37,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
-from .core.ledger import LedgerFormatError, Statement
-from .core.ledger_chunks import ChunkKey, chunk_digest, read_chunk
-from .storage import StateCorruptError, keep_aside, read_text, slot_key
+from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from ..core.ledger import LedgerFormatError, Statement
+from ..core.ledger_chunks import ChunkKey, chunk_digest, read_chunk
+from .document_slots import StateCorruptError, keep_aside, read_text, slot_key
 
 _LOGGER = logging.getLogger(__name__)
 

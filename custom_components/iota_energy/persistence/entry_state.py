@@ -1,6 +1,6 @@
 """The in-memory state of one entry, and how it is written and read back.
 
-Kept in one object so it is saved as one document (see storage.py).
+Kept in one object so it is saved as one document (see document_slots.py).
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .core.billing import BillingEngine
-from .core.energy_account import EnergyAccount, PeriodStart
-from .core.ledger import Ledger
-from .core.metering import Meter
-from .core.periods import Schedule
-from .core.pricing import PriceTracker
+from ..core.billing import BillingEngine
+from ..core.energy_account import EnergyAccount, PeriodStart
+from ..core.ledger import Ledger
+from ..core.metering import Meter
+from ..core.periods import Schedule
+from ..core.pricing import PriceTracker
 
 
 @dataclass(slots=True)
