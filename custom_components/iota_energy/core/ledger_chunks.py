@@ -34,6 +34,7 @@ import re
 from typing import Any
 
 from .ledger import Ledger, LedgerFormatError, PaymentState, Statement
+from .numbers import is_int
 
 LAYOUT_VERSION = 2  # version 0 and 1 were one document holding every statement
 # Open statements are sealed this many at a time (the head holds fewer)...
@@ -448,7 +449,7 @@ def assemble(
 
 
 def _non_negative(value: object, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not is_int(value) or value < 0:
         raise ValueError(f"{name} is an int >= 0, not {value!r}")
     return value
 

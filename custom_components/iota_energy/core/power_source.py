@@ -28,6 +28,7 @@ import math
 import time
 from typing import Any, Literal, Protocol
 
+from .numbers import is_int
 from .thirdparty import import_adafruit_i2c, import_ina219
 
 type SourceErrorKind = Literal["range", "io", "missing"]
@@ -146,9 +147,9 @@ class Ina219Config:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field that is wrong."""
-        if not _is_int(self.busnum) or self.busnum < 0:
+        if not is_int(self.busnum) or self.busnum < 0:
             raise ValueError("busnum must be a whole number >= 0")
-        if not _is_int(self.address) or not 0x40 <= self.address <= 0x4F:
+        if not is_int(self.address) or not 0x40 <= self.address <= 0x4F:
             raise ValueError("address must be between 0x40 and 0x4F")
         if not _positive(self.shunt_ohms):
             raise ValueError("shunt_ohms must be a positive number")
@@ -372,10 +373,6 @@ def _from_os_error(err: OSError, action: str, config: Ina219Config) -> SourceErr
     where = f"INA219 at {config.address:#04x} on bus {config.busnum}"
     reason = err.strerror or str(err)
     return SourceError(kind, f"{action} failed for {where}: {reason}")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _positive(value: object) -> bool:

@@ -38,6 +38,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from ..core.numbers import is_int
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ class DurableState[E, D]:
         if not isinstance(data, dict):
             raise TypeError("storage document holds no object")
         sequence = data.get("sequence")
-        if not isinstance(sequence, int) or sequence < 0:
+        if not is_int(sequence) or sequence < 0:
             raise ValueError("missing sequence number")
         return sequence, self._decode(data["state"])
 
