@@ -50,8 +50,10 @@ import threading
 import time
 
 from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
-from custom_components.iota_energy.core.ina219_model import (
+from custom_components.iota_energy.core.ina219_datasheet import (
     REG_BUS_VOLTAGE,
+)
+from custom_components.iota_energy.core.ina219_model import (
     VirtualIna219,
 )
 from custom_components.iota_energy.core.load_profiles import LoadProfile

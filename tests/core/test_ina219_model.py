@@ -13,15 +13,17 @@ from custom_components.iota_energy.core.circuit import (
     TutorialCircuit,
     TutorialParts,
 )
-from custom_components.iota_energy.core.ina219_model import (
+from custom_components.iota_energy.core.ina219_datasheet import (
     REG_BUS_VOLTAGE,
     REG_CALIBRATION,
     REG_CONFIG,
     REG_CURRENT,
     REG_POWER,
     REG_SHUNT_VOLTAGE,
-    VirtualIna219,
     adc_conversion_us,
+)
+from custom_components.iota_energy.core.ina219_model import (
+    VirtualIna219,
 )
 from custom_components.iota_energy.core.load_profiles import LoadProfile
 
