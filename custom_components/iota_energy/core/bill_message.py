@@ -39,8 +39,6 @@ from .trits import TRYTE_ALPHABET
 MESSAGE_VERSION = 1
 APP_NAME = "iota_energy"
 UNIT_LEGACY_IOTA = "i"
-# One transaction's message fragment: 2187 trytes, so 1093 bytes.
-FRAGMENT_TRYTES = 2187
 
 
 class BillFormatError(ValueError):

@@ -220,11 +220,6 @@ class DurableState[E, D]:
         return copies
 
     @property
-    def write_failed(self) -> bool:
-        """Whether the last write failed (a later save retries every slot)."""
-        return self._write_failed
-
-    @property
     def _write_issue_id(self) -> str:
         return f"state_write_failed_{self._entry_id}_{self._kind}"
 
