@@ -236,7 +236,12 @@ async def test_a_hard_kill_loses_at_most_one_save_interval(
 
     restored = entry.runtime_data.coordinator.state
     assert restored.meter.snapshot().energy_j >= saved_energy
-    assert restored.billed_energy_j == Fraction(live[0]["state"]["billed_energy_j"])
+    # Not less than saved; more only by samples the sampler took (and the
+    # first refresh billed) while the restarted entry was being set up.
+    saved_billed = Fraction(live[0]["state"]["billed_energy_j"])
+    assert (
+        saved_billed <= restored.billed_energy_j <= restored.meter.snapshot().energy_j
+    )
     await _unload(hass, entry)
 
 
