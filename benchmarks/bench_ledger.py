@@ -56,9 +56,12 @@ from custom_components.iota_energy.core.pricing import (
     TUTORIAL_PRICE_IOTA_PER_KWH,
     PriceQuote,
 )
-from custom_components.iota_energy.persistence import EntryPersistence
-from custom_components.iota_energy.state import EntryState, StateFactory
-from custom_components.iota_energy.storage import DurableState
+from custom_components.iota_energy.persistence.document_slots import DurableState
+from custom_components.iota_energy.persistence.entry_state import (
+    EntryState,
+    StateFactory,
+)
+from custom_components.iota_energy.persistence.entry_store import EntryPersistence
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "ledger.md"

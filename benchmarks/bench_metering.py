@@ -54,8 +54,10 @@ import time
 from custom_components.iota_energy.core.billing import BillingEngine
 from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
 from custom_components.iota_energy.core.energy_account import EnergyAccount
-from custom_components.iota_energy.core.ina219_model import (
+from custom_components.iota_energy.core.ina219_datasheet import (
     REG_BUS_VOLTAGE,
+)
+from custom_components.iota_energy.core.ina219_model import (
     VirtualIna219,
 )
 from custom_components.iota_energy.core.ledger import Statement

@@ -23,7 +23,8 @@ class DevTangle:
     keep the stored ledger and ignore it.
     """
 
-    def __init__(
+    # Keyword-only settings of the development node, each with a default.
+    def __init__(  # noqa: PLR0913
         self,
         db_path: Path | str,
         *,

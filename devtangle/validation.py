@@ -83,7 +83,8 @@ def gather_bundle(
     return BundleVerdict(tuple(chain), (judge or validate_bundle)(chain))
 
 
-def validate_bundle(chain: Sequence[Transaction]) -> str | None:
+# Each return is IRI's answer for one rule, in IRI's order.
+def validate_bundle(chain: Sequence[Transaction]) -> str | None:  # noqa: PLR0911
     """Check a complete, trunk-linked bundle; return the error or None."""
     head = chain[-1]
     if len(chain) != head.last_index + 1:

@@ -19,6 +19,7 @@ else:
         entry_data,
         entry_options,
         fail_on_deprecation_reports,
+        hass_storage,
         init_integration,
         mock_config_entry,
     )
@@ -30,6 +31,7 @@ else:
         "entry_data",
         "entry_options",
         "fail_on_deprecation_reports",
+        "hass_storage",
         "init_integration",
         "mock_config_entry",
     ]

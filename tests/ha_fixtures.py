@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, MutableMapping
+import json
 import logging
+from pathlib import Path
 import re
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -59,6 +62,63 @@ ENTRY_OPTIONS: dict[str, Any] = {
     CONF_FLUSH_INTERVAL: 60,
     CONF_STATEMENT_RETENTION: 1000,
 }
+
+
+class StorageFiles(MutableMapping[str, Any]):
+    """Home Assistant's ``.storage`` folder as a mapping of key to document.
+
+    What a test reads is parsed from the file, what it assigns is written to
+    the file: change a nested value by reading, changing and assigning back.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    def _path(self, key: str) -> Path:
+        return self._folder / key
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return json.loads(self._path(key).read_text("utf-8"))
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def __setitem__(self, key: str, document: Any) -> None:
+        self._path(key).write_text(json.dumps(document), "utf-8")
+
+    def __delitem__(self, key: str) -> None:
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(p.name for p in self._folder.iterdir() if p.is_file()))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        """A plain snapshot of every document, to put back later."""
+        return {key: self[key] for key in self}
+
+
+@pytest.fixture
+def hass_storage(tmp_path: Path) -> Generator[StorageFiles]:
+    """Real storage files in a private config folder, not the harness's mock.
+
+    Overrides pytest-homeassistant-custom-component's fixture of the same name
+    (which keeps storage in a dict): the integration reads its slots from
+    their files, as in production, so tests damage, remove and restore real
+    files. The config folder is per test, so nothing is left behind.
+    """
+    folder = tmp_path / "config"
+    (folder / ".storage").mkdir(parents=True)
+    with patch(
+        "pytest_homeassistant_custom_component.common.get_test_config_dir",
+        lambda *parts: str(folder.joinpath(*parts)),
+    ):
+        yield StorageFiles(folder / ".storage")
 
 
 @pytest.fixture(autouse=True)

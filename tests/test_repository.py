@@ -8,6 +8,7 @@ Integration Quality Scale.
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 import re
@@ -344,6 +345,17 @@ def test_brand_images() -> None:
 # -- quality_scale.yaml ----------------------------------------------------------
 
 
+def _quality_scale() -> dict[str, dict[str, str]]:
+    """Each rule as ``{"status": ..., "comment": ...}`` (comment may be "")."""
+    rules = _yaml(INTEGRATION / "quality_scale.yaml")["rules"]
+    return {
+        name: {"status": value, "comment": ""}
+        if isinstance(value, str)
+        else {"status": value["status"], "comment": value["comment"]}
+        for name, value in rules.items()
+    }
+
+
 def test_quality_scale_names_every_rule() -> None:
     data = _yaml(INTEGRATION / "quality_scale.yaml")
     rules = data["rules"]
@@ -354,10 +366,212 @@ def test_quality_scale_names_every_rule() -> None:
     }
     for name, value in rules.items():
         if isinstance(value, str):
-            assert value in {"done", "todo"}, name
+            # Only "done" may stand alone: todo and exempt say why.
+            assert value == "done", f"{name}: {value} needs a comment"
             continue
         assert isinstance(value, dict), name
         assert set(value) == {"status", "comment"}, name
         assert value["status"] in {"done", "todo", "exempt"}, name
         assert isinstance(value["comment"], str), name
         assert value["comment"].strip(), name
+
+
+def _status(rule: str) -> str:
+    return _quality_scale()[rule]["status"]
+
+
+# -- what the code says, for the rules that can be checked mechanically -----------
+
+PLATFORM_MODULES = ("sensor", "binary_sensor", "event", "number")
+EXCEPTION_SUFFIXES = ("Error", "NotReady", "Failed", "Exception")
+
+
+def _modules() -> list[Path]:
+    return sorted(INTEGRATION.rglob("*.py"))
+
+
+def _constants(node: ast.expr) -> list[str]:
+    """The string constants an expression can evaluate to (a or b included)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _constants(node.body) + _constants(node.orelse)
+    return []
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _kind(callee: str, platform: str) -> str:
+    """What a ``translation_key`` given to ``callee`` translates ("" unknown)."""
+    if callee == "async_create_issue":
+        return "issues"
+    if callee.endswith(EXCEPTION_SUFFIXES):
+        return "exceptions"
+    if callee.endswith("Description") and platform:
+        return "entity"
+    return ""
+
+
+def _translation_keys() -> dict[str, set[tuple[str, str]]]:
+    """Literal translation keys in the code, by what they translate.
+
+    ``exceptions``: keys given to an exception; ``issues``: keys given to a
+    repair issue; ``entity``: (platform, key) of entity descriptions and
+    ``_attr_translation_key`` in the platform modules.
+    """
+    found: dict[str, set[tuple[str, str]]] = {
+        "exceptions": set(),
+        "issues": set(),
+        "entity": set(),
+    }
+    for path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        platform = path.stem if path.stem in PLATFORM_MODULES else ""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                callee = _callee(node)
+                kind = _kind(callee, platform)
+                for keyword in node.keywords:
+                    if keyword.arg != "translation_key":
+                        continue
+                    assert kind, f"{path.name}: translation_key in {callee}()"
+                    found[kind] |= {
+                        (platform if kind == "entity" else "", key)
+                        for key in _constants(keyword.value)
+                    }
+            elif isinstance(node, ast.Assign) and platform:
+                names = {t.id for t in node.targets if isinstance(t, ast.Name)}
+                if "_attr_translation_key" in names:
+                    for key in _constants(node.value):
+                        found["entity"].add((platform, key))
+    return found
+
+
+def test_translation_keys_found_in_the_code() -> None:
+    """The scan below finds keys of every kind (it would pass vacuously otherwise)."""
+    keys = _translation_keys()
+    assert ("", "chip_not_ready") in keys["exceptions"]
+    assert ("", "state_write_failed") in keys["issues"]
+    assert ("sensor", "power") in keys["entity"]
+    assert ("event", "billing") in keys["entity"]
+
+
+def test_every_exception_key_is_translated(strings: dict[str, Any]) -> None:
+    """exception-translations: each key an exception is raised with exists."""
+    assert _status("exception-translations") == "done"
+    translated = strings["exceptions"]
+    missing = {k for _, k in _translation_keys()["exceptions"]} - set(translated)
+    assert not missing
+
+
+def test_every_issue_key_is_translated(strings: dict[str, Any]) -> None:
+    """repair-issues: each repair issue the code raises has its text."""
+    assert _status("repair-issues") == "done"
+    missing = {k for _, k in _translation_keys()["issues"]} - set(strings["issues"])
+    assert not missing
+
+
+def test_every_entity_key_is_translated(strings: dict[str, Any]) -> None:
+    """entity-translations: every entity's key has a name under its platform."""
+    assert _status("entity-translations") == "done"
+    for platform, key in _translation_keys()["entity"]:
+        assert strings["entity"][platform][key]["name"], (platform, key)
+
+
+def test_icons_cover_services_and_name_only_real_entities(
+    strings: dict[str, Any],
+) -> None:
+    """icon-translations: an icon per action; entity icons only for real keys."""
+    assert _status("icon-translations") == "done"
+    icons = _json(INTEGRATION / "icons.json")
+    described = _yaml(INTEGRATION / "services.yaml") or {}
+    assert set(icons["services"]) == set(described)
+    for service, icon in icons["services"].items():
+        assert icon["service"].startswith("mdi:"), service
+    for platform, entities in icons.get("entity", {}).items():
+        for key in entities:
+            assert key in strings["entity"][platform], (platform, key)
+
+
+def test_every_service_is_translated(strings: dict[str, Any]) -> None:
+    """docs-actions and action translations: every action has name and text."""
+    described = _yaml(INTEGRATION / "services.yaml") or {}
+    assert described
+    for service in described:
+        assert strings["services"][service]["name"], service
+        assert strings["services"][service]["description"], service
+
+
+def test_platforms_set_parallel_updates() -> None:
+    """parallel-updates: every platform module says how many updates may run."""
+    assert _status("parallel-updates") == "done"
+    for name in PLATFORM_MODULES:
+        tree = ast.parse((INTEGRATION / f"{name}.py").read_text(encoding="utf-8"))
+        assigned = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        assert "PARALLEL_UPDATES" in assigned, name
+
+
+def test_entities_have_entity_names_and_unique_ids() -> None:
+    """has-entity-name and entity-unique-id, on the base every entity uses."""
+    assert _status("has-entity-name") == "done"
+    assert _status("entity-unique-id") == "done"
+    source = (INTEGRATION / "entity.py").read_text(encoding="utf-8")
+    assert "_attr_has_entity_name = True" in source
+    assert "_attr_unique_id" in source
+
+
+def test_runtime_data_not_hass_data() -> None:
+    """runtime-data: nothing is kept in hass.data."""
+    assert _status("runtime-data") == "done"
+    for path in _modules():
+        assert "hass.data[" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_flows_and_diagnostics_exist(manifest: dict[str, Any]) -> None:
+    """config-flow, reconfiguration-flow and diagnostics are where HA looks."""
+    assert manifest["config_flow"] is True
+    flow = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")
+    assert _status("reconfiguration-flow") == "done"
+    assert "async def async_step_reconfigure(" in flow
+    assert _status("diagnostics") == "done"
+    diagnostics = (INTEGRATION / "diagnostics.py").read_text(encoding="utf-8")
+    assert "async def async_get_config_entry_diagnostics(" in diagnostics
+
+
+def test_strict_typing_covers_the_integration() -> None:
+    """strict-typing: mypy --strict over the whole integration."""
+    assert _status("strict-typing") == "done"
+    config = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    module = r'"custom_components\.iota_energy\.\*"'
+    assert re.search(rf"module = \[[^\]]*{module}[^\]]*\]\s*strict = true", config)
+
+
+def test_brands_done_only_where_brand_is_served() -> None:
+    """brands: Home Assistant serves a custom integration's brand/ from 2026.3.
+
+    Done only when every supported version (hacs.json's minimum) shows it.
+    """
+    minimum = AwesomeVersion(_json(REPO_ROOT / "hacs.json")["homeassistant"])
+    served = minimum >= AwesomeVersion("2026.3.0")
+    assert (_status("brands") == "done") == served
+
+
+def test_a_dependency_doing_io_is_not_exempt_from_the_platinum_rules() -> None:
+    """async-dependency and inject-websession allow no exemption here.
+
+    Their only exemption is a dependency without I/O (or without HTTP);
+    pi-ina219 does I2C and PyOTA HTTP.
+    """
+    assert _status("async-dependency") != "exempt"
+    assert _status("inject-websession") != "exempt"

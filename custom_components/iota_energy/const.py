@@ -6,6 +6,9 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+# Shared with the core, which may not import Home Assistant: defined there once.
+from .core import metering, periods, pricing, sampler
+
 DOMAIN: Final = "iota_energy"
 LOGGER = logging.getLogger(__package__)
 
@@ -56,20 +59,20 @@ POW_MODE_LOCAL: Final = "local"
 POW_MODE_NODE: Final = "node"
 POW_MODES: Final = (POW_MODE_AUTO, POW_MODE_LOCAL, POW_MODE_NODE)
 
-PERIOD_KINDS: Final = ("fixed", "hourly", "daily", "weekly", "monthly")
+PERIOD_KINDS: Final = periods.PERIOD_KINDS
 
 # Hz. At 1 Hz (the tutorial's rate) loads switching every few seconds were up to
 # 0.45 % off, at 10 Hz at most 0.05 %, for 0.3 % of a core here: see
 # benchmarks/results/metering.md. Entries keep the rate stored in their options.
-DEFAULT_SAMPLE_RATE: Final = 10.0
+DEFAULT_SAMPLE_RATE: Final = sampler.DEFAULT_RATE_HZ
 DEFAULT_PUBLISH_INTERVAL: Final = 10  # s
 DEFAULT_FLUSH_INTERVAL: Final = 60  # s: the most a hard kill can lose
 DEFAULT_PERIOD: Final = "hourly"
 DEFAULT_PERIOD_SECONDS: Final = 3600
 DEFAULT_MIN_PAYMENT: Final = 1
 DEFAULT_STATEMENT_RETENTION: Final = 1000
-# The tutorial's 0.2 IOTA per mW·s, in IOTA per kWh (see core/pricing.py).
-DEFAULT_PRICE: Final = "720000000"
+# The tutorial's 0.2 IOTA per mW·s, in IOTA per kWh, as the option's text.
+DEFAULT_PRICE: Final = str(pricing.TUTORIAL_PRICE_IOTA_PER_KWH)
 DEFAULT_MWM: Final = 14  # mainnet; the old devnets and devtangle's demo use 9
 MIN_MWM: Final = 1
 MAX_MWM: Final = 27
@@ -83,14 +86,14 @@ IOTA_SUPPLY: Final = 2_779_530_283_277_761
 # How long the config flow waits for the node.
 NODE_TIMEOUT_S: Final = 10.0
 
-MIN_SAMPLE_RATE: Final = 1.0
-MAX_SAMPLE_RATE: Final = 50.0
+MIN_SAMPLE_RATE: Final = sampler.MIN_RATE_HZ
+MAX_SAMPLE_RATE: Final = sampler.MAX_RATE_HZ
 MIN_PUBLISH_INTERVAL: Final = 1
 MAX_PUBLISH_INTERVAL: Final = 3600
 MIN_FLUSH_INTERVAL: Final = 5
 MAX_FLUSH_INTERVAL: Final = 3600
-MIN_PERIOD_SECONDS: Final = 60
-MAX_PERIOD_SECONDS: Final = 86400
+MIN_PERIOD_SECONDS: Final = int(periods.MIN_FIXED_LENGTH.total_seconds())
+MAX_PERIOD_SECONDS: Final = int(periods.MAX_FIXED_LENGTH.total_seconds())
 
 STORAGE_VERSION: Final = 1
 STORAGE_SLOTS: Final = ("a", "b")
@@ -113,5 +116,5 @@ ATTR_STATES: Final = "states"
 ATTR_LIMIT: Final = "limit"
 
 # Samples further apart than this are a gap: no energy is invented across it.
-METER_MAX_GAP_S: Final = 5.0
+METER_MAX_GAP_S: Final = metering.DEFAULT_MAX_GAP_S
 SAMPLER_STOP_TIMEOUT: Final = timedelta(seconds=5)

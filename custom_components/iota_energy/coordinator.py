@@ -48,9 +48,9 @@ from .core.pricing import PriceQuote
 MANUAL_CLOSE_WAITS = 20
 
 if TYPE_CHECKING:
-    from .persistence import EntryPersistence
+    from .persistence.entry_state import EntryState
+    from .persistence.entry_store import EntryPersistence
     from .runtime import IotaEnergyConfigEntry
-    from .state import EntryState
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ from .core.payments import (
 )
 from .core.wallet import Funds, LegacyWallet
 from .core.worker_pool import WorkerPool
-from .storage import DurableState
+from .persistence.document_slots import DurableState
 
 if TYPE_CHECKING:
     from .coordinator import IotaEnergyCoordinator

@@ -14,7 +14,7 @@ from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
 
 from .const import DOMAIN
-from .persistence import async_discard_state
+from .persistence.entry_store import async_discard_state
 
 
 class StartNewLedgerFlow(RepairsFlow):

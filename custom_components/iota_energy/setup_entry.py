@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
@@ -56,15 +56,15 @@ from .core.circuit import Circuit, ProfileCircuit, TutorialCircuit
 from .core.ina219_model import VirtualIna219
 from .core.load_profiles import LoadProfile
 from .core.periods import schedule_from_options
-from .core.power_source import Ina219Config, Ina219Source
+from .core.power_source import Ina219Config, Ina219Source, SourceError
 from .core.sampler import Sampler
 from .libraries import async_ensure_libraries
 from .payment_manager import PaymentManager, PaymentSettings
-from .persistence import EntryPersistence
+from .persistence.document_slots import StateCorruptError
+from .persistence.entry_state import StateFactory
+from .persistence.entry_store import EntryPersistence
 from .runtime import IotaEnergyConfigEntry, IotaEnergyRuntime
 from .services import async_setup_services
-from .state import StateFactory
-from .storage import StateCorruptError
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -125,6 +125,18 @@ def build_source(
     return Ina219Source(config, i2c_interface=chip.i2c_interface), circuit, chip
 
 
+def probe_source(source: Ina219Source) -> None:
+    """Open the chip and read it once, then close it again (blocking I/O).
+
+    Raises SourceError when the chip is missing or does not answer.
+    """
+    try:
+        source.open()
+        source.read()
+    finally:
+        source.close()
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -> bool:
     """Restore the state, start sampling and publishing."""
     await async_ensure_libraries(hass)
@@ -148,6 +160,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
         uses_price_entity=bool(options.get(CONF_PRICE_ENTITY)),
         max_gap_s=METER_MAX_GAP_S,
     )
+    source, circuit, chip = await hass.async_add_executor_job(build_source, hass, entry)
+    try:
+        await hass.async_add_executor_job(probe_source, source)
+    except SourceError as err:
+        # A configured chip that cannot be read now (not wired, wrong bus or
+        # address, bus not enabled yet): Home Assistant retries the setup.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="chip_not_ready",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
     persistence = EntryPersistence(hass, entry.entry_id, factory)
     try:
         state = await persistence.async_load()
@@ -170,7 +194,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
             translation_placeholders=err.translation_placeholders,
         ) from err
 
-    source, circuit, chip = await hass.async_add_executor_job(build_source, hass, entry)
     sampler = Sampler(
         source,
         float(options.get(CONF_SAMPLE_RATE, DEFAULT_SAMPLE_RATE)),
@@ -197,8 +220,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
             price_entity=options.get(CONF_PRICE_ENTITY) or None,
         ),
     )
-    # The sampler opens the chip in its own thread and retries while it is
-    # missing, so a chip that is not there yet does not fail the setup.
+    # The sampler opens the chip again in its own thread and, should it go
+    # away later, retries while it is missing (its entities are unavailable).
     sampler.start()
     runtime = IotaEnergyRuntime(
         coordinator=coordinator, sampler=sampler, circuit=circuit, chip=chip

@@ -13,15 +13,17 @@ from custom_components.iota_energy.core.circuit import (
     TutorialCircuit,
     TutorialParts,
 )
-from custom_components.iota_energy.core.ina219_model import (
+from custom_components.iota_energy.core.ina219_datasheet import (
     REG_BUS_VOLTAGE,
     REG_CALIBRATION,
     REG_CONFIG,
     REG_CURRENT,
     REG_POWER,
     REG_SHUNT_VOLTAGE,
-    VirtualIna219,
     adc_conversion_us,
+)
+from custom_components.iota_energy.core.ina219_model import (
+    VirtualIna219,
 )
 from custom_components.iota_energy.core.load_profiles import LoadProfile
 
@@ -307,7 +309,8 @@ def test_averaging_samples_the_shunt_window_then_the_bus_window() -> None:
     write(chip, REG_CONFIG, _config(bus_adc=0xA, shunt_adc=0xF))  # 4 and 128 samples
     read(chip, REG_SHUNT_VOLTAGE)
     asked = circuit.asked_s_ago
-    assert asked is not None and len(asked) == 4 + 128
+    assert asked is not None
+    assert len(asked) == 4 + 128
     bus_window_s = adc_conversion_us(0xA) / 1e6
     shunt_window_s = adc_conversion_us(0xF) / 1e6
     shunt_times, bus_times = asked[:128], asked[128:]

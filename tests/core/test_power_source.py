@@ -11,9 +11,11 @@ import time
 import pytest
 
 from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
-from custom_components.iota_energy.core.ina219_model import (
+from custom_components.iota_energy.core.ina219_datasheet import (
     REG_CALIBRATION,
     REG_CONFIG,
+)
+from custom_components.iota_energy.core.ina219_model import (
     VirtualIna219,
 )
 from custom_components.iota_energy.core.load_profiles import LoadProfile

@@ -1,4 +1,4 @@
-"""Exact prices: parsing entity states, the price policy, exact text forms."""
+"""Exact prices: parsing entity states, the price policy, decimal display."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from custom_components.iota_energy.core.pricing import (
     PriceQuote,
     PriceTracker,
     format_decimal,
-    format_fraction,
-    parse_fraction,
     parse_price_state,
 )
 
@@ -122,20 +120,6 @@ def test_entity_tracker_keeps_last_valid_price_across_restart() -> None:
 def test_tracker_rejects_malformed_state(state: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - any clear ValueError will do
         PriceTracker(Fraction(1), state=state)
-
-
-@settings(max_examples=300, deadline=None)
-@given(value=st.fractions())
-def test_fraction_text_round_trips_exactly(value: Fraction) -> None:
-    text = format_fraction(value)
-    assert "/" in text
-    assert parse_fraction(text) == value
-
-
-@pytest.mark.parametrize("text", ["1.5", "1/0", " 1/2", "1/-2", "a/b", "", 3, None])
-def test_parse_fraction_rejects(text: object) -> None:
-    with pytest.raises(ValueError, match=r"n/d|denominator"):
-        parse_fraction(text)
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -240,28 +240,6 @@ async def test_real_chip_flow_probes_the_chip(hass: HomeAssistant) -> None:
     assert result["result"].unique_id == "ina219-1-0x45"
     assert result["data"]["shunt_ohms"] == 0.1
     assert result["data"]["voltage_range"] == 32
-
-
-async def test_a_real_chip_that_is_not_there_loads_unavailable(
-    hass: HomeAssistant,
-) -> None:
-    """Setup does not fail for a missing chip: the meter waits for it."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Garden lights",
-        data=REAL_CHIP_ENTRY_DATA | {"busnum": 199},
-        options={"price": "720000000", "min_payment": 1},
-        unique_id="ina219-199-0x40",
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    power = hass.states.get("sensor.garden_lights_power")
-    assert power is not None
-    assert power.state == STATE_UNAVAILABLE
-    assert entry.runtime_data.sampler.stats().source_down
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_reconfigure_moves_the_chip_and_changes_the_period(

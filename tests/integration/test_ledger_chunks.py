@@ -2,7 +2,7 @@
 
 EntryPersistence is driven directly, with real statements closed by the real
 billing engine and Home Assistant's real Store (the harness keeps the files
-in ``hass_storage``; damaged files are real files in a private folder).
+in ``hass_storage``, real files in a private config folder).
 """
 
 from __future__ import annotations
@@ -29,12 +29,19 @@ from custom_components.iota_energy.core.ledger import PaymentState
 from custom_components.iota_energy.core.ledger_chunks import CHUNK_SIZE, MERGE_SIZE
 from custom_components.iota_energy.core.periods import FixedLengthSchedule
 from custom_components.iota_energy.core.pricing import PriceQuote
-from custom_components.iota_energy.persistence import (
+from custom_components.iota_energy.persistence.document_slots import (
+    DurableState,
+    StateCorruptError,
+)
+from custom_components.iota_energy.persistence.entry_state import (
+    EntryState,
+    StateFactory,
+)
+from custom_components.iota_energy.persistence.entry_store import (
     EntryPersistence,
     async_discard_state,
 )
-from custom_components.iota_energy.state import EntryState, StateFactory
-from custom_components.iota_energy.storage import DurableState, StateCorruptError
+from tests.ha_fixtures import StorageFiles
 
 ENTRY = "chunked"
 PRICE = Fraction(720_000_000)
@@ -54,11 +61,16 @@ def key(kind: str, slot: str) -> str:
     return f"{DOMAIN}.{ENTRY}.{kind}.{slot}"
 
 
-def chunk_keys(hass_storage: dict[str, Any]) -> set[str]:
-    return {k for k in hass_storage if k.startswith(f"{DOMAIN}.{ENTRY}.chunk-")}
+def chunk_keys(hass_storage: StorageFiles) -> set[str]:
+    # Storage documents only, not the copies of damaged ones kept beside them.
+    return {
+        k
+        for k in hass_storage
+        if k.startswith(f"{DOMAIN}.{ENTRY}.chunk-") and ".corrupt-" not in k
+    }
 
 
-def head(hass_storage: dict[str, Any], slot: str = "a") -> dict[str, Any]:
+def head(hass_storage: StorageFiles, slot: str = "a") -> dict[str, Any]:
     ledger: dict[str, Any] = hass_storage[key("ledger", slot)]["data"]["state"][
         "ledger"
     ]
@@ -78,7 +90,7 @@ def close(state: EntryState, count: int) -> None:
 class Writes:
     """Every document written or removed, and the storage after each."""
 
-    hass_storage: dict[str, Any]
+    hass_storage: StorageFiles
     saved: list[tuple[str, int]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     after_each: list[dict[str, Any]] = field(default_factory=list)
@@ -92,7 +104,7 @@ class Writes:
 
 @contextlib.contextmanager
 def watch_writes(
-    hass_storage: dict[str, Any], *, snapshots: bool = False
+    hass_storage: StorageFiles, *, snapshots: bool = False
 ) -> Iterator[Writes]:
     """Record what Store writes and removes (and the storage after each, if asked)."""
     writes = Writes(hass_storage)
@@ -129,7 +141,7 @@ async def reloaded(hass: HomeAssistant) -> EntryState:
 
 
 async def test_bytes_written_per_close_do_not_grow_with_history(
-    hass: HomeAssistant, hass_storage: dict[str, Any]
+    hass: HomeAssistant, hass_storage: StorageFiles
 ) -> None:
     """A close writes the head twice, plus now and then a chunk, once.
 
@@ -162,7 +174,7 @@ async def test_bytes_written_per_close_do_not_grow_with_history(
 
 
 async def test_a_kill_at_any_write_loads_the_ledger_before_or_after(
-    hass: HomeAssistant, hass_storage: dict[str, Any]
+    hass: HomeAssistant, hass_storage: StorageFiles
 ) -> None:
     """Killed after any single file write or removal: never a half state.
 
@@ -202,7 +214,7 @@ async def test_a_kill_at_any_write_loads_the_ledger_before_or_after(
 
 
 async def test_payment_changes_of_sealed_statements_write_the_head_only(
-    hass: HomeAssistant, hass_storage: dict[str, Any]
+    hass: HomeAssistant, hass_storage: StorageFiles
 ) -> None:
     persistence, state = await started(hass)
     close(state, CHUNK_SIZE + 3)
@@ -225,7 +237,7 @@ async def test_payment_changes_of_sealed_statements_write_the_head_only(
 
 
 async def test_pruning_removes_chunk_files_and_never_an_unsettled_statement(
-    hass: HomeAssistant, hass_storage: dict[str, Any]
+    hass: HomeAssistant, hass_storage: StorageFiles
 ) -> None:
     persistence, state = await started(hass)
     close(state, 3 * CHUNK_SIZE)
@@ -252,7 +264,7 @@ async def test_pruning_removes_chunk_files_and_never_an_unsettled_statement(
 
 
 async def test_an_old_single_document_ledger_loads_and_is_written_as_chunks(
-    hass: HomeAssistant, hass_storage: dict[str, Any]
+    hass: HomeAssistant, hass_storage: StorageFiles
 ) -> None:
     """Version 1, as the previous release wrote it: the whole state in one document."""
     state = FACTORY.new()
@@ -282,16 +294,14 @@ async def test_an_old_single_document_ledger_loads_and_is_written_as_chunks(
 
 
 @pytest.fixture
-def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """A private config folder, so real files can be damaged on purpose."""
-    hass.config.config_dir = str(tmp_path)
-    (tmp_path / ".storage").mkdir()
-    return tmp_path
+def config_dir(hass: HomeAssistant) -> Path:
+    """The test's private config folder (see ``hass_storage``)."""
+    return Path(hass.config.config_dir)
 
 
 async def test_a_damaged_chunk_slot_is_kept_reported_and_rewritten(
     hass: HomeAssistant,
-    hass_storage: dict[str, Any],
+    hass_storage: StorageFiles,
     config_dir: Path,
     issue_registry: ir.IssueRegistry,
 ) -> None:
@@ -319,7 +329,7 @@ async def test_a_damaged_chunk_slot_is_kept_reported_and_rewritten(
 
 async def test_a_chunk_damaged_in_both_slots_refuses_to_start_and_can_be_discarded(
     hass: HomeAssistant,
-    hass_storage: dict[str, Any],
+    hass_storage: StorageFiles,
     config_dir: Path,
     issue_registry: ir.IssueRegistry,
 ) -> None:
@@ -327,7 +337,9 @@ async def test_a_chunk_damaged_in_both_slots_refuses_to_start_and_can_be_discard
     persistence, state = await started(hass)
     close(state, CHUNK_SIZE + 1)
     assert await persistence.async_record_statements(state)
-    hass_storage[key("chunk-0-0", "a")]["data"]["ledger"]["statements"].pop()
+    document = hass_storage[key("chunk-0-0", "a")]
+    document["data"]["ledger"]["statements"].pop()
+    hass_storage[key("chunk-0-0", "a")] = document
     del hass_storage[key("chunk-0-0", "b")]
 
     with pytest.raises(StateCorruptError):
@@ -349,7 +361,7 @@ async def test_a_chunk_damaged_in_both_slots_refuses_to_start_and_can_be_discard
 
 async def test_a_chunk_that_cannot_be_written_holds_the_head_back_until_it_can(
     hass: HomeAssistant,
-    hass_storage: dict[str, Any],
+    hass_storage: StorageFiles,
     issue_registry: ir.IssueRegistry,
 ) -> None:
     """No head may name a chunk that is not on disk; the next save catches up."""

@@ -32,14 +32,13 @@ import json
 from typing import Any
 
 from .ledger import Statement, parse_datetime
-from .pricing import JOULES_PER_KWH, JOULES_PER_WH, format_fraction, parse_fraction
+from .numbers import format_fraction, is_int, parse_fraction
+from .pricing import JOULES_PER_KWH, JOULES_PER_WH
 from .trits import TRYTE_ALPHABET
 
 MESSAGE_VERSION = 1
 APP_NAME = "iota_energy"
 UNIT_LEGACY_IOTA = "i"
-# One transaction's message fragment: 2187 trytes, so 1093 bytes.
-FRAGMENT_TRYTES = 2187
 
 
 class BillFormatError(ValueError):
@@ -190,7 +189,7 @@ def _parse_statement(entry: Any) -> BilledStatement:
 
 
 def _int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_int(value) or value < 0:
         raise BillFormatError(f"{name} is an integer >= 0")
     return value
 

@@ -32,8 +32,9 @@ from .ledger import (
     parse_datetime,
     price_flags_of,
 )
+from .numbers import format_fraction, is_int, parse_fraction
 from .periods import Period, Schedule, count_periods, require_aware
-from .pricing import PriceQuote, format_fraction, parse_fraction
+from .pricing import PriceQuote
 
 __all__ = [
     "STATE_VERSION",
@@ -162,7 +163,7 @@ class BillingEngine:
         min_payment_iota: int = 1,
         state: Mapping[str, Any] | None = None,
     ) -> None:
-        if not _is_int(min_payment_iota) or min_payment_iota < 1:
+        if not is_int(min_payment_iota) or min_payment_iota < 1:
             raise ValueError(f"min_payment_iota is an int >= 1: {min_payment_iota!r}")
         self._schedule = schedule
         self._min_payment = min_payment_iota
@@ -428,7 +429,7 @@ def _parse_state(state: Mapping[str, Any]) -> _Restored:
         if carry < 0:
             raise ValueError(f"carry is never negative: {carry}")
         next_seq = state["next_seq"]
-        if not _is_int(next_seq) or next_seq < 1:
+        if not is_int(next_seq) or next_seq < 1:
             raise ValueError(f"next_seq is an int >= 1: {next_seq!r}")
         # The stored end is informative only: the schedule decides the end.
         parse_datetime(open_data["end"], "open_period.end")
@@ -446,10 +447,6 @@ def _parse_state(state: Mapping[str, Any]) -> _Restored:
 def _exact(value: object, name: str) -> Fraction:
     if isinstance(value, Fraction):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
+    if is_int(value):
         return Fraction(value)
     raise TypeError(f"{name} must be a Fraction or int, not {type(value).__name__}")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

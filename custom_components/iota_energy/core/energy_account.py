@@ -36,6 +36,7 @@ from typing import Any
 from .billing import BillingEngine, OpenPeriod
 from .ledger import Statement
 from .metering import Meter, MeterCut
+from .numbers import is_int
 from .pricing import PriceTracker
 from .sampler import Sample
 
@@ -74,7 +75,7 @@ class PeriodStart:
             raise ValueError(f"period start is malformed: {data!r}")
         covered_ns, gaps, covered = data["covered_ns"], data["gaps"], data["covered"]
         for name, value in (("covered_ns", covered_ns), ("gaps", gaps)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_int(value) or value < 0:
                 raise ValueError(f"period start {name} must be a whole number >= 0")
         if not isinstance(covered, bool):
             raise ValueError("period start covered must be a bool")

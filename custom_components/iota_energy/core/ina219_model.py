@@ -48,13 +48,19 @@ import threading
 import time
 
 from .circuit import Circuit, RecordedCircuit
-
-REG_CONFIG = 0x00
-REG_SHUNT_VOLTAGE = 0x01
-REG_BUS_VOLTAGE = 0x02
-REG_POWER = 0x03
-REG_CURRENT = 0x04
-REG_CALIBRATION = 0x05
+from .ina219_datasheet import (
+    BUS_LSB_V,
+    REG_BUS_VOLTAGE,
+    REG_CALIBRATION,
+    REG_CONFIG,
+    REG_CURRENT,
+    REG_POWER,
+    REG_SHUNT_VOLTAGE,
+    SHUNT_LSB_V,
+    adc_conversion_us,
+    adc_resolution_bits,
+    adc_samples,
+)
 
 CONFIG_POWER_ON = 0x399F
 CONFIG_RESET_BIT = 1 << 15
@@ -63,49 +69,12 @@ CONFIG_WRITABLE_MASK = 0x3FFF  # bit 15 is the self-clearing reset, bit 14 unuse
 BUS_CNVR = 1 << 1
 BUS_OVF = 1 << 0
 
-SHUNT_LSB_V = 10e-6
-BUS_LSB_V = 4e-3
 # Shunt full scale in register counts for PG = 0..3 (40, 80, 160, 320 mV).
 SHUNT_FULL_SCALE_COUNTS = (4000, 8000, 16000, 32000)
 BUS_FULL_SCALE_COUNTS = {0: 4000, 1: 8000}  # BRNG 0 = 16 V, 1 = 32 V
 
-# Conversion time in microseconds for each 4-bit BADC/SADC code (datasheet
-# table 5). Codes 0-3 and 4-7 are the same resolutions; 8 is 12 bit again.
-_ADC_TIME_US = (
-    84,
-    148,
-    276,
-    532,
-    84,
-    148,
-    276,
-    532,
-    532,
-    1060,
-    2130,
-    4260,
-    8510,
-    17020,
-    34050,
-    68100,
-)
-
 # I2C errors as Linux's i2c-dev reports them: no ACK from the address.
 MISSING_ERRNO = errno.EREMOTEIO
-
-
-def adc_resolution_bits(code: int) -> int:
-    """9..12: the resolution an ADC setting code converts with."""
-    return 9 + (code & 0b11) if code < 8 else 12
-
-
-def adc_conversion_us(code: int) -> int:
-    return _ADC_TIME_US[code & 0xF]
-
-
-def adc_samples(code: int) -> int:
-    """1..128: how many 12-bit conversions an ADC setting code averages."""
-    return 1 << (code - 8) if code >= 8 else 1
 
 
 class VirtualIna219:

@@ -139,7 +139,8 @@ def _short(text: str) -> str:
     return text
 
 
-def ensure_libraries(
+# Keyword-only knobs of one pip/uv run, each with a default.
+def ensure_libraries(  # noqa: PLR0913
     python: str,
     *,
     constraints: str | None = None,

@@ -22,14 +22,13 @@ from fractions import Fraction
 import math
 from typing import Any
 
+from .numbers import format_fraction, is_int, parse_fraction
 from .pricing import (
     FLAGGED_SOURCES,
     JOULES_PER_KWH,
     JOULES_PER_WH,
     PRICE_SOURCES,
     format_decimal,
-    format_fraction,
-    parse_fraction,
 )
 
 SCHEMA_VERSION = 1
@@ -132,7 +131,8 @@ class Statement:
     # (statements written before it was recorded).
     covered_seconds: float | None = None
 
-    def __post_init__(self) -> None:
+    # One check per field, in field order: a flat list is easier to audit than helpers.
+    def __post_init__(self) -> None:  # noqa: C901, PLR0912
         if not isinstance(self.id, str) or not self.id:
             raise ValueError("a statement id is a non-empty string")
         for name in ("period_start", "period_end", "closed_at"):
@@ -152,7 +152,7 @@ class Statement:
             raise ValueError("owed must equal the sum of the slices' cost")
         if self.carried_in < 0 or self.carried_out < 0:
             raise ValueError("carried amounts are never negative")
-        if not _is_int(self.due_iota) or self.due_iota < 0:
+        if not is_int(self.due_iota) or self.due_iota < 0:
             raise ValueError(f"due_iota is an int >= 0, not {self.due_iota!r}")
         if self.carried_in + self.owed != self.due_iota + self.carried_out:
             raise ValueError("carried_in + owed must equal due_iota + carried_out")
@@ -178,7 +178,7 @@ class Statement:
             and all(isinstance(k, str) for k in self.payment)
         ):
             raise ValueError("payment must be a mapping with string keys, or None")
-        if not _is_int(self.periods_covered) or self.periods_covered < 1:
+        if not is_int(self.periods_covered) or self.periods_covered < 1:
             raise ValueError("periods_covered is an int >= 1")
 
     @property
@@ -379,7 +379,7 @@ class Ledger:
         ``states`` keeps only those payment states; ``limit`` keeps the newest
         ``limit`` matches (still oldest first).
         """
-        if limit is not None and (not _is_int(limit) or limit < 0):
+        if limit is not None and (not is_int(limit) or limit < 0):
             raise ValueError(f"limit is an int >= 0, not {limit!r}")
         low = None if start is None else _require_aware(start, "start")
         high = None if end is None else _require_aware(end, "end")
@@ -440,7 +440,7 @@ class Ledger:
         ledger may stay above the bound while they exist. Returns how many
         statements were dropped.
         """
-        if not _is_int(max_statements) or max_statements < 0:
+        if not is_int(max_statements) or max_statements < 0:
             raise ValueError(f"max_statements is an int >= 0, not {max_statements!r}")
         excess = len(self._order) - max_statements
         if excess <= 0:
@@ -540,7 +540,7 @@ def migrate(data: object) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise LedgerFormatError(f"ledger data must be an object, not {type(data)}")
     version = data.get("version", 0)
-    if not _is_int(version) or version < 0:
+    if not is_int(version) or version < 0:
         raise LedgerFormatError(f"ledger version must be an int >= 0: {version!r}")
     if version > SCHEMA_VERSION:
         raise LedgerFormatError(
@@ -593,7 +593,3 @@ def _require_keys(data: object, keys: Collection[str], what: str) -> dict[str, A
             f"{what} fields: missing {sorted(missing)}, unknown {sorted(unknown)}"
         )
     return data
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

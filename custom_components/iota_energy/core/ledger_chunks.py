@@ -34,6 +34,7 @@ import re
 from typing import Any
 
 from .ledger import Ledger, LedgerFormatError, PaymentState, Statement
+from .numbers import is_int
 
 LAYOUT_VERSION = 2  # version 0 and 1 were one document holding every statement
 # Open statements are sealed this many at a time (the head holds fewer)...
@@ -329,7 +330,8 @@ def parse_head(data: object) -> Head:
         raise LedgerFormatError(f"ledger head is invalid: {err}") from err
 
 
-def _parse_head(data: object) -> Head:
+# One check per field of the stored head, in order: kept flat to audit.
+def _parse_head(data: object) -> Head:  # noqa: C901, PLR0912
     if not isinstance(data, dict):
         raise ValueError("the head is not an object")
     if data.get("version") != LAYOUT_VERSION:
@@ -448,7 +450,7 @@ def assemble(
 
 
 def _non_negative(value: object, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not is_int(value) or value < 0:
         raise ValueError(f"{name} is an int >= 0, not {value!r}")
     return value
 

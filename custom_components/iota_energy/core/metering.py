@@ -36,6 +36,7 @@ import math
 import threading
 from typing import Any
 
+from .numbers import format_fraction, is_int, parse_fraction
 from .power_source import Reading
 from .sampler import Sample
 
@@ -237,7 +238,7 @@ class Meter:
         with self._lock:
             return {
                 "version": STATE_VERSION,
-                "energy_j": _fraction_text(self._energy_j),
+                "energy_j": format_fraction(self._energy_j),
                 "samples": self._samples,
                 "failed_samples": self._failed,
                 "gaps": self._gaps,
@@ -343,7 +344,9 @@ class Meter:
             raise ValueError("meter state must be a mapping")
         if data.get("version") != STATE_VERSION:
             raise ValueError(f"meter state version must be {STATE_VERSION}")
-        self._energy_j = _parse_fraction(data.get("energy_j"), "energy_j")
+        self._energy_j = parse_fraction(
+            data.get("energy_j"), "energy_j", nonnegative=True
+        )
         self._samples = _parse_count(data, "samples")
         self._failed = _parse_count(data, "failed_samples")
         self._gaps = _parse_count(data, "gaps")
@@ -369,23 +372,8 @@ def _valid_power(reading: Reading | None) -> Fraction | None:
     return Fraction(power)
 
 
-def _fraction_text(value: Fraction) -> str:
-    return f"{value.numerator}/{value.denominator}"
-
-
-def _parse_fraction(text: object, field: str) -> Fraction:
-    if not isinstance(text, str):
-        raise ValueError(f"{field} must be a string 'n/d'")
-    numerator, slash, denominator = text.partition("/")
-    if not slash or not numerator.isdigit() or not denominator.isdigit():
-        raise ValueError(f"{field} must be a string 'n/d' of whole numbers >= 0")
-    if int(denominator) == 0:
-        raise ValueError(f"{field} has a zero denominator")
-    return Fraction(int(numerator), int(denominator))
-
-
 def _parse_count(data: Mapping[str, Any], field: str) -> int:
     value = data.get(field)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_int(value) or value < 0:
         raise ValueError(f"{field} must be a whole number >= 0")
     return value

@@ -14,6 +14,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .addresses import ADDRESS_TRYTES, RECEIVER_TRYTES, address_checksum
+from .numbers import is_int
 from .thirdparty import import_pyota
 from .trits import is_trytes
 
@@ -94,10 +95,6 @@ def _call(url: str, timeout_s: float, command: str, **kwargs: Any) -> Any:
         raise NotAnIriNode(f"{command}: {type(err).__name__}") from None
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _node_info(answer: Mapping[str, Any]) -> NodeInfo:
     # PyOTA's adapter and response filter only pass a JSON object through.
     missing = [
@@ -109,7 +106,7 @@ def _node_info(answer: Mapping[str, Any]) -> NodeInfo:
     if missing:
         raise NotAnIriNode(f"getNodeInfo: missing {', '.join(missing)}")
     if not all(isinstance(answer[key], str) for key in _INFO_TEXT_FIELDS) or not all(
-        _is_int(answer[key]) for key in _INFO_INDEX_FIELDS
+        is_int(answer[key]) for key in _INFO_INDEX_FIELDS
     ):
         raise NotAnIriNode("getNodeInfo: fields of the wrong type")
     features = answer.get("features", [])

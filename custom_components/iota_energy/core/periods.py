@@ -24,6 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol, get_args
 from zoneinfo import ZoneInfo
 
+from .numbers import is_int
+
 CalendarUnit = Literal["hourly", "daily", "weekly", "monthly"]
 CALENDAR_UNITS: tuple[CalendarUnit, ...] = get_args(CalendarUnit)
 PERIOD_KINDS: tuple[str, ...] = ("fixed", *CALENDAR_UNITS)
@@ -215,9 +217,9 @@ class CalendarSchedule:
             raise ValueError(f"unknown calendar unit {unit!r}; one of {CALENDAR_UNITS}")
         if not isinstance(tz, ZoneInfo):
             raise TypeError("tz must be a zoneinfo.ZoneInfo")
-        if not _is_int(weekday) or not 0 <= weekday <= 6:
+        if not is_int(weekday) or not 0 <= weekday <= 6:
             raise ValueError(f"weekday is 0 (Monday) to 6 (Sunday), not {weekday!r}")
-        if not _is_int(billing_day) or not 1 <= billing_day <= 31:
+        if not is_int(billing_day) or not 1 <= billing_day <= 31:
             raise ValueError(f"billing_day is 1 to 31, not {billing_day!r}")
         self._unit: CalendarUnit = unit
         self._tz = tz
@@ -317,10 +319,6 @@ class CalendarSchedule:
 def _add_months(year: int, month: int, count: int) -> tuple[int, int]:
     index = year * 12 + (month - 1) + count
     return index // 12, index % 12 + 1
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def count_periods(schedule: Schedule, start: datetime, end: datetime) -> int:

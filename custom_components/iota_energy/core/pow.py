@@ -30,6 +30,7 @@ import time
 from types import MappingProxyType
 from typing import Final
 
+from .numbers import is_int
 from .trits import (
     int_to_trits,
     int_to_trytes,
@@ -384,11 +385,7 @@ def _check_hash(trytes: str, name: str) -> None:
 
 
 def _check_weight(min_weight_magnitude: int) -> None:
-    if (
-        isinstance(min_weight_magnitude, bool)
-        or not isinstance(min_weight_magnitude, int)
-        or not 1 <= min_weight_magnitude <= _MAX_WEIGHT
-    ):
+    if not is_int(min_weight_magnitude) or not 1 <= min_weight_magnitude <= _MAX_WEIGHT:
         raise ValueError(
             f"min_weight_magnitude must be an integer in 1..{_MAX_WEIGHT}, "
             f"got {min_weight_magnitude!r}"

@@ -28,6 +28,15 @@ import math
 import time
 from typing import Any, Literal, Protocol
 
+from .ina219_datasheet import (
+    ADC_MODE_CODES,
+    BUS_LSB_V,
+    REG_CALIBRATION,
+    SHUNT_LSB_V,
+    adc_conversion_us,
+    adc_resolution_bits,
+)
+from .numbers import is_int
 from .thirdparty import import_adafruit_i2c, import_ina219
 
 type SourceErrorKind = Literal["range", "io", "missing"]
@@ -42,19 +51,7 @@ _GAIN_CONSTANTS = {
 }
 _GAIN_VOLTS = {"40mV": 0.04, "80mV": 0.08, "160mV": 0.16, "320mV": 0.32}
 
-ADC_MODES: tuple[str, ...] = (
-    "9bit",
-    "10bit",
-    "11bit",
-    "12bit",
-    "2samples",
-    "4samples",
-    "8samples",
-    "16samples",
-    "32samples",
-    "64samples",
-    "128samples",
-)
+ADC_MODES: tuple[str, ...] = tuple(ADC_MODE_CODES)
 _ADC_CONSTANTS = {
     "9bit": "ADC_9BIT",
     "10bit": "ADC_10BIT",
@@ -68,32 +65,11 @@ _ADC_CONSTANTS = {
     "64samples": "ADC_64SAMP",
     "128samples": "ADC_128SAMP",
 }
-# Conversion time of one ADC (microseconds), to bound the wait after configuring.
-_ADC_TIME_US = {
-    "9bit": 84,
-    "10bit": 148,
-    "11bit": 276,
-    "12bit": 532,
-    "2samples": 1060,
-    "4samples": 2130,
-    "8samples": 4260,
-    "16samples": 8510,
-    "32samples": 17020,
-    "64samples": 34050,
-    "128samples": 68100,
-}
-
 # errno values Linux reports when nothing answers at the address or the bus
 # itself does not exist; anything else is an I/O error on a chip that is there.
 _MISSING_ERRNOS = frozenset({errno.ENXIO, errno.EREMOTEIO, errno.ENODEV, errno.ENOENT})
 
 I2cInterface = Callable[[int], Any]
-
-_REG_CALIBRATION = 0x05
-SHUNT_LSB_V = 10e-6  # the shunt register's step, whatever the gain
-BUS_LSB_V = 4e-3  # the bus register's step
-# Resolutions below 12 bit; every other setting converts (and averages) at 12.
-_ADC_BITS = {"9bit": 9, "10bit": 10, "11bit": 11}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +122,9 @@ class Ina219Config:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field that is wrong."""
-        if not _is_int(self.busnum) or self.busnum < 0:
+        if not is_int(self.busnum) or self.busnum < 0:
             raise ValueError("busnum must be a whole number >= 0")
-        if not _is_int(self.address) or not 0x40 <= self.address <= 0x4F:
+        if not is_int(self.address) or not 0x40 <= self.address <= 0x4F:
             raise ValueError("address must be between 0x40 and 0x4F")
         if not _positive(self.shunt_ohms):
             raise ValueError("shunt_ohms must be a positive number")
@@ -186,7 +162,7 @@ class Ina219Config:
 
     def conversion_seconds(self) -> float:
         """Time for one shunt plus one bus conversion."""
-        return 2 * _ADC_TIME_US[self.adc] / 1e6
+        return 2 * adc_conversion_us(ADC_MODE_CODES[self.adc]) / 1e6
 
 
 class Ina219Source:
@@ -277,7 +253,7 @@ class Ina219Source:
             bus_v = driver.voltage()
             # A chip that browned out and came back has calibration 0 and its
             # power-on configuration: not the gain and resolution we set up.
-            calibrated = driver.device.readU16BE(_REG_CALIBRATION) != 0
+            calibrated = driver.device.readU16BE(REG_CALIBRATION) != 0
         except range_error as err:
             raise SourceError("range", f"INA219 out of range: {err}") from err
         except OSError as err:
@@ -343,7 +319,7 @@ def truncation_bias_counts(adc: str) -> float:
     it to steps of 2 ** (12 - n) counts toward zero, dropping 0 .. step - 1
     counts, (step - 1) / 2 on average.
     """
-    step = 1 << (12 - _ADC_BITS.get(adc, 12))
+    step = 1 << (12 - adc_resolution_bits(ADC_MODE_CODES[adc]))
     return (step - 1) / 2
 
 
@@ -386,10 +362,6 @@ def _from_os_error(err: OSError, action: str, config: Ina219Config) -> SourceErr
     where = f"INA219 at {config.address:#04x} on bus {config.busnum}"
     reason = err.strerror or str(err)
     return SourceError(kind, f"{action} failed for {where}: {reason}")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _positive(value: object) -> bool:

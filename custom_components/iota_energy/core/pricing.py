@@ -2,8 +2,8 @@
 
 Prices are :class:`fractions.Fraction` values: an entity state such as
 ``"0.1"`` becomes exactly one tenth, never the binary float nearest to it.
-The module also holds the exact text forms used to persist money
-(``"n/d"``) and to show it (rounded decimal strings).
+The module also holds the rounded decimal strings money is shown with (its
+exact ``"n/d"`` form is in numbers.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-import re
 from typing import Any, Literal, get_args
+
+from .numbers import format_fraction, parse_fraction
 
 # The tutorial paid 0.2 IOTA per mW·s (milliwatt-second, i.e. millijoule).
 # 1 kWh = 1000 W x 3600 s = 1 000 000 mW x 3600 s = 3 600 000 000 mW·s,
@@ -36,7 +37,6 @@ _ENERGY_UNITS: dict[str, Fraction] = {
     "MWh": Fraction(1000),
 }
 _CURRENCY_NAMES = frozenset({"IOTA", "iota", "i"})
-_FRACTION_TEXT = re.compile(r"(-?\d+)(?:/(\d+))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,28 +178,7 @@ class PriceTracker:
             raise ValueError(f"price state must be {{'last_valid': ...}}: {state!r}")
         text = state["last_valid"]
         if text is not None:
-            price = parse_fraction(text, "last_valid")
-            if price < 0:
-                raise ValueError(f"last_valid price is negative: {text!r}")
-            self._last_valid = price
-
-
-def format_fraction(value: Fraction) -> str:
-    """The exact text form ``"n/d"`` (always with a denominator)."""
-    return f"{value.numerator}/{value.denominator}"
-
-
-def parse_fraction(text: object, name: str = "value") -> Fraction:
-    """Read ``"n/d"`` or ``"n"`` exactly; ValueError on anything else."""
-    if not isinstance(text, str):
-        raise ValueError(f"{name} must be an exact 'n/d' string, not {text!r}")
-    match = _FRACTION_TEXT.fullmatch(text)
-    if match is None:
-        raise ValueError(f"{name} must be an exact 'n/d' string, not {text!r}")
-    numerator, denominator = match.groups()
-    if denominator is not None and int(denominator) == 0:
-        raise ValueError(f"{name} has a zero denominator: {text!r}")
-    return Fraction(int(numerator), int(denominator or 1))
+            self._last_valid = parse_fraction(text, "last_valid", nonnegative=True)
 
 
 def format_decimal(value: Fraction, places: int) -> str:

@@ -71,7 +71,8 @@ def validate_rate(rate_hz: float) -> float:
 class Sampler:
     """A daemon thread reading ``source`` every ``1 / rate_hz`` seconds."""
 
-    def __init__(
+    # Keyword-only injection points (clocks, sleep, logger) so tests drive time.
+    def __init__(  # noqa: PLR0913
         self,
         source: PowerSource,
         rate_hz: float,
@@ -219,7 +220,9 @@ class Sampler:
         self._last_error = err
         if not self._down:
             self._down = True
-            self._logger.warning("Power source unavailable (%s): %s", err.kind, err)
+            # Once, at INFO, and once when it is back (Home Assistant's
+            # log-when-unavailable rule): an outage is not an error of ours.
+            self._logger.info("Power source unavailable (%s): %s", err.kind, err)
 
     def _gap(self, stamp: int, err: SourceError | None) -> Sample:
         self._failed += 1

@@ -1,6 +1,6 @@
 """How one entry's state is kept: a ledger head, ledger chunks, a live document.
 
-See storage.py for the slots and core/ledger_chunks.py for the layout. The
+See document_slots.py for the slots and core/ledger_chunks.py for the layout. The
 ledger head is the whole state as of the last write of the ledger (billing
 engine, meter, prices, the statements not yet sealed, the index of sealed
 chunks and their pending payment changes); sealed chunks hold the older
@@ -21,10 +21,9 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .chunk_storage import ChunkStore
-from .const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
-from .core.ledger import Ledger, LedgerFormatError, Statement
-from .core.ledger_chunks import (
+from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from ..core.ledger import Ledger, LedgerFormatError, Statement
+from ..core.ledger_chunks import (
     ChunkKey,
     Head,
     Layout,
@@ -32,8 +31,9 @@ from .core.ledger_chunks import (
     parse_head,
     plan_save,
 )
-from .state import EntryState, LiveState, StateFactory
-from .storage import DurableState, StateCorruptError, slot_key
+from .chunk_files import ChunkStore
+from .document_slots import DurableState, StateCorruptError, slot_key
+from .entry_state import EntryState, LiveState, StateFactory
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -37,7 +37,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from ..core.numbers import is_int
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -113,12 +114,12 @@ class DurableState[E, D]:
         for slot in STORAGE_SLOTS:
             path = self._path(slot)
             raw = await self._hass.async_add_executor_job(read_text, path)
+            if raw is None:
+                continue  # a slot is its file: nothing stored in it yet
             try:
                 loaded = await self._async_read_slot(slot, raw)
             except (ValueError, TypeError, KeyError, HomeAssistantError) as err:
-                copy = await self._hass.async_add_executor_job(
-                    keep_aside, path, raw, self._stores[slot]
-                )
+                copy = await self._hass.async_add_executor_job(keep_aside, path, raw)
                 corrupt.append((slot, copy))
                 _LOGGER.error(
                     "Stored %s state %s of %s is unreadable (%s); a copy is kept at %s",
@@ -161,24 +162,19 @@ class DurableState[E, D]:
         self._sequence = best[0]
         return LoadedState(best[1], best[0], tuple(copy for _, copy in corrupt))
 
-    async def _async_read_slot(
-        self, slot: str, raw: str | None
-    ) -> tuple[int, D] | None:
-        if raw is not None:
-            # Parse the file ourselves first: Store would rename a file it
-            # cannot parse and report it as missing, which we must tell apart.
-            document = json.loads(raw)
-            if not isinstance(document, dict) or not isinstance(
-                document.get("data"), dict
-            ):
-                raise ValueError("not a storage document")
+    async def _async_read_slot(self, slot: str, raw: str) -> tuple[int, D] | None:
+        # Parse the file ourselves first: Store would rename a file it
+        # cannot parse and report it as missing, which we must tell apart.
+        document = json.loads(raw)
+        if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+            raise ValueError("not a storage document")
         data = await self._stores[slot].async_load()
         if data is None:
             return None
         if not isinstance(data, dict):
             raise TypeError("storage document holds no object")
         sequence = data.get("sequence")
-        if not isinstance(sequence, int) or sequence < 0:
+        if not is_int(sequence) or sequence < 0:
             raise ValueError("missing sequence number")
         return sequence, self._decode(data["state"])
 
@@ -215,25 +211,13 @@ class DurableState[E, D]:
         for slot in STORAGE_SLOTS:
             path = self._path(slot)
             raw = await self._hass.async_add_executor_job(read_text, path)
-            store = self._stores[slot]
             if raw is None:
-                # No file: only a test's mocked storage can still hold data.
-                try:
-                    data = await store.async_load()
-                except (ValueError, HomeAssistantError):
-                    data = None
-                if data is None:
-                    continue
+                continue
             copies.append(
-                await self._hass.async_add_executor_job(keep_aside, path, raw, store)
+                await self._hass.async_add_executor_job(keep_aside, path, raw)
             )
-            await store.async_remove()
+            await self._stores[slot].async_remove()
         return copies
-
-    @property
-    def write_failed(self) -> bool:
-        """Whether the last write failed (a later save retries every slot)."""
-        return self._write_failed
 
     @property
     def _write_issue_id(self) -> str:
@@ -270,14 +254,11 @@ def read_text(path: Path) -> str | None:
         return None
 
 
-def keep_aside(path: Path, raw: str | None, store: Store[dict[str, Any]]) -> str:
+def keep_aside(path: Path, raw: str) -> str:
     """Keep the unreadable content next to the slot file; return its path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     copy = path.with_name(f"{path.name}.corrupt-{stamp}")
     copy.parent.mkdir(parents=True, exist_ok=True)
-    if raw is None:
-        # No file (tests mock storage): keep what the store handed us.
-        raw = json.dumps(getattr(store, "_data", None), default=str)
     fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(raw)

@@ -21,10 +21,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
-from .core.ledger import LedgerFormatError, Statement
-from .core.ledger_chunks import ChunkKey, chunk_digest, read_chunk
-from .storage import StateCorruptError, keep_aside, read_text, slot_key
+from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from ..core.ledger import LedgerFormatError, Statement
+from ..core.ledger_chunks import ChunkKey, chunk_digest, read_chunk
+from .document_slots import StateCorruptError, keep_aside, read_text, slot_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,16 +105,18 @@ class ChunkStore:
         Raises StateCorruptError when no slot holds that content.
         """
         good: dict[str, Any] | None = None
-        bad: list[tuple[str, str | None, str]] = []  # slot, raw text, why
+        # Each slot's file text; None where the file is missing.
+        raws: dict[str, str | None] = {}
+        bad: list[tuple[str, str]] = []  # slot, why
         for slot in STORAGE_SLOTS:
             path = self._path(key, slot)
-            raw = await self._hass.async_add_executor_job(read_text, path)
+            raw = raws[slot] = await self._hass.async_add_executor_job(read_text, path)
             try:
                 document = await self._async_read_slot(key, slot, raw)
                 if chunk_digest(document["ledger"]) != digest:
                     raise LedgerFormatError("content does not match the head's digest")
             except (ValueError, TypeError, KeyError, HomeAssistantError) as err:
-                bad.append((slot, raw, str(err)))
+                bad.append((slot, str(err)))
                 continue
             good = good or document
         statements: tuple[Statement, ...] = ()
@@ -123,14 +125,14 @@ class ChunkStore:
                 # Both slots hold this very content: parse it once.
                 statements = read_chunk(good["ledger"], digest)
             except LedgerFormatError as err:
-                listed = {slot for slot, _, _ in bad}
-                bad += [(s, None, str(err)) for s in STORAGE_SLOTS if s not in listed]
+                listed = {slot for slot, _ in bad}
+                bad += [(s, str(err)) for s in STORAGE_SLOTS if s not in listed]
                 good = None
         # Where each bad slot's content now is: a copy, or the path it is missing from.
         where = {
-            slot: await self._async_keep_aside(key, slot, raw, why)
+            slot: await self._async_keep_aside(key, slot, raws[slot], why)
             or str(self._path(key, slot))
-            for slot, raw, why in bad
+            for slot, why in bad
         }
         self._report(key, where, fatal=good is None)
         if good is None:
@@ -150,13 +152,12 @@ class ChunkStore:
     async def _async_read_slot(
         self, key: ChunkKey, slot: str, raw: str | None
     ) -> dict[str, Any]:
-        if raw is not None:
-            # Parse it ourselves first: Store renames what it cannot parse.
-            document = json.loads(raw)
-            if not isinstance(document, dict) or not isinstance(
-                document.get("data"), dict
-            ):
-                raise ValueError("not a storage document")
+        if raw is None:
+            raise KeyError(f"chunk {key.number} slot {slot} is missing")
+        # Parse it ourselves first: Store renames what it cannot parse.
+        document = json.loads(raw)
+        if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+            raise ValueError("not a storage document")
         data = await self._store(key, slot).async_load()
         if data is None:
             raise KeyError(f"chunk {key.number} slot {slot} is missing")
@@ -170,24 +171,16 @@ class ChunkStore:
         self, key: ChunkKey, slot: str, raw: str | None, why: str
     ) -> str | None:
         """Copy a damaged slot aside; None when it is missing altogether."""
-        store = self._store(key, slot)
         if raw is None:
-            # No file: only a test's mocked storage can still hold data.
-            try:
-                data = await store.async_load()
-            except (ValueError, HomeAssistantError):
-                data = None
-            if data is None:
-                _LOGGER.error(
-                    "Ledger chunk %s of %s is missing from slot %s",
-                    key.number,
-                    self._entry_id,
-                    slot,
-                )
-                return None
-            raw = json.dumps(data, default=str)
+            _LOGGER.error(
+                "Ledger chunk %s of %s is missing from slot %s",
+                key.number,
+                self._entry_id,
+                slot,
+            )
+            return None
         copy = await self._hass.async_add_executor_job(
-            keep_aside, self._path(key, slot), raw, store
+            keep_aside, self._path(key, slot), raw
         )
         _LOGGER.error(
             "Ledger chunk %s of %s, slot %s, is unreadable (%s); a copy is kept at %s",
@@ -239,22 +232,14 @@ class ChunkStore:
         copies: list[str] = []
         for key in sorted(found):
             for slot in STORAGE_SLOTS:
-                store = self._store(key, slot)
                 path = self._path(key, slot)
                 raw = await self._hass.async_add_executor_job(read_text, path)
                 if raw is None:
-                    try:
-                        data = await store.async_load()
-                    except (ValueError, HomeAssistantError):
-                        data = None
-                    if data is None:
-                        continue
+                    continue
                 copies.append(
-                    await self._hass.async_add_executor_job(
-                        keep_aside, path, raw, store
-                    )
+                    await self._hass.async_add_executor_job(keep_aside, path, raw)
                 )
-                await store.async_remove()
+                await self._store(key, slot).async_remove()
         return copies
 
 

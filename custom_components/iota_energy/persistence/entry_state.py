@@ -1,6 +1,6 @@
 """The in-memory state of one entry, and how it is written and read back.
 
-Kept in one object so it is saved as one document (see storage.py).
+Kept in one object so it is saved as one document (see document_slots.py).
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .core.billing import BillingEngine
-from .core.energy_account import EnergyAccount, PeriodStart
-from .core.ledger import Ledger
-from .core.metering import Meter
-from .core.periods import Schedule
-from .core.pricing import PriceTracker
+from ..core.billing import BillingEngine
+from ..core.energy_account import EnergyAccount, PeriodStart
+from ..core.ledger import Ledger
+from ..core.metering import Meter
+from ..core.numbers import format_fraction, is_int, parse_fraction
+from ..core.periods import Schedule
+from ..core.pricing import PriceTracker
 
 
 @dataclass(slots=True)
@@ -93,7 +94,7 @@ class StateFactory:
             "meter": account.meter.export_state(),
             "billing": account.engine.export_state(),
             "prices": account.prices.export_state(),
-            "billed_energy_j": _fraction_text(account.billed_energy_j),
+            "billed_energy_j": format_fraction(account.billed_energy_j),
         } | account.export_state()
 
     def decode(self, data: dict[str, Any]) -> EntryState:
@@ -104,7 +105,7 @@ class StateFactory:
     def decode_live(self, data: dict[str, Any]) -> LiveState:
         """Rebuild a live document; raise ValueError on anything malformed."""
         revision = data.get("ledger_revision") if isinstance(data, dict) else None
-        if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
+        if not is_int(revision) or revision < 0:
             raise ValueError("live state names no ledger revision")
         live = self._decode_parts(data)
         live.ledger_revision = revision
@@ -113,9 +114,9 @@ class StateFactory:
     def _decode_parts(self, data: dict[str, Any]) -> LiveState:
         if not isinstance(data, dict):
             raise TypeError("state is not an object")
-        billed = Fraction(str(data["billed_energy_j"]))
-        if billed < 0:
-            raise ValueError("billed energy is negative")
+        billed = parse_fraction(
+            data["billed_energy_j"], "billed_energy_j", nonnegative=True
+        )
         # Absent from state written before the period's start was recorded.
         start = data.get("period_start")
         account = EnergyAccount(
@@ -134,7 +135,3 @@ class StateFactory:
             period_start=None if start is None else PeriodStart.from_dict(start),
         )
         return LiveState(account=account, ledger_revision=0)
-
-
-def _fraction_text(value: Fraction) -> str:
-    return f"{value.numerator}/{value.denominator}"
