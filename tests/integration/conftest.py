@@ -107,5 +107,5 @@ async def paid_entry(
         entry_options | {CONF_AUTO_PAY: False, CONF_TAG: "HOTELIOTA"},
     )
     async for ready in _scenario(hass, entry, stepped_clock):
-        await pay_and_confirm(hass, ready, wallet_tangle)
+        await pay_and_confirm(hass, ready, wallet_tangle, stepped_clock)
         yield ready

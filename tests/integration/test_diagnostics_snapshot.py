@@ -42,7 +42,7 @@ async def test_diagnostics_with_a_wallet(
 
     The devtangle node listens on a port chosen at random: it is checked,
     then shown by name. A bundle hash covers PyOTA's real-clock timestamps:
-    the same.
+    the same, and so do the hashes of its tail transactions.
     """
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, paid_entry)
     text = json.dumps(diagnostics)
@@ -54,9 +54,11 @@ async def test_diagnostics_with_a_wallet(
     assert payment.bundle_hash is not None
     assert f"127.0.0.1:{port}/" in text
     assert payment.bundle_hash in text
-    shown = json.loads(
-        text.replace(f"127.0.0.1:{port}/", "127.0.0.1:<port>/").replace(
-            payment.bundle_hash, f"<bundle hash of {payment.id}>"
-        )
-    )
+    assert payment.tails
+    text = text.replace(f"127.0.0.1:{port}/", "127.0.0.1:<port>/")
+    text = text.replace(payment.bundle_hash, f"<bundle hash of {payment.id}>")
+    for number, tail in enumerate(payment.tails, 1):
+        assert tail in text
+        text = text.replace(tail, f"<tail {number} of {payment.id}>")
+    shown = json.loads(text)
     assert shown == snapshot

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    mock_restore_cache_with_extra_data,
+    async_mock_restore_state_shutdown_restart,
 )
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.iota_energy.core.circuit import TutorialCircuit
 
 from .helpers import entity_id, refresh
-from .metered_scenario import scenario_entry
 from .platform_snapshot import platform_snapshot
 from .stepped_clock import SteppedClock
 
@@ -54,34 +53,21 @@ async def test_turning_the_knob_moves_the_wiper_and_the_power(
 
 
 async def test_the_knob_is_restored_after_a_restart(
-    hass: HomeAssistant,
-    stepped_clock: SteppedClock,
-    entry_data: dict[str, object],
-    entry_options: dict[str, object],
+    hass: HomeAssistant, metered_entry: MockConfigEntry
 ) -> None:
     """Home Assistant restarts with the knob where the user left it."""
-    entry = scenario_entry(entry_data, entry_options)
-    knob = f"number.{entry.title.lower().replace(' ', '_')}_potentiometer"
-    mock_restore_cache_with_extra_data(
-        hass,
-        [
-            (
-                State(knob, "30.0"),
-                {
-                    "native_max_value": 100.0,
-                    "native_min_value": 0.0,
-                    "native_step": 1.0,
-                    "native_unit_of_measurement": "%",
-                    "native_value": 30.0,
-                },
-            )
-        ],
+    knob = entity_id(hass, metered_entry, "potentiometer", "number")
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": knob, "value": 30}, blocking=True
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    # What Home Assistant writes at a stop, read back as at the next start.
+    await async_mock_restore_state_shutdown_restart(hass)
+    assert await hass.config_entries.async_unload(metered_entry.entry_id)
     await hass.async_block_till_done()
-    circuit = entry.runtime_data.circuit
+
+    assert await hass.config_entries.async_setup(metered_entry.entry_id)
+    await hass.async_block_till_done()
+    circuit = metered_entry.runtime_data.circuit
     assert isinstance(circuit, TutorialCircuit)
     assert circuit.potentiometer == 0.7
     assert hass.states.get(knob).state == "30.0"
-    assert await hass.config_entries.async_unload(entry.entry_id)
