@@ -8,8 +8,8 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 import pytest
-import pytest_socket
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import pytest_socket
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.amber import AmberSnapshotExtension
 

@@ -25,7 +25,6 @@ from custom_components.iota_energy.const import (
     CONF_SAMPLE_RATE,
     DOMAIN,
 )
-
 from custom_components.iota_energy.core.payments import PaymentStatus
 from devtangle.server import DevTangle
 

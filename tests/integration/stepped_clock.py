@@ -24,8 +24,10 @@ from unittest.mock import patch
 from homeassistant.util import dt as dt_util
 import pytest
 
-from custom_components.iota_energy import coordinator as coordinator_module
-from custom_components.iota_energy import setup_entry as setup_entry_module
+from custom_components.iota_energy import (
+    coordinator as coordinator_module,
+    setup_entry as setup_entry_module,
+)
 from custom_components.iota_energy.core.power_source import PowerSource
 from custom_components.iota_energy.core.sampler import Sample, Sampler
 
