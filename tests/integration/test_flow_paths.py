@@ -26,7 +26,7 @@ from custom_components.iota_energy.const import (
     SOURCE_INA219,
     SOURCE_VIRTUAL,
 )
-from custom_components.iota_energy.core.circuit import ProfileCircuit
+from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
 from custom_components.iota_energy.core.ina219_model import VirtualIna219
 from custom_components.iota_energy.core.power_source import Ina219Config, Ina219Source
 from custom_components.iota_energy.persistence import EntryPersistence
@@ -86,6 +86,28 @@ async def test_a_chip_that_answers_with_errors_is_a_chip_error(
     chip.fail_next_transfers(1000)
     result = await _chip_step(hass, chip, {})
     assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "chip_error"}
+
+
+async def test_a_chip_that_opens_but_cannot_be_read_is_a_chip_error(
+    hass: HomeAssistant,
+) -> None:
+    """Configured fine, then the first reading fails (not an overload)."""
+    chip = VirtualIna219(TutorialCircuit())
+
+    class FailsAfterOpen(Ina219Source):
+        def open(self) -> None:
+            super().open()
+            chip.fail_next_transfers(1000)
+
+    result = await _start(hass, SOURCE_INA219)
+    with patch(
+        f"{FLOW}.Ina219Source",
+        lambda config: FailsAfterOpen(config, i2c_interface=chip.i2c_interface),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], CHIP_INPUT | {"busnum": 1}
+        )
     assert result["errors"] == {"base": "chip_error"}
 
 
