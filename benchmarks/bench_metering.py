@@ -36,9 +36,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 import itertools
+import json
 import logging
 import math
 from pathlib import Path
@@ -49,18 +51,23 @@ import sys
 import threading
 import time
 
+from custom_components.iota_energy.core.billing import BillingEngine
 from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
+from custom_components.iota_energy.core.energy_account import EnergyAccount
 from custom_components.iota_energy.core.ina219_model import (
     REG_BUS_VOLTAGE,
     VirtualIna219,
 )
+from custom_components.iota_energy.core.ledger import Statement
 from custom_components.iota_energy.core.load_profiles import LoadProfile
 from custom_components.iota_energy.core.metering import Meter
+from custom_components.iota_energy.core.periods import FixedLengthSchedule
 from custom_components.iota_energy.core.power_source import (
     Ina219Config,
     Ina219Source,
     Reading,
 )
+from custom_components.iota_energy.core.pricing import PriceTracker
 from custom_components.iota_energy.core.sampler import Sample, Sampler
 
 NS = 1_000_000_000
@@ -70,6 +77,8 @@ TUTORIAL_WINDOW_S = 60
 MAX_READ_DELAY_S = 0.002
 PAYMENT_S = 3.0  # a PyOTA transfer with pure-Python proof of work, optimistic
 RESULTS = Path(__file__).parent / "results" / "metering.md"
+# The figures behind the tables, for benchmarks/report.py's plots.
+DATA = Path(__file__).parent / "results" / "data" / "metering.json"
 PROFILES_DIR = Path(__file__).parents[1] / "config" / "load-profiles"
 
 
@@ -214,6 +223,7 @@ SHUNT_OHMS = 0.1  # the tutorial's breakout
 SHUNT_STEP_V = 10e-6
 SHUNT_CHOICES_OHMS = (0.1, 1.0, 10.0, 100.0)
 PWM_DUTY = 0.37
+STATEMENT_PERIOD_S = 60
 TUTORIAL_IOTA_PER_MWS = Fraction(2, 10)
 
 
@@ -237,8 +247,10 @@ class SimulatedClock:
     def seconds(self) -> float:
         return self.ns / NS
 
+    WALL_ORIGIN_S = 1_700_000_000
+
     def wall(self) -> float:
-        return 1_700_000_000 + self.ns / NS
+        return self.WALL_ORIGIN_S + self.ns / NS
 
     def sleep(self, seconds: float) -> None:
         late = round(self._rng.random() * WAKE_JITTER_S * NS)
@@ -276,6 +288,7 @@ class ReadPathResult:
     tutorial: float | None  # only from the 1 Hz run
     sized_shunt_ohms: float
     sized_shunt: float | None  # read path with that shunt, default rate only
+    statements: tuple[float, ...]  # per-statement errors of the read path
 
 
 def read_path_loads(level_w: float) -> list[LoadProfile]:
@@ -304,6 +317,15 @@ def sized_shunt_ohms(peak_w: float, bus_v: float) -> float:
     return max(r for r in SHUNT_CHOICES_OHMS if r == 0.1 or peak_a * r <= 0.3)
 
 
+@dataclass(frozen=True)
+class RunErrors:
+    read_path: float
+    power_register: float
+    tutorial: float | None  # only at 1 Hz
+    # Each complete statement's energy against its own period's exact energy.
+    statements: tuple[float, ...]
+
+
 def run_read_path(
     profile: LoadProfile,
     bus_v: float,
@@ -312,8 +334,9 @@ def run_read_path(
     seed: int,
     *,
     shunt_ohms: float = SHUNT_OHMS,
-) -> tuple[float, float, float | None]:
-    """(read path error, power register error, tutorial error)."""
+    adc: str = "12bit",
+) -> RunErrors:
+    """Energy errors of one run, in total and per statement."""
     rng = random.Random(seed)
     clock = SimulatedClock(seconds, rng)
     phase = Fraction(rng.random() * float(profile.duration_s))
@@ -321,12 +344,28 @@ def run_read_path(
         profile, bus_voltage_v=bus_v, clock=clock.seconds, start_s=-float(phase)
     )
     chip = VirtualIna219(circuit, shunt_ohms=shunt_ohms, clock_ns=clock.clock_ns)
-    source = PowerRegisterAlso(Ina219Config(shunt_ohms=shunt_ohms), chip.i2c_interface)
+    source = PowerRegisterAlso(
+        Ina219Config(shunt_ohms=shunt_ohms, adc=adc), chip.i2c_interface
+    )
     read_path, power_register = Meter(), Meter()
     register_powers: list[float] = []
     stamps: list[int] = []
+    # The integration's own path from samples to statements, on the read path.
+    account = EnergyAccount(
+        Meter(),
+        BillingEngine(FixedLengthSchedule(timedelta(seconds=STATEMENT_PERIOD_S))),
+        PriceTracker(Fraction(1)),
+    )
+    statements: list[Statement] = []
+    account.start(datetime.fromtimestamp(clock.wall(), UTC), clock.clock_ns())
 
     def on_sample(sample: Sample) -> None:
+        account.add(sample)
+        statements.extend(
+            account.advance(
+                datetime.fromtimestamp(sample.wall_time, UTC), sample.monotonic_ns
+            )
+        )
         read_path.add(sample)
         if sample.reading is None:
             power_register.add(sample)
@@ -354,11 +393,35 @@ def run_read_path(
     tutorial = None
     if rate_hz == 1 and len(register_powers) >= TUTORIAL_WINDOW_S:
         tutorial = tutorial_iota_error(profile, register_powers, start)
-    return (
+    return RunErrors(
         relative_error(read_path.snapshot().energy_j, exact),
         relative_error(power_register.snapshot().energy_j, exact),
         tutorial,
+        tuple(
+            statement_error(profile, statement, clock, phase)
+            for statement in statements
+            if statement.complete
+        ),
     )
+
+
+def statement_error(
+    profile: LoadProfile,
+    statement: Statement,
+    clock: SimulatedClock,
+    phase: Fraction,
+) -> float:
+    """A statement's energy against the exact energy of its own period."""
+
+    def profile_time(moment: datetime) -> Fraction:
+        # Wall time maps onto the simulated clock exactly (SimulatedClock.wall).
+        wall = Fraction(round(moment.timestamp() * 1_000_000), 1_000_000)
+        return wall - clock.WALL_ORIGIN_S + phase
+
+    exact = profile.exact_energy_j(
+        profile_time(statement.period_start), profile_time(statement.period_end)
+    )
+    return relative_error(statement.energy_j, exact)
 
 
 def tutorial_iota_error(
@@ -388,36 +451,36 @@ def read_path_accuracy(seconds: float) -> list[ReadPathResult]:
             for bus_v in READ_PATH_VOLTAGES:
                 for rate_hz in READ_PATH_RATES_HZ:
                     seed += 1
-                    new, old, tutorial = run_read_path(
-                        profile, bus_v, rate_hz, seconds, seed
-                    )
+                    run = run_read_path(profile, bus_v, rate_hz, seconds, seed)
                     sized_ohms = sized_shunt_ohms(level_w, bus_v)
                     sized = None
                     if rate_hz == DEFAULT_RATE_HZ:
-                        sized, _, _ = run_read_path(
+                        sized = run_read_path(
                             profile,
                             bus_v,
                             rate_hz,
                             seconds,
                             seed,
                             shunt_ohms=sized_ohms,
-                        )
+                        ).read_path
                     results.append(
                         ReadPathResult(
                             profile.name,
                             level_w,
                             bus_v,
                             rate_hz,
-                            new,
-                            old,
-                            tutorial,
+                            run.read_path,
+                            run.power_register,
+                            run.tutorial,
                             sized_ohms,
                             sized,
+                            run.statements,
                         )
                     )
                     print(
                         f"{profile.name} {level_w:g} W {bus_v:g} V {rate_hz} Hz: "
-                        f"{percent(new)} (power register {percent(old)})",
+                        f"{percent(run.read_path)} "
+                        f"(power register {percent(run.power_register)})",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -431,9 +494,170 @@ def pwm_spread(seconds: float) -> list[float]:
     """The 2 W PWM at 5 V and the default rate, from 16 random start phases."""
     profile = read_path_loads(2.0)[2]
     return [
-        run_read_path(profile, 5.0, DEFAULT_RATE_HZ, seconds, 1000 + run)[0]
+        run_read_path(profile, 5.0, DEFAULT_RATE_HZ, seconds, 1000 + run).read_path
         for run in range(PWM_SPREAD_RUNS)
     ]
+
+
+# -- the chip's averaging ADC --------------------------------------------------------
+
+AVERAGING_ADCS = ("64samples", "128samples")
+
+
+@dataclass(frozen=True)
+class AveragingResult:
+    shape: str
+    level_w: float
+    bus_v: float
+    adc: str
+    shunt_ohms: float
+    error: float
+    statements: tuple[float, ...]
+
+
+def averaging_accuracy(seconds: float) -> list[AveragingResult]:
+    """Every load at the default rate with the chip averaging each conversion.
+
+    The same seeds (start phases, wake-up jitter) as the 12-bit runs, so the
+    columns compare like with like: with the 0.1 ohm shunt, and with the
+    shunt sized for the load.
+    """
+    results = []
+    seed = 0
+    for level_w in READ_PATH_LEVELS_W:
+        for profile in read_path_loads(level_w):
+            for bus_v in READ_PATH_VOLTAGES:
+                for rate_hz in READ_PATH_RATES_HZ:
+                    seed += 1
+                    if rate_hz != DEFAULT_RATE_HZ:
+                        continue
+                    for adc in AVERAGING_ADCS:
+                        for ohms in {SHUNT_OHMS, sized_shunt_ohms(level_w, bus_v)}:
+                            run = run_read_path(
+                                profile,
+                                bus_v,
+                                rate_hz,
+                                seconds,
+                                seed,
+                                shunt_ohms=ohms,
+                                adc=adc,
+                            )
+                            results.append(
+                                AveragingResult(
+                                    profile.name,
+                                    level_w,
+                                    bus_v,
+                                    adc,
+                                    ohms,
+                                    run.read_path,
+                                    run.statements,
+                                )
+                            )
+                    print(
+                        f"averaging: {profile.name} {level_w:g} W {bus_v:g} V done",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    return results
+
+
+def worst(errors: Sequence[float]) -> float | None:
+    return max((abs(e) for e in errors), default=None)
+
+
+def averaging_report(
+    results: list[AveragingResult], read_path: list[ReadPathResult]
+) -> list[str]:
+    twelve_bit = {
+        (r.shape, r.level_w, r.bus_v): r
+        for r in read_path
+        if r.rate_hz == DEFAULT_RATE_HZ
+    }
+    by_load: dict[tuple[str, float, float], dict[tuple[str, str], AveragingResult]]
+    by_load = {}
+    for r in results:
+        sized = r.shunt_ohms == sized_shunt_ohms(r.level_w, r.bus_v)
+        cell = by_load.setdefault((r.shape, r.level_w, r.bus_v), {})
+        if r.shunt_ohms == SHUNT_OHMS:
+            cell[(r.adc, "default")] = r
+        if sized:
+            cell[(r.adc, "sized")] = r
+    lines = [
+        f"## The chip's averaging ADC, at the default {DEFAULT_RATE_HZ} Hz",
+        "",
+        "The INA219 can average 2-128 12-bit conversions per result (the `adc` "
+        "option: `64samples` takes 34 ms per channel, `128samples` 68 ms). The "
+        "virtual chip takes each of those samples at its own moment of the "
+        "window and quantises it, as the real chip does, so averaging integrates "
+        "a fast load over the window instead of catching one instant. With "
+        "`auto` gain the integration sets the full 320 mV range when averaging "
+        "(an averaged result hides clipped peaks from pi-ina219's auto gain). "
+        "Same seeds as the 12-bit runs above. *statements*: the worst |error| of a "
+        f"complete {STATEMENT_PERIOD_S} s statement against the exact energy of "
+        "its own period (the integration's EnergyAccount on the same samples).",
+        "",
+        "| load | peak | bus | 12 bit | statements | 64 samples | 128 samples "
+        "| statements | sized shunt | 128 samples, sized | statements |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (shape, level_w, bus_v), cell in by_load.items():
+        base = twelve_bit[(shape, level_w, bus_v)]
+        best = cell[("128samples", "sized")]
+        cells = [
+            shape,
+            f"{level_w * 1000:g} mW",
+            f"{bus_v:g} V",
+            percent(base.read_path),
+            _worst_text(base.statements),
+            percent(cell[("64samples", "default")].error),
+            percent(cell[("128samples", "default")].error),
+            _worst_text(cell[("128samples", "default")].statements),
+            f"{best.shunt_ohms:g} ohm",
+            percent(best.error),
+            _worst_text(best.statements),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for adc in AVERAGING_ADCS:
+        for kind, label in (
+            ("default", "the 0.1 ohm shunt"),
+            ("sized", "a sized shunt"),
+        ):
+            picked = [cell[(adc, kind)] for cell in by_load.values()]
+            met = [r for r in picked if abs(r.error) <= 0.001]
+            statements = [e for r in picked for e in r.statements]
+            worst_statement = worst(statements)
+            worst_load = max(abs(r.error) for r in picked)
+            lines.append(
+                f"- {adc} with {label}: |error| <= 0.1 % on {len(met)} of "
+                f"{len(picked)} loads; worst load {100 * worst_load:.4f} %; "
+                f"worst statement {_worst_text(tuple(statements))} "
+                f"over {len(statements)} statements"
+                + (
+                    ""
+                    if worst_statement is None
+                    else f" ({sum(abs(e) <= 0.001 for e in statements)} within 0.1 %)"
+                )
+            )
+    missed = [
+        cell[("128samples", "sized")]
+        for cell in by_load.values()
+        if abs(cell[("128samples", "sized")].error) > 0.001
+    ]
+    if missed:
+        lines += ["", "Missed with 128 samples and a sized shunt:", ""]
+        lines += [
+            f"- {r.shape} {r.level_w * 1000:g} mW at {r.bus_v:g} V, "
+            f"{r.shunt_ohms:g} ohm: {percent(r.error)}"
+            for r in missed
+        ]
+    lines.append("")
+    return lines
+
+
+def _worst_text(errors: tuple[float, ...]) -> str:
+    value = worst(errors)
+    return "" if value is None else f"{100 * value:.4f} %"
 
 
 # -- outages ------------------------------------------------------------------------
@@ -760,6 +984,7 @@ def report(
     read_path_seconds: float,
     pwm_errors: Sequence[float],
     lost: list[OutageResult],
+    averaging: list[AveragingResult],
 ) -> str:
     lines = [
         "# Metering benchmarks",
@@ -769,6 +994,7 @@ def report(
         "a shared 2-core machine (other work was running).",
         "",
         *read_path_report(read_path, read_path_seconds, pwm_errors),
+        *averaging_report(averaging, read_path),
         *outage_report(lost),
         "## Energy error by method, on exact samples (no chip)",
         "",
@@ -838,6 +1064,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--reads", type=int, default=5000)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument(
         "--read-path-seconds",
         type=float,
@@ -847,6 +1074,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     read_path = read_path_accuracy(args.read_path_seconds)
     pwm_errors = pwm_spread(args.read_path_seconds)
+    averaging = averaging_accuracy(args.read_path_seconds)
     lost = outages()
     results = accuracy()
     costs = read_costs(args.reads)
@@ -859,10 +1087,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         read_path_seconds=args.read_path_seconds,
         pwm_errors=pwm_errors,
         lost=lost,
+        averaging=averaging,
     )
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
+    data = {
+        "read_path_seconds": args.read_path_seconds,
+        "default_rate_hz": DEFAULT_RATE_HZ,
+        "read_path": [asdict(r) for r in read_path],
+        "pwm_spread": list(pwm_errors),
+        "averaging": [asdict(r) for r in averaging],
+        "outages": [asdict(r) for r in lost],
+        "sampler_cpu": cpu,
+    }
+    args.data.parent.mkdir(parents=True, exist_ok=True)
+    args.data.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

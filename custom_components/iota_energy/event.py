@@ -104,6 +104,7 @@ class PaymentsEvent(IotaEnergyEntity, EventEntity):
             {
                 "payment_id": payment.id,
                 "amount_iota": payment.amount,
+                "amount_unit": payment.unit.value,
                 "bundle_hash": payment.bundle_hash,
                 "reason": payment.reason,
             },

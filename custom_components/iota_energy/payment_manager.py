@@ -5,6 +5,10 @@ The outbox (core/outbox.py) decides and acts; this module only
 * keeps its document in two-slot storage (written from the worker thread
   the outbox runs in, and waited for: durable before acting),
 * runs its steps off the event loop, one at a time, on a timer,
+* gives the wallet a worker process for its CPU-bound work (signing,
+  address derivation, local proof of work: pure Python that would hold
+  Home Assistant's GIL), started at the first payment and stopped with the
+  entry,
 * queues statements as periods close (automatic payment) or on request,
 * mirrors each payment's state into the ledger's statements,
 * fires the payment events, raises and clears repair issues, and
@@ -60,6 +64,7 @@ from .core.payments import (
     statement_state_of,
 )
 from .core.wallet import Funds, LegacyWallet
+from .core.worker_pool import WorkerPool
 from .storage import DurableState
 
 if TYPE_CHECKING:
@@ -153,6 +158,7 @@ class PaymentManager:
             required=True,
         )
         self._outbox: Outbox | None = None
+        self._worker: WorkerPool | None = None
         self._lock = asyncio.Lock()
         self._timer: CALLBACK_TYPE | None = None
         self._unsubscribers: list[CALLBACK_TYPE] = []
@@ -198,14 +204,20 @@ class PaymentManager:
             self._timer()
             self._timer = None
         await self._ticks_done.wait()
+        if self._worker is not None:
+            # Nothing runs in it now: the ticks are done.
+            await self.hass.async_add_executor_job(self._worker.shutdown)
 
     def _build_wallet(self) -> LegacyWallet:
         settings = self.settings
+        # Its process starts with the first job (the first balance read).
+        self._worker = WorkerPool()
         return LegacyWallet(
             settings.seed,
             LegacyNode(settings.node_url),
             mwm=settings.mwm,
             tag=settings.tag,
+            run=self._worker.run,
         )
 
     @property

@@ -5,7 +5,7 @@
 # Paths mypy checks. The core and devtangle are strict (pyproject.toml).
 typecheck_paths() {
   local path
-  for path in custom_components/iota_energy devtangle; do
+  for path in custom_components/iota_energy devtangle devrebased; do
     [[ -e "$REPO_ROOT/$path" ]] && printf '%s\n' "$path"
   done
 }

@@ -277,3 +277,86 @@ def test_profile_circuit_replays_power_at_its_bus_voltage() -> None:
     assert circuit.operating_point() == (5.0, 0.1)
     now[0] += 5  # one full loop later: the same point of the profile
     assert circuit.operating_point() == (5.0, 0.1)
+
+
+@dataclass
+class WindowCircuit:
+    """A recorded circuit that logs when in its past the chip looked."""
+
+    bus_v: float = 5.0
+    current_a: float = 0.01
+    asked_s_ago: list[float] | None = None
+
+    def operating_point(self) -> tuple[float, float]:
+        return self.bus_v, self.current_a
+
+    def operating_point_at(self, seconds_ago: float) -> tuple[float, float]:
+        if self.asked_s_ago is None:
+            self.asked_s_ago = []
+        self.asked_s_ago.append(seconds_ago)
+        return self.bus_v, self.current_a
+
+
+def _config(bus_adc: int, shunt_adc: int) -> int:
+    return (1 << 13) | (3 << 11) | (bus_adc << 7) | (shunt_adc << 3) | 7
+
+
+def test_averaging_samples_the_shunt_window_then_the_bus_window() -> None:
+    circuit = WindowCircuit()
+    chip = VirtualIna219(circuit, clock_ns=FakeClock())
+    write(chip, REG_CONFIG, _config(bus_adc=0xA, shunt_adc=0xF))  # 4 and 128 samples
+    read(chip, REG_SHUNT_VOLTAGE)
+    asked = circuit.asked_s_ago
+    assert asked is not None and len(asked) == 4 + 128
+    bus_window_s = adc_conversion_us(0xA) / 1e6
+    shunt_window_s = adc_conversion_us(0xF) / 1e6
+    shunt_times, bus_times = asked[:128], asked[128:]
+    # Shunt samples fill the window before the bus window, evenly, mid-slot.
+    slot = shunt_window_s / 128
+    assert shunt_times == pytest.approx(
+        [bus_window_s + (k + 0.5) * slot for k in range(128)]
+    )
+    assert all(0 < t < bus_window_s for t in bus_times)
+
+
+def test_single_conversions_do_not_look_back() -> None:
+    circuit = WindowCircuit()
+    chip = VirtualIna219(circuit, clock_ns=FakeClock())
+    write(chip, REG_CONFIG, _config(bus_adc=3, shunt_adc=3))  # 12 bit, no averaging
+    read(chip, REG_SHUNT_VOLTAGE)
+    assert circuit.asked_s_ago is None
+
+
+def test_averaging_a_steady_level_gains_no_resolution() -> None:
+    # 0.1 ohm x 1.234 mA = 123.4 uV: 12 counts at every sample, and so on average.
+    chip = VirtualIna219(WindowCircuit(current_a=1.234e-3), clock_ns=FakeClock())
+    write(chip, REG_CONFIG, _config(bus_adc=0xF, shunt_adc=0xF))
+    assert read(chip, REG_SHUNT_VOLTAGE) == 12
+
+
+@pytest.mark.parametrize("phase_s", [0.0, 0.0013, 0.0041, 0.0077])
+def test_averaging_follows_a_load_faster_than_the_window(phase_s: float) -> None:
+    # 97 Hz, 37 % duty, 100 mA peak through 0.1 ohm: 1000 counts when on.
+    period_s, duty, on_counts = 0.0103, 0.37, 1000
+    profile = LoadProfile.fast_switching(0.5, 0.0, period_s=period_s, duty=duty)
+    clock = FakeClock()
+    circuit = ProfileCircuit(
+        profile, bus_voltage_v=5.0, clock=lambda: clock.ns / 1e9, start_s=-phase_s
+    )
+    chip = VirtualIna219(circuit, clock_ns=clock)
+    write(chip, REG_CONFIG, _config(bus_adc=3, shunt_adc=3))
+    single = read(chip, REG_SHUNT_VOLTAGE)
+    assert single in (0, on_counts)  # one instant: fully on or fully off
+    write(chip, REG_CONFIG, _config(bus_adc=3, shunt_adc=0xF))
+    averaged = read(chip, REG_SHUNT_VOLTAGE)
+    # The oracle: which of the 128 sample instants fall in the on part of the cycle.
+    window_end = clock.ns / 1e9 + phase_s - adc_conversion_us(3) / 1e6
+    slot = adc_conversion_us(0xF) / 1e6 / 128
+    on = sum(
+        1
+        for k in range(128)
+        if (window_end - (k + 0.5) * slot) % period_s < duty * period_s
+    )
+    assert averaged == round(on_counts * on / 128)
+    # 6.6 cycles in the window: the mean is within one cycle's share of the duty.
+    assert abs(averaged - duty * on_counts) <= on_counts * period_s / 0.0681

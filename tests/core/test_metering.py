@@ -265,6 +265,35 @@ def test_step_profile_holds_values_and_loops() -> None:
     assert profile.mean_power_w() == on * 3 / 5
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(min_value=-1e4, max_value=1e5, allow_nan=False),
+    st.sampled_from(["linear", "step"]),
+)
+def test_float_lookup_agrees_with_the_exact_one(time_s: float, kind: str) -> None:
+    profile = LoadProfile(
+        [(0, 0.5), (0.7, 2.0), (1.9, 0.25), (3.3, 1.5)],
+        interpolation=kind,  # type: ignore[arg-type]
+    )
+    exact = float(profile.exact_power_at(Fraction(time_s)))
+    fast = profile.power_at(time_s)
+    offset = Fraction(time_s) % profile.duration_s
+    near_an_edge = (
+        any(abs(offset - float(point.time_s)) < 1e-9 for point in profile.points)
+        or abs(offset - profile.duration_s) < 1e-9
+    )
+    if kind == "step" and near_an_edge:
+        assert fast in {float(point.power_w) for point in profile.points}
+    else:
+        assert fast == pytest.approx(exact, rel=1e-9, abs=1e-12)
+
+
+def test_float_lookup_refuses_non_finite_times() -> None:
+    profile = LoadProfile.constant(1.0)
+    with pytest.raises(ValueError, match="finite"):
+        profile.power_at(float("inf"))
+
+
 def test_linear_profile_interpolates_and_integrates() -> None:
     profile = LoadProfile([(0, 0), (10, 1), (20, 1)], interpolation="linear")
     assert profile.power_at(2.5) == 0.25

@@ -18,6 +18,7 @@ from custom_components.iota_energy.core.payments import (
     PaymentStatus,
     statement_state_of,
 )
+from custom_components.iota_energy.core.units import Denomination
 
 T0 = datetime(2026, 12, 2, 10, tzinfo=UTC)
 TRYTES = "A" * 2673
@@ -86,6 +87,20 @@ def test_round_trip_through_json_is_exact() -> None:
     assert restored == original
 
 
+def test_amounts_name_their_unit() -> None:
+    """Stored and shown with its unit; documents from before read as i."""
+    document = json.loads(json.dumps(state().to_dict()))
+    first = document["payments"][0]
+    assert first["unit"] == "i"
+    assert OutboxState.from_dict(document).payments[0].summary()["amount_unit"] == "i"
+    del first["unit"]
+    assert OutboxState.from_dict(document) == state()
+    first["unit"] = "nanos"
+    restored = OutboxState.from_dict(document).payments[0]
+    assert restored.unit is Denomination.NANOS
+    assert restored.summary()["amount_unit"] == "nanos"
+
+
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
@@ -109,6 +124,7 @@ def test_round_trip_through_json_is_exact() -> None:
         (lambda d: d.pop("paid_total"), "malformed"),
         (lambda d: d.update(next_index=-1), "int >= 0"),
         (lambda d: d.update(node_pow_refused="yes"), "bool"),
+        (lambda d: d["payments"][0].update(unit="IOTA"), "unknown unit"),
     ],
 )
 def test_inconsistent_documents_are_refused(change: Any, complaint: str) -> None:

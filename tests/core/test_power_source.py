@@ -10,12 +10,13 @@ import time
 
 import pytest
 
-from custom_components.iota_energy.core.circuit import TutorialCircuit
+from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
 from custom_components.iota_energy.core.ina219_model import (
     REG_CALIBRATION,
     REG_CONFIG,
     VirtualIna219,
 )
+from custom_components.iota_energy.core.load_profiles import LoadProfile
 from custom_components.iota_energy.core.power_source import (
     ADC_MODES,
     GAINS,
@@ -176,6 +177,34 @@ def test_auto_gain_steps_up_on_overflow() -> None:
     reading = source.read()
     assert (chip.peek(REG_CONFIG) >> 11) & 0b11 == 2
     assert reading.current_a == pytest.approx(1.0, rel=0.001)
+
+
+@pytest.mark.parametrize(
+    ("adc", "pg"), [("12bit", 0), ("2samples", 3), ("128samples", 3)]
+)
+def test_averaging_with_auto_gain_uses_the_full_range(adc: str, pg: int) -> None:
+    chip, _ = open_source(FixedCircuit(current_a=0.01), adc=adc)
+    assert (chip.peek(REG_CONFIG) >> 11) & 0b11 == pg
+
+
+def test_averaging_reads_a_pulsed_load_whose_peaks_exceed_40_mv() -> None:
+    # 97 Hz, 37 % duty, 0.6 A peaks: 60 mV across 0.1 ohm. Averaged, the mean
+    # (22 mV) never overflows, so a 40 mV range would clip every peak unseen.
+    now_ns = [0]
+    profile = LoadProfile.fast_switching(2.0, 0.0, period_s=0.0103, duty=0.37)
+    circuit = ProfileCircuit(profile, bus_voltage_v=3.3, clock=lambda: now_ns[0] / 1e9)
+    chip = VirtualIna219(circuit, shunt_ohms=SHUNT_OHMS, clock_ns=lambda: now_ns[0])
+    source = Ina219Source(
+        Ina219Config(shunt_ohms=SHUNT_OHMS, adc="128samples"), chip.i2c_interface
+    )
+    source.open()
+    readings = []
+    for _ in range(40):
+        now_ns[0] += 150_000_000  # past one full conversion of both channels
+        readings.append(source.read().power_w)
+    mean_w = sum(readings) / len(readings)
+    # Each reading averages 6.6 cycles, so the mean is near 37 % of 2 W.
+    assert mean_w == pytest.approx(0.37 * 2.0, rel=0.03)
 
 
 def test_beyond_the_highest_range_is_a_range_error() -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from fractions import Fraction
+import importlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,8 @@ from custom_components.iota_energy.const import (
 )
 from custom_components.iota_energy.core.legacy_node import LegacyNode
 from custom_components.iota_energy.core.payments import PaymentStatus
+from custom_components.iota_energy.core.thirdparty import import_pyota
+from custom_components.iota_energy.core.worker_pool import WorkerLost
 from custom_components.iota_energy.diagnostics import (
     async_get_config_entry_diagnostics,
 )
@@ -147,6 +151,7 @@ async def test_a_closed_period_is_paid_automatically(
     assert len(sent) == 1
     assert sent[0].data["statement_ids"] == [statement["id"]]
     assert sent[0].data["amount_iota"] == statement["due_iota"]
+    assert sent[0].data["amount_unit"] == "i"
     bundle_hash = sent[0].data["bundle_hash"]
     assert len(bundle_hash) == 81
 
@@ -187,6 +192,7 @@ async def test_a_closed_period_is_paid_automatically(
     event_state = hass.states.get(entity_id(hass, paying, "payments", "event"))
     assert event_state.attributes["event_type"] == "confirmed"
     assert event_state.attributes["bundle_hash"] == bundle_hash
+    assert event_state.attributes["amount_unit"] == "i"
 
     # The seed is nowhere a user or a bug report could see it.
     diagnostics = await async_get_config_entry_diagnostics(hass, paying)
@@ -396,3 +402,41 @@ async def test_insufficient_funds_and_a_lasting_outage_raise_repairs(
         )
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_the_wallet_works_in_its_own_process_and_stops_with_the_entry(
+    hass: HomeAssistant,
+    paying: MockConfigEntry,
+    tangle: DevTangle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Signing and address derivation break in Home Assistant's process: the
+    # payment still goes through, so they ran in the worker.
+    iota = import_pyota()
+
+    def not_here(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the wallet's CPU-bound work ran in this process")
+
+    monkeypatch.setattr(iota.ProposedBundle, "sign_inputs", not_here)
+    addresses = importlib.import_module("iota.crypto.addresses")
+    monkeypatch.setattr(addresses.AddressGenerator, "get_addresses", not_here)
+    statement = await close_a_period(hass, paying)
+    await hass.async_block_till_done()
+    await until(hass, paying, PaymentStatus.CONFIRMED, tangle)
+    assert bob_balance(tangle) == statement["due_iota"]
+
+    payments = paying.runtime_data.payments
+    worker = payments._worker
+    assert worker is not None
+    assert worker.starts == 1
+    pid = await hass.async_add_executor_job(worker.run, os.getpid)
+    assert pid != os.getpid()
+
+    assert await hass.config_entries.async_unload(paying.entry_id)
+    await hass.async_block_till_done()
+
+    assert not worker.started
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # stopped and reaped
+    with pytest.raises(WorkerLost):
+        await hass.async_add_executor_job(worker.run, os.getpid)

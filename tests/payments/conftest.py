@@ -29,6 +29,7 @@ from custom_components.iota_energy.core.outbox import (
 )
 from custom_components.iota_energy.core.payments import OutboxState
 from custom_components.iota_energy.core.wallet import LegacyWallet
+from custom_components.iota_energy.core.worker_pool import CpuRunner, run_here
 from devtangle.genesis import Allocation
 from devtangle.node import Limits
 from devtangle.server import DevTangle
@@ -127,13 +128,17 @@ class Payer:
         default_factory=lambda: FollowSchedule(promote_interval=timedelta(seconds=30))
     )
     node_wrapper: Callable[[LegacyNode], LegacyNode] | None = None
+    # Where the wallet's CPU-bound work runs (a WorkerPool's run, or here).
+    run: CpuRunner = run_here
 
     def outbox(self) -> Outbox:
         """A fresh outbox from the stored document, as after a restart."""
         node = LegacyNode(self.tangle.url, timeout_s=10)
         if self.node_wrapper is not None:
             node = self.node_wrapper(node)
-        wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM, tag="HOTELIOTA")
+        wallet = LegacyWallet(
+            PAYER_SEED, node, mwm=TEST_MWM, tag="HOTELIOTA", run=self.run
+        )
         return Outbox(
             self.store.load(), wallet, self.policy, self.store.persist, self.schedule
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import math
 import threading
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .load_profiles import LoadProfile
 
@@ -22,6 +22,20 @@ class Circuit(Protocol):
 
     def operating_point(self) -> tuple[float, float]:
         """Return ``(bus voltage V at the load side, current A)``."""
+        ...
+
+
+@runtime_checkable
+class RecordedCircuit(Circuit, Protocol):
+    """A circuit that can also say what its operating point was a moment ago.
+
+    The chip's averaging modes take many conversions spread over up to
+    68 ms; a circuit that knows its recent past lets the chip model average
+    over that window, as the real chip does, instead of converting once.
+    """
+
+    def operating_point_at(self, seconds_ago: float) -> tuple[float, float]:
+        """The operating point ``seconds_ago`` seconds before now."""
         ...
 
 
@@ -143,7 +157,10 @@ class ProfileCircuit:
         return self._clock() - self._start_s
 
     def operating_point(self) -> tuple[float, float]:
-        power = self._profile.power_at(self.elapsed_s())
+        return self.operating_point_at(0.0)
+
+    def operating_point_at(self, seconds_ago: float) -> tuple[float, float]:
+        power = self._profile.power_at(self.elapsed_s() - seconds_ago)
         return self._bus_voltage_v, power / self._bus_voltage_v
 
 

@@ -20,10 +20,18 @@ What follows the datasheet (SBOS448):
 * conversion time per ADC setting (84 us to 68.1 ms; shunt plus bus when both
   are converted) paces continuous conversions.
 
+* averaging modes (2-128 samples) convert that many times, one 12-bit
+  conversion after the other, and report the mean: with a circuit that knows
+  its recent past (``RecordedCircuit``) the model takes each sample at its own
+  moment of the window (shunt first, then bus, ending at the conversion), so
+  a load switching faster than the window is averaged as the chip averages it.
+
 Simplifications, on purpose: a configuration or calibration write makes the
 next data read convert at once (the real chip needs one conversion time; the
 driver sleeps 1 ms after changing gain, which covers 12-bit shunt-only but not
-every setting); there is no noise, so averaging modes only change timing;
+every setting); there is no noise, so a steady level averages to its own
+12-bit step (no resolution is gained); the mean of the samples is rounded to
+the nearest count (the datasheet does not say how the chip reduces it);
 9-11 bit resolutions truncate the 12-bit value to their coarser step.
 
 SMBus word reads are LSB-first on the wire's second byte; the real chip sends
@@ -39,7 +47,7 @@ import math
 import threading
 import time
 
-from .circuit import Circuit
+from .circuit import Circuit, RecordedCircuit
 
 REG_CONFIG = 0x00
 REG_SHUNT_VOLTAGE = 0x01
@@ -93,6 +101,11 @@ def adc_resolution_bits(code: int) -> int:
 
 def adc_conversion_us(code: int) -> int:
     return _ADC_TIME_US[code & 0xF]
+
+
+def adc_samples(code: int) -> int:
+    """1..128: how many 12-bit conversions an ADC setting code averages."""
+    return 1 << (code - 8) if code >= 8 else 1
 
 
 class VirtualIna219:
@@ -260,12 +273,20 @@ class VirtualIna219:
         # Modes 0 (power-down) and 4 (ADC off) keep the last results.
 
     def _convert(self, now_ns: int) -> None:
-        bus_v, current_a = self._circuit.operating_point()
         mode = self._mode
+        shunt_code, bus_code = (self._config >> 3) & 0xF, (self._config >> 7) & 0xF
+        # The chip converts the shunt, then the bus; the window ends now.
+        bus_s = adc_conversion_us(bus_code) / 1e6 if mode & 0b010 else 0.0
         if mode & 0b001:
-            self._shunt = self._shunt_counts(current_a * self._shunt_ohms)
+            self._shunt = self._averaged(
+                shunt_code,
+                bus_s,
+                lambda point: self._shunt_counts(point[1] * self._shunt_ohms),
+            )
         if mode & 0b010:
-            self._bus = self._bus_counts(bus_v)
+            self._bus = self._averaged(
+                bus_code, 0.0, lambda point: self._bus_counts(point[0])
+            )
         # Truncation toward zero, in integers so no float rounding creeps in.
         current = _trunc_div(self._shunt * self._calibration, 4096)
         power = _trunc_div(abs(current) * self._bus, 5000)
@@ -276,6 +297,25 @@ class VirtualIna219:
         self._stale = False
         self._last_conversion_ns = now_ns
         self.conversions += 1
+
+    def _averaged(
+        self,
+        code: int,
+        ends_s_ago: float,
+        counts_of: Callable[[tuple[float, float]], int],
+    ) -> int:
+        """One ADC result: a single conversion, or the mean of an averaging run."""
+        samples = adc_samples(code)
+        circuit = self._circuit
+        if samples == 1 or not isinstance(circuit, RecordedCircuit):
+            return counts_of(circuit.operating_point())
+        # Each 12-bit sample takes one slot of the window; take it mid-slot.
+        slot_s = adc_conversion_us(code) / 1e6 / samples
+        total = sum(
+            counts_of(circuit.operating_point_at(ends_s_ago + (k + 0.5) * slot_s))
+            for k in range(samples)
+        )
+        return round(total / samples)
 
     def _shunt_counts(self, shunt_v: float) -> int:
         full_scale = SHUNT_FULL_SCALE_COUNTS[(self._config >> 11) & 0b11]

@@ -30,7 +30,10 @@ otherwise reattach (new proof of work on the same signed trytes, back to
 One bundle is in flight at a time: a payment is signed only when no other
 payment is signed and unconfirmed (its remainder would be pending anyway).
 Node failures retry with exponential back-off (5 s doubling to 5 min) and
-never change what is stored.
+never change what is stored. A wallet worker process that dies mid-step
+(:class:`~.worker_pool.WorkerLost`: killed while signing, deriving or doing
+proof of work) leaves the step undone and unwritten; the next step repeats
+it, as after a crash.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ from .payments import (
     PaymentStatus,
 )
 from .pow import FIELDS
-from .wallet import Candidate, LegacyWallet, WalletError, tail_hash
+from .wallet import Candidate, LegacyWallet, tail_hash
+from .wallet_work import WalletError
+from .worker_pool import WorkerLost
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -140,6 +145,7 @@ class Outbox:
         self._persist = persist
         self.schedule = schedule or FollowSchedule()
         self.node_problem: NodeProblem | None = None
+        self.workers_lost = 0  # in a row; the next step starts a new worker
         self._follow = _Follow()
 
     @property
@@ -225,6 +231,12 @@ class Outbox:
         except NodeError as err:
             self._node_failed(err, now)
             return []
+        except WorkerLost as err:
+            if not self.workers_lost:
+                _LOGGER.warning("Payment %s: %s; the step is repeated", payment.id, err)
+            self.workers_lost += 1
+            return []
+        self.workers_lost = 0
         if self.node_problem is not None:
             _LOGGER.info("The IOTA node answers again")
             self.node_problem = None

@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from .ledger import PaymentState, parse_datetime
+from .units import Denomination
 
 OUTBOX_VERSION = 1
 # Finished payments kept in the document as history (newest).
@@ -115,8 +116,12 @@ class Payment:
     sent_at: datetime | None = None
     confirmed_at: datetime | None = None
     last_checked_at: datetime | None = None
+    # What ``amount`` counts: the legacy rail pays i (docs/rebased.md).
+    unit: Denomination = Denomination.LEGACY_I
 
     def __post_init__(self) -> None:
+        if not isinstance(self.unit, Denomination):
+            raise ValueError(f"unknown unit {self.unit!r}")
         if not self.statement_ids:
             raise ValueError("a payment settles at least one statement")
         if (
@@ -151,6 +156,7 @@ class Payment:
             "payment_id": self.id,
             "status": self.status.value,
             "amount_iota": self.amount,
+            "amount_unit": self.unit.value,
             "receiver": self.receiver,
             "statement_ids": list(self.statement_ids),
             "bundle_hash": self.bundle_hash,
@@ -185,6 +191,7 @@ class Payment:
             "sent_at": _time_text(self.sent_at),
             "confirmed_at": _time_text(self.confirmed_at),
             "last_checked_at": _time_text(self.last_checked_at),
+            "unit": self.unit.value,
         }
 
     @classmethod
@@ -195,6 +202,10 @@ class Payment:
         if status not in PaymentStatus._value2member_map_:
             raise ValueError(f"unknown payment status {status!r}")
         remainder = data["remainder_index"]
+        # Documents written before amounts named their unit are all in i.
+        unit = data.get("unit", Denomination.LEGACY_I.value)
+        if unit not in Denomination._value2member_map_:
+            raise ValueError(f"unknown unit {unit!r}")
         return cls(
             id=_str(data["id"], "id"),
             statement_ids=tuple(_str(s, "statement id") for s in data["statement_ids"]),
@@ -223,6 +234,7 @@ class Payment:
             sent_at=_time(data["sent_at"], "sent_at"),
             confirmed_at=_time(data["confirmed_at"], "confirmed_at"),
             last_checked_at=_time(data["last_checked_at"], "last_checked_at"),
+            unit=Denomination(unit),
         )
 
 

@@ -10,6 +10,12 @@ The wallet holds no durable state itself: the key bookkeeping lives in the
 outbox's document (:class:`~.payments.OutboxState`), which the outbox writes
 before anything signed leaves the machine.
 
+The CPU-bound work (address derivation, signing, local proof of work) is
+done by the functions of ``wallet_work`` through a runner: in this process
+by default, or in a worker process (``worker_pool.WorkerPool.run``) so it
+never holds this interpreter's GIL. A runner may raise
+:class:`~.worker_pool.WorkerLost`; nothing was done then.
+
 The seed is kept in a private attribute and never appears in a repr, a log
 line or an exception: PyOTA's own exceptions are replaced by ones that say
 only what failed.
@@ -19,26 +25,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-import importlib
 import threading
+import time
 from typing import Any
 
 from . import pow as local_pow
 from .legacy_node import LegacyNode, NodeError, Tips
 from .thirdparty import import_pyota
 from .trits import is_trytes, trytes_to_int
+from .wallet_work import (
+    BundleOrder,
+    InputKey,
+    SignedBundle,
+    WalletError,
+    derive_addresses,
+    proof_of_work,
+    sign_bundle,
+)
+from .worker_pool import CpuRunner, run_here
 
-SECURITY_LEVEL = 2
 SEED_TRYTES = 81
 ADDRESS_TRYTES = 81
 # A 0-value promotion goes to this address (anything valid would do).
 PROMOTION_ADDRESS = "9" * ADDRESS_TRYTES
 TAG_TRYTES = 27
-
-
-class WalletError(Exception):
-    """Signing or building a bundle failed (the text never holds key material)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +57,6 @@ class Candidate:
 
     index: int
     balance: int
-
-
-@dataclass(frozen=True, slots=True)
-class SignedBundle:
-    """A finalized, signed bundle: what the outbox stores before broadcasting."""
-
-    bundle_hash: str
-    trytes: tuple[str, ...]  # head first
-    inputs: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class LegacyWallet:
         *,
         mwm: int,
         tag: str = "",
-        local_pow_lanes: int = 4096,
+        run: CpuRunner = run_here,
     ) -> None:
         if len(seed) != SEED_TRYTES or not is_trytes(seed) or seed != seed.upper():
             raise WalletError("the seed must be 81 trytes (A-Z and 9)")
@@ -103,14 +104,11 @@ class LegacyWallet:
         self.node = node
         self.mwm = mwm
         self.tag = tag.ljust(TAG_TRYTES, "9")
-        self._lanes = local_pow_lanes
+        self._run = run
         self._iota = import_pyota()
-        # Submodules ``import iota`` does not load by itself.
-        self._addresses = importlib.import_module("iota.crypto.addresses")
-        self._signing = importlib.import_module("iota.crypto.signing")
-        self._types = importlib.import_module("iota.crypto.types")
         self._address_lock = threading.Lock()
-        self._address = lru_cache(maxsize=4096)(self._derive_address)
+        # Derived once (the costly part of a payment after signing).
+        self._address_cache: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"LegacyWallet(node={self.node.url!r})"
@@ -119,22 +117,20 @@ class LegacyWallet:
 
     def address(self, index: int) -> str:
         """The 81-tryte address at ``index`` (derived once, then cached)."""
+        return self.addresses([index])[0]
+
+    def addresses(self, indexes: Sequence[int]) -> list[str]:
+        """The addresses at ``indexes``; the missing ones derived in one call."""
         with self._address_lock:
-            return self._address(index)
+            cache = self._address_cache
+            missing = tuple(dict.fromkeys(i for i in indexes if i not in cache))
+            if missing:
+                derived = self._run(derive_addresses, self._seed.reveal(), missing)
+                cache.update(zip(missing, derived, strict=True))
+            return [cache[i] for i in indexes]
 
     def address_with_checksum(self, index: int) -> str:
         return str(self._iota.Address(self.address(index)).with_valid_checksum())
-
-    def _derive_address(self, index: int) -> str:
-        try:
-            generator = self._addresses.AddressGenerator(
-                self._types.Seed(self._seed.reveal()), security_level=SECURITY_LEVEL
-            )
-            return str(generator.get_addresses(index, 1)[0])[:ADDRESS_TRYTES]
-        except Exception as err:
-            raise WalletError(
-                f"address derivation failed ({type(err).__name__})"
-            ) from None
 
     # --- funds -----------------------------------------------------------------
 
@@ -143,7 +139,7 @@ class LegacyWallet:
         indexes = list(range(handed_out))
         if not indexes:
             return Funds(0, 0)
-        balances = self.node.balances([self.address(i) for i in indexes])
+        balances = self.node.balances(self.addresses(indexes))
         total = sum(balances)
         spendable = sum(
             b for i, b in zip(indexes, balances, strict=True) if i not in spent_indexes
@@ -162,7 +158,7 @@ class LegacyWallet:
         indexes = [i for i in range(handed_out) if i not in spent_indexes]
         if not indexes:
             return [], set()
-        addresses = [self.address(i) for i in indexes]
+        addresses = self.addresses(indexes)
         balances = self.node.balances(addresses)
         funded = [
             (i, a, b)
@@ -213,48 +209,26 @@ class LegacyWallet:
         remainder_index: int | None,
     ) -> SignedBundle:
         """Build, finalize and sign the bundle (local only: nothing is sent)."""
-        iota = self._iota
         total = sum(c.balance for c in inputs)
         if total < amount or (total > amount) != (remainder_index is not None):
             raise WalletError("inputs and remainder do not fit the amount")
-        try:
-            bundle = iota.ProposedBundle()
-            bundle.add_transaction(
-                iota.ProposedTransaction(
-                    address=iota.Address(receiver[:ADDRESS_TRYTES]),
-                    value=amount,
-                    tag=iota.Tag(self.tag),
-                    message=iota.TryteString(message) if message else None,
-                )
-            )
-            bundle.add_inputs(
-                [
-                    iota.Address(
-                        self.address(c.index),
-                        balance=c.balance,
-                        key_index=c.index,
-                        security_level=SECURITY_LEVEL,
-                    )
-                    for c in inputs
-                ]
-            )
-            if remainder_index is not None:
-                bundle.send_unspent_inputs_to(
-                    iota.Address(self.address(remainder_index))
-                )
-            bundle.finalize()
-            bundle.sign_inputs(
-                self._signing.KeyGenerator(self._types.Seed(self._seed.reveal()))
-            )
-            trytes = tuple(str(t) for t in bundle.as_tryte_strings())
-            bundle_hash = str(bundle.hash)
-        except Exception as err:
-            raise WalletError(f"signing failed ({type(err).__name__})") from None
-        return SignedBundle(
-            bundle_hash=bundle_hash,
-            trytes=trytes,
-            inputs=tuple((c.index, c.balance) for c in inputs),
+        indexes = [c.index for c in inputs]
+        if remainder_index is not None:
+            indexes.append(remainder_index)
+        addresses = self.addresses(indexes)
+        order = BundleOrder(
+            receiver=receiver[:ADDRESS_TRYTES],
+            amount=amount,
+            message=message,
+            tag=self.tag,
+            inputs=tuple(
+                InputKey(c.index, address, c.balance)
+                for c, address in zip(inputs, addresses, strict=False)
+            ),
+            remainder_address=None if remainder_index is None else addresses[-1],
+            timestamp=int(time.time()),
         )
+        return self._run(sign_bundle, self._seed.reveal(), order)
 
     def promotion_trytes(self) -> list[str]:
         """A 0-value, unsigned transaction (its approvees make it a promotion)."""
@@ -274,8 +248,8 @@ class LegacyWallet:
         """Proof of work on ``trytes`` (head first), by the node or locally."""
         if not local:
             return self.node.attach(tips, self.mwm, trytes)
-        return local_pow.attach_to_tangle(
-            tips.trunk, tips.branch, self.mwm, list(trytes)
+        return self._run(
+            proof_of_work, tips.trunk, tips.branch, self.mwm, tuple(trytes)
         )
 
 

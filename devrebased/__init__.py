@@ -1,0 +1,1 @@
+"""A development IOTA Rebased node: the GraphQL the SDK pays through."""

@@ -1,0 +1,187 @@
+"""The Rebased rail through the Rail protocol, crash by crash, on the dev node.
+
+"A crash" here is what the outbox leaves behind: the last record it wrote
+(JSON, read back), and a new rail object, with nothing kept in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+import json
+from typing import Any
+
+import pytest
+
+pytest.importorskip(
+    "iota_sdk",
+    reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+)
+
+from custom_components.iota_energy.core.legacy_node import NodeError
+from custom_components.iota_energy.core.rail import (
+    Progress,
+    Rail,
+    ReceiverError,
+    Shortfall,
+    SignedTransfer,
+    TransferOrder,
+)
+from custom_components.iota_energy.core.rebased_keys import RebasedKey
+from custom_components.iota_energy.core.rebased_node import RebasedNode
+from custom_components.iota_energy.core.rebased_rail import (
+    GAS_MARGIN_UNITS,
+    RebasedRail,
+)
+from custom_components.iota_energy.core.rebased_wallet import (
+    TransferError,
+)
+from custom_components.iota_energy.core.units import Amount, Denomination
+from devrebased.ledger import (
+    CHAIN_ID,
+    REFERENCE_GAS_PRICE,
+    TRANSFER_GAS_UNITS,
+)
+
+from .conftest import PAYER_COINS, RECEIVER
+
+NOW = datetime(2026, 12, 2, 16, tzinfo=UTC)
+GAS_FEE = TRANSFER_GAS_UNITS * REFERENCE_GAS_PRICE
+BUDGET = GAS_FEE + GAS_MARGIN_UNITS * REFERENCE_GAS_PRICE
+AMOUNT = 1_234_567_890  # 1.23456789 IOTA
+
+
+def rail(node: Any, payer: RebasedKey, cap: int = 10**8) -> RebasedRail:
+    """A fresh rail, as after a restart."""
+    return RebasedRail(payer, RebasedNode(node.url), max_gas_budget=cap)
+
+
+def order(nanos: int = AMOUNT) -> TransferOrder:
+    return TransferOrder("P000001", RECEIVER, Amount(nanos, Denomination.NANOS))
+
+
+def no_reserve(book: Mapping[str, Any]) -> None:
+    raise AssertionError("the Rebased rail reserves nothing")
+
+
+def stored(transfer: SignedTransfer) -> SignedTransfer:
+    """What the outbox wrote, read back."""
+    return SignedTransfer.from_dict(json.loads(json.dumps(transfer.to_dict())))
+
+
+def sign(node: Any, payer: RebasedKey, nanos: int = AMOUNT) -> SignedTransfer:
+    result, book = rail(node, payer).sign(order(nanos), {}, no_reserve)
+    assert book == {}
+    assert isinstance(result, SignedTransfer)
+    return stored(result)
+
+
+def test_it_is_a_rail(node: Any, payer: RebasedKey) -> None:
+    typed: Rail = rail(node, payer)
+    assert typed.name == "rebased"
+    assert typed.unit is Denomination.NANOS
+    assert typed.deposit_address({}) == payer.address
+    assert typed.funds({}).spendable == Amount(sum(PAYER_COINS), Denomination.NANOS)
+    assert "film" not in repr(typed)
+
+
+def test_paid_end_to_end_with_gas_accounted(node: Any, payer: RebasedKey) -> None:
+    transfer = sign(node, payer)
+    assert transfer.record["gas_budget"] == BUDGET
+    assert rail(node, payer).advance(transfer, NOW).progress is Progress.SENT
+    done = rail(node, payer).advance(transfer, NOW)
+    assert done.progress is Progress.CONFIRMED
+    assert done.fee == Amount(GAS_FEE, Denomination.NANOS)
+    client = RebasedNode(node.url)
+    assert client.balance(RECEIVER) == AMOUNT
+    assert client.balance(payer.address) == sum(PAYER_COINS) - AMOUNT - GAS_FEE
+
+
+def test_a_crash_after_each_step_executes_one_transaction(
+    node: Any, payer: RebasedKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    execute = node.ledger.execute
+
+    def counted(tx_bytes: str, signatures: list[str]) -> bytes:
+        sent.append(tx_bytes)
+        effects: bytes = execute(tx_bytes, signatures)
+        return effects
+
+    monkeypatch.setattr(node.ledger, "execute", counted)
+    # Crash after signing, before the record was written: signing again
+    # builds the very same transaction (same coins, price, budget).
+    lost = sign(node, payer)
+    transfer = sign(node, payer)
+    assert transfer == lost
+    # Crash after the record was written, before sending: sent on resume.
+    assert rail(node, payer).advance(transfer, NOW).progress is Progress.SENT
+    # Crash after sending, before anything else was written: the resume
+    # rule finds the effects and never sends anything else.
+    for _ in range(3):
+        assert rail(node, payer).advance(transfer, NOW).progress is Progress.CONFIRMED
+    assert len(node.ledger.executed) == 1
+    assert len(sent) == 1  # sent once, never again after it executed
+    assert RebasedNode(node.url).balance(RECEIVER) == AMOUNT
+
+
+def test_dead_only_when_it_can_never_execute(node: Any, payer: RebasedKey) -> None:
+    transfer = sign(node, payer)
+    # Something else spends the same coin version first (another wallet
+    # holding the same mnemonic, say).
+    other = sign(node, payer, 5)
+    rail(node, payer).advance(other, NOW)
+    assert rail(node, payer).advance(transfer, NOW).progress is Progress.DEAD
+    # Only now a new transaction: it pays, once.
+    again = sign(node, payer)
+    assert again.transfer_id != transfer.transfer_id
+    rail(node, payer).advance(again, NOW)
+    assert rail(node, payer).advance(again, NOW).progress is Progress.CONFIRMED
+    assert RebasedNode(node.url).balance(RECEIVER) == AMOUNT + 5
+
+
+def test_insufficient_funds_is_a_shortfall(node: Any, payer: RebasedKey) -> None:
+    result, _ = rail(node, payer).sign(order(sum(PAYER_COINS)), {}, no_reserve)
+    assert isinstance(result, Shortfall)
+    assert result.missing.unit is Denomination.NANOS
+    assert result.missing.value > 0
+    nearly = sum(PAYER_COINS) - GAS_FEE
+    result, _ = rail(node, payer).sign(order(nearly), {}, no_reserve)
+    assert result == Shortfall(Amount(BUDGET - GAS_FEE, Denomination.NANOS))
+    assert len(node.ledger.executed) == 0
+
+
+def test_the_gas_budget_cap(node: Any, payer: RebasedKey) -> None:
+    with pytest.raises(TransferError) as caught:
+        rail(node, payer, cap=BUDGET - 1).sign(order(), {}, no_reserve)
+    assert caught.value.reason == "gas_budget_over_cap"
+    assert len(node.ledger.executed) == 0
+
+
+def test_receiver_and_network_checks(node: Any, payer: RebasedKey) -> None:
+    chosen = rail(node, payer)
+    assert chosen.check_receiver(RECEIVER.upper().replace("0X", "0x")) == RECEIVER
+    for bad, reason in (
+        ("0x12", "receiver_format"),
+        (payer.address, "receiver_is_wallet"),
+    ):
+        with pytest.raises(ReceiverError) as caught:
+            chosen.check_receiver(bad)
+        assert caught.value.reason == reason
+    chosen.check_network(CHAIN_ID)
+    with pytest.raises(NodeError) as wrong:
+        chosen.check_network("6364aad5")
+    assert (wrong.value.kind, wrong.value.detail) == ("wrong_network", CHAIN_ID)
+
+
+def test_a_node_down_changes_nothing_stored(payer: RebasedKey, node: Any) -> None:
+    transfer = sign(node, payer)
+    before = transfer.to_dict()
+    url = node.url
+    node.stop()
+    with pytest.raises(NodeError) as caught:
+        RebasedRail(payer, RebasedNode(url, timeout_s=5), max_gas_budget=10**8).advance(
+            transfer, NOW
+        )
+    assert caught.value.kind == "unreachable"
+    assert transfer.to_dict() == before

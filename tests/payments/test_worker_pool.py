@@ -1,0 +1,270 @@
+"""The wallet's CPU-bound work in a worker process (core/worker_pool.py).
+
+A real ``spawn`` worker process, real PyOTA in it, real devtangle over HTTP:
+what the worker computes equals what this process computes, a worker
+killed in the middle of a step loses nothing and signs nothing twice, and
+nothing the worker raises carries the seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+import os
+import pickle
+import signal
+import threading
+import traceback
+from typing import Any
+
+import pytest
+
+from custom_components.iota_energy.core import wallet_work
+from custom_components.iota_energy.core.legacy_node import LegacyNode
+from custom_components.iota_energy.core.outbox import PaymentPolicy
+from custom_components.iota_energy.core.payments import PaymentStatus
+from custom_components.iota_energy.core.pow import (
+    trailing_zero_trits,
+    transaction_hash,
+)
+from custom_components.iota_energy.core.wallet import Candidate, LegacyWallet
+from custom_components.iota_energy.core.wallet_work import (
+    BundleOrder,
+    InputKey,
+    WalletError,
+)
+from custom_components.iota_energy.core.worker_pool import (
+    WorkerLost,
+    WorkerPool,
+    run_here,
+)
+from tests.devtangle.conftest import BOB_SEED, TEST_MWM, address_of
+
+from .conftest import PAYER_FUNDS, PAYER_SEED, T0, Payer, receiver, run_until, statement
+from .test_outbox import bundles_to, confirmed
+
+TAG = "HOTELIOTA".ljust(27, "9")
+
+
+@pytest.fixture
+def pool() -> Iterator[WorkerPool]:
+    """A worker for one test (Home Assistant's harness wants no thread left)."""
+    worker = WorkerPool()
+    yield worker
+    worker.shutdown()
+
+
+def order(timestamp: int = 1_764_669_600) -> BundleOrder:
+    """242 IOTA from index 0 (funded with 1,000) to Bob, the rest to index 1."""
+    return BundleOrder(
+        receiver=address_of(BOB_SEED, 0),
+        amount=242,
+        message="",
+        tag=TAG,
+        inputs=(InputKey(0, address_of(PAYER_SEED, 0), 1_000),),
+        remainder_address=address_of(PAYER_SEED, 1),
+        timestamp=timestamp,
+    )
+
+
+class KillWorker:
+    """A runner that kills the worker process while ``target`` runs in it.
+
+    The first call of ``target`` is submitted and the worker is sent SIGKILL
+    right after, while the call is queued or running: either way the worker
+    dies with the call unanswered, which is what the caller sees of any
+    death mid-step (killed, out of memory).
+    """
+
+    def __init__(
+        self, pool: WorkerPool, target: Callable[..., Any], after_s: float = 0.02
+    ) -> None:
+        self.pool = pool
+        self.target = target
+        self.after_s = after_s
+        self.killed = 0
+
+    def __call__[R](self, fn: Callable[..., R], /, *args: Any) -> R:
+        if fn is self.target and not self.killed:
+            pid = self.pool.run(os.getpid)
+            self.killed += 1
+            threading.Timer(self.after_s, os.kill, (pid, signal.SIGKILL)).start()
+        return self.pool.run(fn, *args)
+
+
+def test_the_worker_derives_and_signs_exactly_as_this_process(
+    pool: WorkerPool,
+) -> None:
+    indexes = (0, 1, 5)
+    in_worker = pool.run(wallet_work.derive_addresses, PAYER_SEED, indexes)
+    assert in_worker == run_here(wallet_work.derive_addresses, PAYER_SEED, indexes)
+    # ...and both equal PyOTA's own derivation (what devtangle's tests use).
+    assert in_worker == tuple(address_of(PAYER_SEED, i) for i in indexes)
+
+    signed = pool.run(wallet_work.sign_bundle, PAYER_SEED, order())
+    assert signed == run_here(wallet_work.sign_bundle, PAYER_SEED, order())
+    assert len(signed.trytes) == 4  # output, input and its second fragment, change
+    assert signed.inputs == ((0, 1_000),)
+    # The timestamp is the order's: another one is another bundle.
+    assert pool.run(wallet_work.sign_bundle, PAYER_SEED, order(1)) != signed
+
+
+def test_the_wallet_through_the_worker_signs_what_it_signs_here(
+    pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = LegacyNode("http://127.0.0.1:9")  # never called: signing is local
+    here = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM, tag="HOTELIOTA")
+    there = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM, tag="HOTELIOTA", run=pool.run)
+    monkeypatch.setattr("time.time", lambda: 1_764_669_600.5)
+    bob = receiver()
+    inputs = [Candidate(0, 1_000)]
+    assert there.sign(bob, 242, "", inputs, 1) == here.sign(bob, 242, "", inputs, 1)
+    assert there.addresses([3, 0]) == here.addresses([3, 0])
+
+
+def test_local_proof_of_work_in_the_worker_meets_the_weight(pool: WorkerPool) -> None:
+    signed = pool.run(wallet_work.sign_bundle, PAYER_SEED, order())
+    tip = "9" * 81
+    attached = pool.run(wallet_work.proof_of_work, tip, tip, TEST_MWM, signed.trytes)
+    assert len(attached) == 4
+    for trytes in attached:
+        assert trailing_zero_trits(transaction_hash(trytes)) >= TEST_MWM
+        assert trytes[:2187] in {t[:2187] for t in signed.trytes}  # same signature
+
+
+def test_a_killed_worker_is_replaced_and_the_call_can_be_repeated(
+    pool: WorkerPool,
+) -> None:
+    first = pool.run(os.getpid)
+    killer = KillWorker(pool, wallet_work.sign_bundle)
+    with pytest.raises(WorkerLost):
+        killer(wallet_work.sign_bundle, PAYER_SEED, order())
+    assert pool.run(os.getpid) != first
+    assert pool.starts == 2
+    assert pool.run(wallet_work.sign_bundle, PAYER_SEED, order()) == run_here(
+        wallet_work.sign_bundle, PAYER_SEED, order()
+    )
+
+
+def test_a_shut_dpool_refuses_work_and_its_process_is_gone(
+    pool: WorkerPool,
+) -> None:
+    pid = pool.run(os.getpid)
+    pool.shutdown()
+    assert not pool.started
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with pytest.raises(WorkerLost):
+        pool.run(os.getpid)
+
+
+def _all_text(err: BaseException) -> str:
+    """Everything an exception could show: text, repr, traceback, pickle."""
+    return "\n".join(
+        [
+            str(err),
+            repr(err),
+            repr(err.args),
+            repr(vars(err)) if hasattr(err, "__dict__") else "",
+            "".join(traceback.format_exception(err)),
+            repr(pickle.dumps(err)),
+        ]
+    )
+
+
+def _raised(call: Callable[[], object]) -> Exception:
+    try:
+        call()
+    except Exception as err:  # whatever it is, it is checked
+        return err
+    raise AssertionError("nothing was raised")
+
+
+def test_nothing_the_worker_raises_carries_the_seed(pool: WorkerPool) -> None:
+    # A malformed seed: PyOTA's own exception keeps the value it refused.
+    bad_seed = PAYER_SEED[:40] + "a" + PAYER_SEED[41:]
+    derive = _raised(lambda: pool.run(wallet_work.derive_addresses, bad_seed, (0,)))
+    # A receiver PyOTA refuses, failing after the seed went into the signer.
+    bad_order = BundleOrder(**{**_fields(order()), "receiver": "b" * 81})
+    sign = _raised(lambda: pool.run(wallet_work.sign_bundle, PAYER_SEED, bad_order))
+    for caught, seed in ((derive, bad_seed), (sign, PAYER_SEED)):
+        text = _all_text(caught)
+        # Says whether, never what: a failing test must not print the seed.
+        leaked = seed in text or seed[:40] in text
+        assert not leaked, "the seed came back from the worker"
+        assert caught.__cause__ is None  # no remote traceback chained on
+    assert isinstance(derive, WalletError)
+    assert isinstance(sign, WalletError)
+    assert "address derivation failed" in str(derive)
+    assert "signing failed" in str(sign)
+
+
+def _fields(bundle_order: BundleOrder) -> dict[str, Any]:
+    return {name: getattr(bundle_order, name) for name in BundleOrder.__slots__}
+
+
+def test_a_worker_killed_mid_sign_leaves_the_payment_queued_then_paid_once(
+    payer: Payer, pool: WorkerPool
+) -> None:
+    killer = KillWorker(pool, wallet_work.sign_bundle)
+    payer.run = killer
+    outbox = payer.outbox()
+    payment = outbox.enqueue([statement(1, 240)], T0)
+    assert payment is not None
+    before = outbox.state
+
+    assert outbox.step(T0, "2026-12-02") == []
+
+    assert killer.killed == 1
+    assert outbox.workers_lost == 1
+    after = outbox.state.payment(payment.id)
+    assert after is not None
+    assert after.status is PaymentStatus.QUEUED
+    assert not after.signed_trytes
+    assert after.bundle_hash is None
+    assert outbox.state.spent_indexes == before.spent_indexes
+    assert outbox.node_problem is None
+
+    run_until(outbox, confirmed(payment.id), T0, milestones=payer.milestone)
+    assert outbox.workers_lost == 0
+    bob = address_of(BOB_SEED, 0)
+    assert len(bundles_to(payer, bob)) == 1
+    assert payer.balance(bob) == 240
+    done = outbox.state.payment(payment.id)
+    assert done is not None
+    assert done.remainder_index is not None
+    remainder = address_of(PAYER_SEED, done.remainder_index)
+    assert payer.balance(remainder) == PAYER_FUNDS - 240
+
+
+def test_a_worker_killed_during_local_pow_keeps_the_signed_bundle(
+    payer: Payer, pool: WorkerPool
+) -> None:
+    # MWM 9 (devtangle asks 5): about a second of work, killed 0.1 s in.
+    killer = KillWorker(pool, wallet_work.proof_of_work, after_s=0.1)
+    payer.run = killer
+    payer.policy = PaymentPolicy(receiver=receiver(), pow_mode="local")
+    outbox = payer.outbox()
+    outbox.wallet.mwm = 9
+    payment = outbox.enqueue([statement(1, 240)], T0)
+    assert payment is not None
+    outbox.step(T0, "2026-12-02")  # signed
+    signed = outbox.state.payment(payment.id)
+    assert signed is not None
+    assert signed.status is PaymentStatus.SIGNED
+
+    outbox.step(T0, "2026-12-02")  # proof of work: the worker dies
+
+    assert killer.killed == 1
+    after = outbox.state.payment(payment.id)
+    assert after is not None
+    assert after.status is PaymentStatus.SIGNED
+    assert after.signed_trytes == signed.signed_trytes
+    assert not after.attachments
+
+    run_until(outbox, confirmed(payment.id), T0, milestones=payer.milestone)
+    done = outbox.state.payment(payment.id)
+    assert done is not None
+    assert done.bundle_hash == signed.bundle_hash
+    bob = address_of(BOB_SEED, 0)
+    assert list(bundles_to(payer, bob)) == [signed.bundle_hash]
+    assert payer.balance(bob) == 240
