@@ -836,7 +836,8 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
                 new_options.pop(CONF_PRICE_ENTITY, None)
                 if entity_id := user_input.get(CONF_PRICE_ENTITY):
                     new_options[CONF_PRICE_ENTITY] = entity_id
-                if not OPTIONS_FLOW_RELOADS:
+                # Each leg takes one side only: no branch.
+                if not OPTIONS_FLOW_RELOADS:  # pragma: no branch
                     self.hass.config_entries.async_schedule_reload(
                         self.config_entry.entry_id
                     )

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
 
+from custom_components.iota_energy.const import CONF_NODE_URL
 from custom_components.iota_energy.diagnostics import (
     async_get_config_entry_diagnostics,
 )
+from tests.payments.conftest import PAYER_SEED
 
+from .conftest import NODE_USER_INFO
 from .helpers import wait_for_samples
 
 
@@ -32,3 +41,48 @@ async def test_diagnostics_describe_meter_billing_and_ledger(
     assert diagnostics["ledger"]["recent"][0]["id"] == statement.id
     assert diagnostics["billing"]["next_seq"] == 2
     assert diagnostics["billing"]["schedule"]["unit"] == "monthly"
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    metered_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Settings, meter, sampler, billing, price and ledger after the scenario."""
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, metered_entry
+    )
+    assert diagnostics == snapshot
+
+
+async def test_diagnostics_with_a_wallet(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    paid_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The seed and the node URL's password are redacted; the payment is shown.
+
+    The devtangle node listens on a port chosen at random: it is checked,
+    then shown by name. A bundle hash covers PyOTA's real-clock timestamps:
+    the same, and so do the hashes of its tail transactions.
+    """
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, paid_entry)
+    text = json.dumps(diagnostics)
+    assert PAYER_SEED not in text
+    assert NODE_USER_INFO.split(":")[1] not in text
+
+    port = urlsplit(paid_entry.data[CONF_NODE_URL]).port
+    payment = paid_entry.runtime_data.payments.outbox.state.payments[-1]
+    assert payment.bundle_hash is not None
+    assert f"127.0.0.1:{port}/" in text
+    assert payment.bundle_hash in text
+    assert payment.tails
+    text = text.replace(f"127.0.0.1:{port}/", "127.0.0.1:<port>/")
+    text = text.replace(payment.bundle_hash, f"<bundle hash of {payment.id}>")
+    for number, tail in enumerate(payment.tails, 1):
+        assert tail in text
+        text = text.replace(tail, f"<tail {number} of {payment.id}>")
+    shown = json.loads(text)
+    assert shown == snapshot

@@ -1,0 +1,111 @@
+"""Fixtures of the Home Assistant tests that meter on the stepped clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterator
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+import pytest_socket
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.amber import AmberSnapshotExtension
+
+from custom_components.iota_energy.const import (
+    CONF_AUTO_PAY,
+    CONF_MWM,
+    CONF_NODE_URL,
+    CONF_RECEIVER,
+    CONF_SEED,
+    CONF_TAG,
+)
+from devtangle.genesis import Allocation
+from devtangle.server import DevTangle
+from tests.devtangle.conftest import TEST_MWM, address_of
+from tests.payments.conftest import PAYER_FUNDS, PAYER_SEED, receiver
+
+from .metered_scenario import pay_and_confirm, run_scenario, scenario_entry
+from .stepped_clock import SteppedClock, stepped_clock
+
+NODE_USER_INFO = "meter:n0de-pa55word"
+
+__all__ = ["metered_entry", "paid_entry", "snapshot", "stepped_clock"]
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Syrupy's own Amber format in ``__snapshots__``, on every leg.
+
+    The harness's Home Assistant extension is registered on some legs only
+    (and moves the files to ``snapshots/``); the platform snapshots hold
+    plain data (see ``platform_snapshot``), which needs none of it.
+    """
+    return snapshot.use_extension(AmberSnapshotExtension)
+
+
+async def _scenario(
+    hass: HomeAssistant, entry: MockConfigEntry, clock: SteppedClock
+) -> AsyncGenerator[MockConfigEntry]:
+    await run_scenario(hass, entry, clock)
+    yield entry
+    if entry.state.recoverable:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def metered_entry(
+    hass: HomeAssistant,
+    stepped_clock: SteppedClock,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> AsyncGenerator[MockConfigEntry]:
+    """An entry after the metering scenario; unloaded after the test."""
+    async for entry in _scenario(
+        hass, scenario_entry(entry_data, entry_options), stepped_clock
+    ):
+        yield entry
+
+
+@pytest.fixture
+def wallet_tangle(tmp_path: Path) -> Iterator[DevTangle]:
+    """A devtangle node (loopback only) holding the payer's funds."""
+    pytest_socket.enable_socket()
+    pytest_socket.socket_allow_hosts(["127.0.0.1"])
+    node = DevTangle(
+        tmp_path / "tangle.sqlite3",
+        genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
+        port=0,
+        mwm=TEST_MWM,
+        milestone_interval=None,
+    ).start()
+    yield node
+    node.stop()
+    pytest_socket.disable_socket(allow_unix_socket=True)
+
+
+@pytest.fixture
+async def paid_entry(
+    hass: HomeAssistant,
+    stepped_clock: SteppedClock,
+    wallet_tangle: DevTangle,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> AsyncGenerator[MockConfigEntry]:
+    """The scenario with a wallet; its statement then paid and confirmed."""
+    entry = scenario_entry(
+        entry_data
+        | {
+            # With credentials, as behind a proxy: diagnostics must hide them.
+            CONF_NODE_URL: wallet_tangle.url.replace("//", f"//{NODE_USER_INFO}@"),
+            CONF_SEED: PAYER_SEED,
+            CONF_RECEIVER: receiver(),
+            CONF_MWM: TEST_MWM,
+        },
+        entry_options | {CONF_AUTO_PAY: False, CONF_TAG: "HOTELIOTA"},
+    )
+    async for ready in _scenario(hass, entry, stepped_clock):
+        await pay_and_confirm(hass, ready, wallet_tangle, stepped_clock)
+        yield ready
