@@ -141,6 +141,9 @@ class PaymentScenario:
     ticks: int
     plan: Callable[[int, float, World], None]
     restart_chance: float = 0.0
+    # Chance of a restart right after a tick in which a write failed: memory
+    # is lost, only what reached the disk counts.
+    restart_after_failed_write: float = 0.0
 
 
 @dataclass
@@ -235,7 +238,14 @@ class _Run:
                 if self.rng.random() < scenario.restart_chance:
                     self.restarts += 1
                     self.outbox = self._fresh_outbox()
+                failed_before = self.disk.failed_writes
                 self._tick(now)
+                if (
+                    self.disk.failed_writes > failed_before
+                    and self.rng.random() < scenario.restart_after_failed_write
+                ):
+                    self.restarts += 1
+                    self.outbox = self._fresh_outbox()
                 now += TICK
             # The faults end; everything owed must now be paid.
             self.proxy.decide = lambda _command: "pass"
@@ -379,10 +389,10 @@ def _bad_answers(
 
 
 def _disk_full(_tick: int, _seconds: float, world: World) -> None:
-    """Full for a while, now and then: a write fails wherever it falls."""
-    if not world.disk.full and world.rng.random() < 0.1:
+    """Full for a while, often: a write fails wherever it falls."""
+    if not world.disk.full and world.rng.random() < 0.25:
         world.disk.full = True
-    elif world.disk.full and world.rng.random() < 0.25:
+    elif world.disk.full and world.rng.random() < 0.4:
         world.disk.full = False
 
 
@@ -407,6 +417,7 @@ def scenarios(short: bool) -> list[PaymentScenario]:
                 ticks,
                 _disk_full,
                 0.1,
+                restart_after_failed_write=0.5,
             ),
         ]
     ticks = 30 * 12
@@ -429,7 +440,11 @@ def scenarios(short: bool) -> list[PaymentScenario]:
             "node times out (before and after acting)", ticks, _bad_answers(0.0, 0.15)
         ),
         PaymentScenario(
-            "disk full (ENOSPC on the outbox write), restarts", ticks, _disk_full, 0.1
+            "disk full (ENOSPC on the outbox write), restarts",
+            ticks,
+            _disk_full,
+            0.1,
+            restart_after_failed_write=0.5,
         ),
     ]
 
