@@ -167,6 +167,9 @@ class PaymentManager:
         self._funds_at: datetime | None = None
         self._deposit_address: str | None = None
         self._listeners: list[Callable[[PaymentEvent], None]] = []
+        # Statements whose queueing could not be written (a full disk): they
+        # are still due, and each tick tries to queue them again.
+        self._unqueued: set[str] = set()
         # Cleared while a tick runs, so stopping can wait for it.
         self._ticks_running = 0
         self._ticks_done = asyncio.Event()
@@ -191,7 +194,7 @@ class PaymentManager:
             self.coordinator.async_add_statement_listener(self._on_statement)
         )
         if settings.auto_pay:
-            await self._async_enqueue(self._payable_statements(None))
+            await self._async_enqueue_or_remember(self._payable_statements(None))
         self._schedule_tick(0)
 
     async def async_stop(self) -> None:
@@ -322,8 +325,33 @@ class PaymentManager:
             )
 
     async def _async_enqueue_and_run(self, statements: list[Statement]) -> None:
-        if await self._async_enqueue(statements) is not None:
+        if await self._async_enqueue_or_remember(statements) is not None:
             self._schedule_tick(0)
+
+    async def _async_enqueue_or_remember(
+        self, statements: list[Statement]
+    ) -> Payment | None:
+        """Queue statements; if that cannot be written, retry at each tick."""
+        try:
+            return await self._async_enqueue(statements)
+        except OutboxWriteError:
+            # Nothing was queued (the storage repair issue says why).
+            self._unqueued.update(s.id for s in statements)
+            return None
+
+    async def _async_retry_unqueued(self) -> None:
+        """Queue again what a failed write left out, while it is still due."""
+        ledger = self.coordinator.state.ledger
+        retry = [
+            s
+            for s in ledger
+            if s.id in self._unqueued and s.payment_state is PaymentState.DUE
+        ]
+        try:
+            await self._async_enqueue(retry)
+        except OutboxWriteError:
+            return
+        self._unqueued.clear()
 
     def _payable_statements(self, statement_ids: list[str] | None) -> list[Statement]:
         ledger = self.coordinator.state.ledger
@@ -394,6 +422,8 @@ class PaymentManager:
 
     async def _async_steps(self, *, reschedule: bool) -> None:
         outbox = self.outbox
+        if self._unqueued:
+            await self._async_retry_unqueued()
         for _ in range(MAX_STEPS_PER_TICK):
             if self._stopped:
                 return

@@ -29,7 +29,7 @@ from custom_components.iota_energy.const import (
 from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
 from custom_components.iota_energy.core.ina219_model import VirtualIna219
 from custom_components.iota_energy.core.power_source import Ina219Config, Ina219Source
-from custom_components.iota_energy.persistence import EntryPersistence
+from custom_components.iota_energy.persistence.entry_store import EntryPersistence
 
 from .helpers import entity_id, refresh
 from .stepped_clock import SteppedClock

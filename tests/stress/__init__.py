@@ -1,0 +1,1 @@
+"""Proof under stress: fault injection (short versions of benchmarks/faults)."""
