@@ -438,3 +438,127 @@ def test_covered_seconds_round_trip_and_older_statements() -> None:
     for bad in (-1.0, True, "42", math.inf):
         with pytest.raises(ValueError, match="covered_seconds"):
             Statement.from_dict(data | {"covered_seconds": bad})
+
+
+# --- found by mutation testing (scripts/mutation) ---------------------------------
+
+
+def test_event_data_in_full() -> None:
+    """Every key and value of an event's statement, worked out by hand."""
+    slices = (
+        PriceSlice(PRICE, joules(3_600), "static"),  # 1/1000 Wh: 720 IOTA
+        PriceSlice(Fraction(1, 3), joules(1_800), "last_valid"),  # 1/2000 Wh
+    )
+    statement = replace(
+        make_statement(1, slices=slices, carried_in=Fraction(1, 4), paid=True),
+        covered_seconds=59.5,
+    ).with_payment(PaymentState.PAID, {"bundle": "ABC"})
+    # owed = 720 + 1/3 IOTA/kWh x 1/2 000 000 kWh = 720 + 1/6 000 000
+    assert statement.to_event_data(ZoneInfo("Europe/Berlin")) == {
+        "id": "s1",
+        "period_start": "2025-03-01T01:01:00+01:00",
+        "period_end": "2025-03-01T01:02:00+01:00",
+        "closed_at": "2025-03-01T01:02:02+01:00",
+        "periods_covered": 1,
+        "energy_wh": 0.0015,
+        "energy_wh_exact": "3/2000",
+        "owed_iota": "720.000000",
+        "owed_iota_exact": "4320000001/6000000",
+        "carried_in_iota": "0.250000",
+        "carried_in_iota_exact": "1/4",
+        "carried_out_iota": "0.250000",
+        "carried_out_iota_exact": "1500001/6000000",
+        "due_iota": 720,
+        "complete": True,
+        "covered_seconds": 59.5,
+        "price_flags": ["last_valid"],
+        "payment_state": "paid",
+        "payment": {"bundle": "ABC"},
+        "slices": [
+            {
+                "iota_per_kwh": "720000000.000000",
+                "iota_per_kwh_exact": "720000000/1",
+                "energy_wh": 0.001,
+                "energy_wh_exact": "1/1000",
+                "source": "static",
+            },
+            {
+                "iota_per_kwh": "0.333333",
+                "iota_per_kwh_exact": "1/3",
+                "energy_wh": 0.0005,
+                "energy_wh_exact": "1/2000",
+                "source": "last_valid",
+            },
+        ],
+    }
+
+
+def test_query_names_a_naive_bound() -> None:
+    ledger = billed_ledger(3)
+    naive = datetime(2025, 3, 1)
+    with pytest.raises(ValueError, match=r"^start must be a timezone-aware datetime"):
+        ledger.query(naive)
+    with pytest.raises(ValueError, match=r"^end must be a timezone-aware datetime"):
+        ledger.query(None, naive)
+
+
+def test_replace_of_an_unknown_statement_names_it() -> None:
+    with pytest.raises(KeyError, match="s99"):
+        billed_ledger(2).replace(make_statement(99))
+
+
+def test_replace_may_change_a_stored_payment_record() -> None:
+    ledger = billed_ledger(4)
+    ledger.set_payment_state("s1", PaymentState.SENDING, {"tries": 1})
+    stored = ledger.get("s1")
+    assert stored is not None
+    ledger.replace(stored.with_payment(PaymentState.PAID, {"tries": 2}))
+    assert ledger.get("s1") == stored.with_payment(PaymentState.PAID, {"tries": 2})
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True])
+def test_prune_refuses_a_bound_that_is_not_a_count(bad: Any) -> None:
+    with pytest.raises(ValueError, match=r"^max_statements is an int >= 0, not "):
+        billed_ledger(3).prune(bad)
+
+
+def test_prune_drops_a_single_excess_statement() -> None:
+    ledger = billed_ledger(6)  # settled: s0, s1, s2, s4
+    assert ledger.prune(5) == 1
+    assert [s.id for s in ledger] == ["s1", "s2", "s3", "s4", "s5"]
+
+
+def test_migration_gives_one_period_each() -> None:
+    ledger = Ledger.from_dict(version_0_shape())
+    assert [s.periods_covered for s in ledger] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "reason"),
+    [
+        (
+            lambda old: old.update(statements={}),
+            "version 0 ledger: statements must be a list",
+        ),
+        (
+            lambda old: old["statements"].append(3),
+            "version 0 statement #2 is not an object",
+        ),
+        (
+            lambda old: old["statements"][0].pop("period"),
+            "version 0 statement #0 needs 'period'",
+        ),
+    ],
+)
+def test_broken_version_0_says_what_is_broken(break_it: Any, reason: str) -> None:
+    old = version_0_shape()
+    break_it(old)
+    with pytest.raises(LedgerFormatError, match=f"^{reason}"):
+        Ledger.from_dict(old)
+
+
+def test_version_0_slices_that_are_not_a_list_are_a_format_error() -> None:
+    old = version_0_shape()
+    old["statements"][0]["slices"] = None
+    with pytest.raises(LedgerFormatError):
+        Ledger.from_dict(old)
