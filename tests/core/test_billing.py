@@ -514,6 +514,54 @@ def test_from_state_says_a_non_object_is_not_a_state() -> None:
         BillingEngine.from_state(FixedLengthSchedule(MINUTE), ["version", 1])  # type: ignore[arg-type]
 
 
+# --- found by mutation testing (scripts/mutation) ---------------------------------
+
+
+def test_statement_ids_count_up_from_one() -> None:
+    engine = minute_engine()
+    first, second = engine.roll(T0 + MINUTE) + engine.roll(T0 + 2 * MINUTE)
+    assert (first.id, second.id) == (
+        "00000001-20250601T120000Z",
+        "00000002-20250601T120100Z",
+    )
+    assert engine.export_state()["next_seq"] == 3
+
+
+def test_a_late_roll_is_no_interruption() -> None:
+    """Rolled a second after the boundary, the next period was metered all along."""
+    engine = minute_engine()
+    engine.roll(T0 + MINUTE + timedelta(seconds=1))
+    assert engine.open_period.period == Period(T0 + MINUTE, T0 + 2 * MINUTE)
+    assert engine.open_period.complete
+
+
+def test_the_statement_keeps_the_covered_seconds_of_its_period() -> None:
+    engine = minute_engine()
+    engine.open_period.covered_seconds = 42.5
+    (statement,) = engine.roll(T0 + MINUTE)
+    assert statement.covered_seconds == 42.5
+
+
+def test_errors_name_the_argument_at_fault() -> None:
+    fresh = BillingEngine(FixedLengthSchedule(MINUTE))
+    with pytest.raises(RuntimeError, match=r"^call start\(now\) before using the"):
+        fresh.roll(T0)
+    naive = datetime(2025, 6, 1, 12, 0, 30)
+    with pytest.raises(ValueError, match=r"^now must be timezone-aware"):
+        fresh.start(naive)
+    engine = minute_engine()
+    with pytest.raises(RuntimeError, match=r"^the billing engine was already started$"):
+        engine.start(T0)
+    with pytest.raises(ValueError, match=r"^now must be timezone-aware"):
+        engine.roll(naive)
+    with pytest.raises(
+        TypeError, match=r"^energy_j must be a Fraction or int, not float$"
+    ):
+        engine.add_energy(0.5, TUTORIAL)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^quote must be a PriceQuote$"):
+        engine.add_energy(1, Fraction(1))  # type: ignore[arg-type]
+
+
 # --- properties over thousands of periods -----------------------------------------
 
 
