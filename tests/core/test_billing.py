@@ -542,6 +542,11 @@ def test_the_statement_keeps_the_covered_seconds_of_its_period() -> None:
     assert statement.covered_seconds == 42.5
 
 
+def test_defaults_are_a_complete_period_and_a_minimum_of_one_iota() -> None:
+    assert OpenPeriod(Period(T0, T0 + MINUTE)).complete
+    assert BillingEngine(FixedLengthSchedule(MINUTE)).min_payment_iota == 1
+
+
 def test_errors_name_the_argument_at_fault() -> None:
     fresh = BillingEngine(FixedLengthSchedule(MINUTE))
     with pytest.raises(RuntimeError, match=r"^call start\(now\) before using the"):
