@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 import json
 import math
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -305,43 +306,154 @@ def corrupt(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
 DELETE = object()
 
 
+NAIVE = "datetime.datetime(2025, 3, 1, 0, 0)"
+
+
 @pytest.mark.parametrize(
-    ("path", "value"),
+    ("path", "value", "reason"),
     [
-        (("statements",), {"not": "a list"}),
-        (("statements", 0, "id"), 7),
-        (("statements", 0, "period_start"), "yesterday"),
-        (("statements", 0, "period_end"), "2025-03-01T00:00:00"),  # naive
-        (("statements", 0, "energy_j"), 0.5),
-        (("statements", 0, "owed"), "1/0"),
-        (("statements", 1, "due_iota"), "720"),
-        (("statements", 1, "due_iota"), 719),
-        (("statements", 1, "carried_out"), "-1/2"),
-        (("statements", 0, "complete"), "yes"),
-        (("statements", 0, "payment_state"), "lost"),
-        (("statements", 0, "payment"), ["x"]),
-        (("statements", 0, "price_flags"), "fallback"),
-        (("statements", 1, "slices", 0, "source"), "guess"),
-        (("statements", 1, "slices", 0, "energy_j"), "1/1"),
-        (("statements", 1, "slices"), [None]),
-        (("statements", 0, "surprise"), 1),
-        (("statements", 0, "closed_at"), DELETE),
-        (("statements", 2, "id"), "s0"),  # duplicate id
-        (("statements", 0), "not an object"),
+        (("statements",), {"not": "a list"}, "statements must be a list"),
+        (("statements", 0, "id"), 7, "#0: id must be a string, not 7"),
+        (
+            ("statements", 0, "period_start"),
+            "yesterday",
+            "#0: period_start is not an ISO 8601 timestamp: 'yesterday'",
+        ),
+        (
+            ("statements", 0, "period_end"),
+            "2025-03-01T00:00:00",
+            f"#0: period_end must be a timezone-aware datetime: {NAIVE}",
+        ),
+        (
+            ("statements", 0, "closed_at"),
+            "2025-03-01T00:00:00",
+            f"#0: closed_at must be a timezone-aware datetime: {NAIVE}",
+        ),
+        (
+            ("statements", 0, "energy_j"),
+            0.5,
+            "#0: energy_j must be an exact 'n/d' string, not 0.5",
+        ),
+        (("statements", 0, "owed"), "1/0", "#0: owed has a zero denominator: '1/0'"),
+        (
+            ("statements", 0, "carried_in"),
+            "x",
+            "#0: carried_in must be an exact 'n/d' string, not 'x'",
+        ),
+        (
+            ("statements", 1, "due_iota"),
+            "720",
+            "#1: due_iota is an int >= 0, not '720'",
+        ),
+        (
+            ("statements", 1, "due_iota"),
+            719,
+            "#1: carried_in + owed must equal due_iota + carried_out",
+        ),
+        (
+            ("statements", 1, "carried_out"),
+            "-1/2",
+            "#1: carried amounts are never negative",
+        ),
+        (("statements", 0, "complete"), "yes", "#0: complete must be a bool"),
+        (
+            ("statements", 0, "payment_state"),
+            "lost",
+            "#0: unknown payment state 'lost'",
+        ),
+        (("statements", 0, "payment"), ["x"], "#0: payment must be an object or null"),
+        (
+            ("statements", 0, "price_flags"),
+            "fallback",
+            "#0: price_flags must be a list of strings",
+        ),
+        (
+            ("statements", 0, "price_flags"),
+            [1],
+            "#0: price_flags must be a list of strings",
+        ),
+        (
+            ("statements", 0, "covered_seconds"),
+            "42",
+            "#0: covered_seconds must be a number or null",
+        ),
+        (("statements", 0, "slices"), {}, "#0: slices must be a list"),
+        (("statements", 0, "periods_covered"), 0, "#0: periods_covered is an int >= 1"),
+        (
+            ("statements", 1, "slices", 0, "source"),
+            "guess",
+            "#1: unknown price source 'guess'",
+        ),
+        (
+            ("statements", 1, "slices", 0, "source"),
+            3,
+            "#1: slice source must be a string: 3",
+        ),
+        (
+            ("statements", 1, "slices", 0, "energy_j"),
+            "1/1",
+            "#1: energy_j must equal the sum of the slices' energy",
+        ),
+        (
+            ("statements", 1, "slices", 0, "energy_j"),
+            1,
+            "#1: energy_j must be an exact 'n/d' string, not 1",
+        ),
+        (
+            ("statements", 1, "slices", 0, "iota_per_kwh"),
+            1,
+            "#1: iota_per_kwh must be an exact 'n/d' string, not 1",
+        ),
+        (
+            ("statements", 1, "slices", 0, "iota_per_kwh"),
+            DELETE,
+            "#1: slice fields: missing ['iota_per_kwh'], unknown []",
+        ),
+        (
+            ("statements", 1, "slices"),
+            [None],
+            "#1: slice must be an object, not NoneType",
+        ),
+        (
+            ("statements", 0, "surprise"),
+            1,
+            "#0: statement fields: missing [], unknown ['surprise']",
+        ),
+        (
+            ("statements", 0, "closed_at"),
+            DELETE,
+            "#0: statement fields: missing ['closed_at'], unknown []",
+        ),
+        (("statements", 2, "id"), "s0", "'s0' is already in the ledger"),
+        (
+            ("statements", 0),
+            "not an object",
+            "#0: statement must be an object, not str",
+        ),
     ],
 )
 def test_from_dict_rejects_any_malformed_field(
-    path: tuple[Any, ...], value: Any
+    path: tuple[Any, ...], value: Any, reason: str
 ) -> None:
-    with pytest.raises(LedgerFormatError):
+    """Each malformed field is refused, and the message names it."""
+    where = "" if path == ("statements",) else "statement "
+    message = f"ledger data is invalid: {where}{reason}"
+    with pytest.raises(LedgerFormatError, match=f"^{re.escape(message)}$"):
         Ledger.from_dict(corrupt(path, value))
 
 
 @pytest.mark.parametrize(
-    "data", [None, [], "ledger", {"version": "1", "statements": []}, {"version": -1}]
+    ("data", "reason"),
+    [
+        (None, "ledger data must be an object, not <class 'NoneType'>"),
+        ([], "ledger data must be an object, not <class 'list'>"),
+        ("ledger", "ledger data must be an object, not <class 'str'>"),
+        ({"version": "1", "statements": []}, "ledger version must be an int >= 0: '1'"),
+        ({"version": -1}, "ledger version must be an int >= 0: -1"),
+    ],
 )
-def test_from_dict_rejects_non_ledgers(data: Any) -> None:
-    with pytest.raises(LedgerFormatError):
+def test_from_dict_rejects_non_ledgers(data: Any, reason: str) -> None:
+    with pytest.raises(LedgerFormatError, match=f"^{re.escape(reason)}$"):
         Ledger.from_dict(data)
 
 
