@@ -547,6 +547,25 @@ def test_defaults_are_a_complete_period_and_a_minimum_of_one_iota() -> None:
     assert BillingEngine(FixedLengthSchedule(MINUTE)).min_payment_iota == 1
 
 
+def test_restart_in_the_next_period_marks_it_incomplete() -> None:
+    """Down from T0 + 40 s to T0 + 90 s: the period [1 min, 2 min) missed 30 s."""
+    engine = minute_engine()
+    restored = restart(engine)
+    (closed,) = restored.start(T0 + MINUTE + timedelta(seconds=30))
+    assert not closed.complete
+    assert restored.open_period.period == Period(T0 + MINUTE, T0 + 2 * MINUTE)
+    assert not restored.open_period.complete
+
+
+def test_a_restored_engine_shows_the_saved_period_before_it_starts() -> None:
+    engine = BillingEngine(FixedLengthSchedule(MINUTE))
+    engine.start(T0 + timedelta(seconds=5))  # late: incomplete
+    state = json.loads(json.dumps(engine.export_state()))
+    restored = BillingEngine.from_state(FixedLengthSchedule(MINUTE), state)
+    assert not restored.open_period.complete
+    assert restored.export_state() == state
+
+
 def test_errors_name_the_argument_at_fault() -> None:
     fresh = BillingEngine(FixedLengthSchedule(MINUTE))
     with pytest.raises(RuntimeError, match=r"^call start\(now\) before using the"):
