@@ -230,6 +230,12 @@ def test_close_now_needs_a_moment_inside_the_open_period() -> None:
         engine.close_now(T0 + MINUTE)
 
 
+def test_close_now_names_a_naive_moment() -> None:
+    engine = minute_engine()
+    with pytest.raises(ValueError, match=r"^now must be timezone-aware"):
+        engine.close_now(datetime(2025, 6, 1, 12, 0, 30))
+
+
 # --- restarts and downtime --------------------------------------------------------
 
 
@@ -284,6 +290,7 @@ def test_home_assistant_down_across_several_hourly_periods_over_dst() -> None:
         assert missed.periods_covered == 1
         assert (missed.energy_j, missed.owed) == (Fraction(0), Fraction(0))
         assert not missed.complete
+        assert missed.covered_seconds == 0.0  # measured: nothing, not "unknown"
     assert missed_cest.carried_in == partial.carried_out
     assert restored.open_period.period.start == missed_cet.period_end
     assert not restored.open_period.complete
@@ -444,29 +451,139 @@ def test_sixty_second_periods_straight_through_a_dst_change() -> None:
 
 
 @pytest.mark.parametrize(
-    "mutate",
+    ("mutate", "reason"),
     [
-        lambda s: s.pop("carry"),
-        lambda s: s.update(version=2),
-        lambda s: s.update(carry="-1/3"),
-        lambda s: s.update(carry=0.5),
-        lambda s: s.update(next_seq=0),
-        lambda s: s.update(next_seq="3"),
-        lambda s: s.update(extra=1),
-        lambda s: s["open_period"].update(start="2025-06-01T12:00:00"),
-        lambda s: s["open_period"].update(complete="yes"),
-        lambda s: s["open_period"].update(slices={}),
-        lambda s: s["open_period"].update(slices=[{"energy_j": "1/1"}]),
-        lambda s: s["open_period"].pop("end"),
+        (
+            lambda s: s.pop("carry"),
+            r"billing state keys: \['next_seq', 'open_period', 'version'\]",
+        ),
+        (lambda s: s.update(version=2), "unsupported billing state version 2"),
+        (lambda s: s.update(carry="-1/3"), "carry is never negative: -1/3"),
+        (lambda s: s.update(carry=0.5), "carry must be an exact 'n/d' string, not 0.5"),
+        (lambda s: s.update(next_seq=0), "next_seq is an int >= 1: 0"),
+        (lambda s: s.update(next_seq="3"), "next_seq is an int >= 1: '3'"),
+        (
+            lambda s: s.update(extra=1),
+            r"billing state keys: \['carry', 'extra', 'next_seq', ",
+        ),
+        (
+            lambda s: s["open_period"].update(start="2025-06-01T12:00:00"),
+            "open_period.start must be a timezone-aware datetime",
+        ),
+        (
+            lambda s: s["open_period"].update(end="x"),
+            "open_period.end is not an ISO 8601 timestamp: 'x'",
+        ),
+        (
+            lambda s: s["open_period"].update(complete="yes"),
+            "open_period.complete must be a bool",
+        ),
+        (
+            lambda s: s["open_period"].update(slices={}),
+            "open_period.slices must be a list",
+        ),
+        (
+            lambda s: s["open_period"].update(slices=[{"energy_j": "1/1"}]),
+            "slice fields: missing",
+        ),
+        (
+            lambda s: s["open_period"].pop("end"),
+            r"open_period is malformed: \{'start': ",
+        ),
     ],
 )
-def test_from_state_rejects_malformed_state(mutate: Any) -> None:
+def test_from_state_rejects_malformed_state(mutate: Any, reason: str) -> None:
+    """Each malformed state is refused, and the message says what is wrong."""
     engine = minute_engine()
     engine.add_energy(mws(3), TUTORIAL)
     state = json.loads(json.dumps(engine.export_state()))
     mutate(state)
-    with pytest.raises(LedgerFormatError, match="billing state"):
+    with pytest.raises(LedgerFormatError, match=f"^billing state is invalid: {reason}"):
         BillingEngine.from_state(FixedLengthSchedule(MINUTE), state)
+
+
+def test_from_state_keeps_the_default_minimum_payment() -> None:
+    state = json.loads(json.dumps(minute_engine().export_state()))
+    restored = BillingEngine.from_state(FixedLengthSchedule(MINUTE), state)
+    assert restored.min_payment_iota == 1
+
+
+def test_from_state_says_a_non_object_is_not_a_state() -> None:
+    message = r"invalid: billing state must be an object$"
+    with pytest.raises(LedgerFormatError, match=message):
+        BillingEngine.from_state(FixedLengthSchedule(MINUTE), ["version", 1])  # type: ignore[arg-type]
+
+
+# --- found by mutation testing (scripts/mutation) ---------------------------------
+
+
+def test_statement_ids_count_up_from_one() -> None:
+    engine = minute_engine()
+    first, second = engine.roll(T0 + MINUTE) + engine.roll(T0 + 2 * MINUTE)
+    assert (first.id, second.id) == (
+        "00000001-20250601T120000Z",
+        "00000002-20250601T120100Z",
+    )
+    assert engine.export_state()["next_seq"] == 3
+
+
+def test_a_late_roll_is_no_interruption() -> None:
+    """Rolled a second after the boundary, the next period was metered all along."""
+    engine = minute_engine()
+    engine.roll(T0 + MINUTE + timedelta(seconds=1))
+    assert engine.open_period.period == Period(T0 + MINUTE, T0 + 2 * MINUTE)
+    assert engine.open_period.complete
+
+
+def test_the_statement_keeps_the_covered_seconds_of_its_period() -> None:
+    engine = minute_engine()
+    engine.open_period.covered_seconds = 42.5
+    (statement,) = engine.roll(T0 + MINUTE)
+    assert statement.covered_seconds == 42.5
+
+
+def test_defaults_are_a_complete_period_and_a_minimum_of_one_iota() -> None:
+    assert OpenPeriod(Period(T0, T0 + MINUTE)).complete
+    assert BillingEngine(FixedLengthSchedule(MINUTE)).min_payment_iota == 1
+
+
+def test_restart_in_the_next_period_marks_it_incomplete() -> None:
+    """Down from T0 + 40 s to T0 + 90 s: the period [1 min, 2 min) missed 30 s."""
+    engine = minute_engine()
+    restored = restart(engine)
+    (closed,) = restored.start(T0 + MINUTE + timedelta(seconds=30))
+    assert not closed.complete
+    assert restored.open_period.period == Period(T0 + MINUTE, T0 + 2 * MINUTE)
+    assert not restored.open_period.complete
+
+
+def test_a_restored_engine_shows_the_saved_period_before_it_starts() -> None:
+    engine = BillingEngine(FixedLengthSchedule(MINUTE))
+    engine.start(T0 + timedelta(seconds=5))  # late: incomplete
+    state = json.loads(json.dumps(engine.export_state()))
+    restored = BillingEngine.from_state(FixedLengthSchedule(MINUTE), state)
+    assert not restored.open_period.complete
+    assert restored.export_state() == state
+
+
+def test_errors_name_the_argument_at_fault() -> None:
+    fresh = BillingEngine(FixedLengthSchedule(MINUTE))
+    with pytest.raises(RuntimeError, match=r"^call start\(now\) before using the"):
+        fresh.roll(T0)
+    naive = datetime(2025, 6, 1, 12, 0, 30)
+    with pytest.raises(ValueError, match=r"^now must be timezone-aware"):
+        fresh.start(naive)
+    engine = minute_engine()
+    with pytest.raises(RuntimeError, match=r"^the billing engine was already started$"):
+        engine.start(T0)
+    with pytest.raises(ValueError, match=r"^now must be timezone-aware"):
+        engine.roll(naive)
+    with pytest.raises(
+        TypeError, match=r"^energy_j must be a Fraction or int, not float$"
+    ):
+        engine.add_energy(0.5, TUTORIAL)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^quote must be a PriceQuote$"):
+        engine.add_energy(1, Fraction(1))  # type: ignore[arg-type]
 
 
 # --- properties over thousands of periods -----------------------------------------

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 import json
 import math
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -305,43 +306,154 @@ def corrupt(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
 DELETE = object()
 
 
+NAIVE = "datetime.datetime(2025, 3, 1, 0, 0)"
+
+
 @pytest.mark.parametrize(
-    ("path", "value"),
+    ("path", "value", "reason"),
     [
-        (("statements",), {"not": "a list"}),
-        (("statements", 0, "id"), 7),
-        (("statements", 0, "period_start"), "yesterday"),
-        (("statements", 0, "period_end"), "2025-03-01T00:00:00"),  # naive
-        (("statements", 0, "energy_j"), 0.5),
-        (("statements", 0, "owed"), "1/0"),
-        (("statements", 1, "due_iota"), "720"),
-        (("statements", 1, "due_iota"), 719),
-        (("statements", 1, "carried_out"), "-1/2"),
-        (("statements", 0, "complete"), "yes"),
-        (("statements", 0, "payment_state"), "lost"),
-        (("statements", 0, "payment"), ["x"]),
-        (("statements", 0, "price_flags"), "fallback"),
-        (("statements", 1, "slices", 0, "source"), "guess"),
-        (("statements", 1, "slices", 0, "energy_j"), "1/1"),
-        (("statements", 1, "slices"), [None]),
-        (("statements", 0, "surprise"), 1),
-        (("statements", 0, "closed_at"), DELETE),
-        (("statements", 2, "id"), "s0"),  # duplicate id
-        (("statements", 0), "not an object"),
+        (("statements",), {"not": "a list"}, "statements must be a list"),
+        (("statements", 0, "id"), 7, "#0: id must be a string, not 7"),
+        (
+            ("statements", 0, "period_start"),
+            "yesterday",
+            "#0: period_start is not an ISO 8601 timestamp: 'yesterday'",
+        ),
+        (
+            ("statements", 0, "period_end"),
+            "2025-03-01T00:00:00",
+            f"#0: period_end must be a timezone-aware datetime: {NAIVE}",
+        ),
+        (
+            ("statements", 0, "closed_at"),
+            "2025-03-01T00:00:00",
+            f"#0: closed_at must be a timezone-aware datetime: {NAIVE}",
+        ),
+        (
+            ("statements", 0, "energy_j"),
+            0.5,
+            "#0: energy_j must be an exact 'n/d' string, not 0.5",
+        ),
+        (("statements", 0, "owed"), "1/0", "#0: owed has a zero denominator: '1/0'"),
+        (
+            ("statements", 0, "carried_in"),
+            "x",
+            "#0: carried_in must be an exact 'n/d' string, not 'x'",
+        ),
+        (
+            ("statements", 1, "due_iota"),
+            "720",
+            "#1: due_iota is an int >= 0, not '720'",
+        ),
+        (
+            ("statements", 1, "due_iota"),
+            719,
+            "#1: carried_in + owed must equal due_iota + carried_out",
+        ),
+        (
+            ("statements", 1, "carried_out"),
+            "-1/2",
+            "#1: carried amounts are never negative",
+        ),
+        (("statements", 0, "complete"), "yes", "#0: complete must be a bool"),
+        (
+            ("statements", 0, "payment_state"),
+            "lost",
+            "#0: unknown payment state 'lost'",
+        ),
+        (("statements", 0, "payment"), ["x"], "#0: payment must be an object or null"),
+        (
+            ("statements", 0, "price_flags"),
+            "fallback",
+            "#0: price_flags must be a list of strings",
+        ),
+        (
+            ("statements", 0, "price_flags"),
+            [1],
+            "#0: price_flags must be a list of strings",
+        ),
+        (
+            ("statements", 0, "covered_seconds"),
+            "42",
+            "#0: covered_seconds must be a number or null",
+        ),
+        (("statements", 0, "slices"), {}, "#0: slices must be a list"),
+        (("statements", 0, "periods_covered"), 0, "#0: periods_covered is an int >= 1"),
+        (
+            ("statements", 1, "slices", 0, "source"),
+            "guess",
+            "#1: unknown price source 'guess'",
+        ),
+        (
+            ("statements", 1, "slices", 0, "source"),
+            3,
+            "#1: slice source must be a string: 3",
+        ),
+        (
+            ("statements", 1, "slices", 0, "energy_j"),
+            "1/1",
+            "#1: energy_j must equal the sum of the slices' energy",
+        ),
+        (
+            ("statements", 1, "slices", 0, "energy_j"),
+            1,
+            "#1: energy_j must be an exact 'n/d' string, not 1",
+        ),
+        (
+            ("statements", 1, "slices", 0, "iota_per_kwh"),
+            1,
+            "#1: iota_per_kwh must be an exact 'n/d' string, not 1",
+        ),
+        (
+            ("statements", 1, "slices", 0, "iota_per_kwh"),
+            DELETE,
+            "#1: slice fields: missing ['iota_per_kwh'], unknown []",
+        ),
+        (
+            ("statements", 1, "slices"),
+            [None],
+            "#1: slice must be an object, not NoneType",
+        ),
+        (
+            ("statements", 0, "surprise"),
+            1,
+            "#0: statement fields: missing [], unknown ['surprise']",
+        ),
+        (
+            ("statements", 0, "closed_at"),
+            DELETE,
+            "#0: statement fields: missing ['closed_at'], unknown []",
+        ),
+        (("statements", 2, "id"), "s0", "'s0' is already in the ledger"),
+        (
+            ("statements", 0),
+            "not an object",
+            "#0: statement must be an object, not str",
+        ),
     ],
 )
 def test_from_dict_rejects_any_malformed_field(
-    path: tuple[Any, ...], value: Any
+    path: tuple[Any, ...], value: Any, reason: str
 ) -> None:
-    with pytest.raises(LedgerFormatError):
+    """Each malformed field is refused, and the message names it."""
+    where = "" if path == ("statements",) else "statement "
+    message = f"ledger data is invalid: {where}{reason}"
+    with pytest.raises(LedgerFormatError, match=f"^{re.escape(message)}$"):
         Ledger.from_dict(corrupt(path, value))
 
 
 @pytest.mark.parametrize(
-    "data", [None, [], "ledger", {"version": "1", "statements": []}, {"version": -1}]
+    ("data", "reason"),
+    [
+        (None, "ledger data must be an object, not <class 'NoneType'>"),
+        ([], "ledger data must be an object, not <class 'list'>"),
+        ("ledger", "ledger data must be an object, not <class 'str'>"),
+        ({"version": "1", "statements": []}, "ledger version must be an int >= 0: '1'"),
+        ({"version": -1}, "ledger version must be an int >= 0: -1"),
+    ],
 )
-def test_from_dict_rejects_non_ledgers(data: Any) -> None:
-    with pytest.raises(LedgerFormatError):
+def test_from_dict_rejects_non_ledgers(data: Any, reason: str) -> None:
+    with pytest.raises(LedgerFormatError, match=f"^{re.escape(reason)}$"):
         Ledger.from_dict(data)
 
 
@@ -438,3 +550,127 @@ def test_covered_seconds_round_trip_and_older_statements() -> None:
     for bad in (-1.0, True, "42", math.inf):
         with pytest.raises(ValueError, match="covered_seconds"):
             Statement.from_dict(data | {"covered_seconds": bad})
+
+
+# --- found by mutation testing (scripts/mutation) ---------------------------------
+
+
+def test_event_data_in_full() -> None:
+    """Every key and value of an event's statement, worked out by hand."""
+    slices = (
+        PriceSlice(PRICE, joules(3_600), "static"),  # 1/1000 Wh: 720 IOTA
+        PriceSlice(Fraction(1, 3), joules(1_800), "last_valid"),  # 1/2000 Wh
+    )
+    statement = replace(
+        make_statement(1, slices=slices, carried_in=Fraction(1, 4), paid=True),
+        covered_seconds=59.5,
+    ).with_payment(PaymentState.PAID, {"bundle": "ABC"})
+    # owed = 720 + 1/3 IOTA/kWh x 1/2 000 000 kWh = 720 + 1/6 000 000
+    assert statement.to_event_data(ZoneInfo("Europe/Berlin")) == {
+        "id": "s1",
+        "period_start": "2025-03-01T01:01:00+01:00",
+        "period_end": "2025-03-01T01:02:00+01:00",
+        "closed_at": "2025-03-01T01:02:02+01:00",
+        "periods_covered": 1,
+        "energy_wh": 0.0015,
+        "energy_wh_exact": "3/2000",
+        "owed_iota": "720.000000",
+        "owed_iota_exact": "4320000001/6000000",
+        "carried_in_iota": "0.250000",
+        "carried_in_iota_exact": "1/4",
+        "carried_out_iota": "0.250000",
+        "carried_out_iota_exact": "1500001/6000000",
+        "due_iota": 720,
+        "complete": True,
+        "covered_seconds": 59.5,
+        "price_flags": ["last_valid"],
+        "payment_state": "paid",
+        "payment": {"bundle": "ABC"},
+        "slices": [
+            {
+                "iota_per_kwh": "720000000.000000",
+                "iota_per_kwh_exact": "720000000/1",
+                "energy_wh": 0.001,
+                "energy_wh_exact": "1/1000",
+                "source": "static",
+            },
+            {
+                "iota_per_kwh": "0.333333",
+                "iota_per_kwh_exact": "1/3",
+                "energy_wh": 0.0005,
+                "energy_wh_exact": "1/2000",
+                "source": "last_valid",
+            },
+        ],
+    }
+
+
+def test_query_names_a_naive_bound() -> None:
+    ledger = billed_ledger(3)
+    naive = datetime(2025, 3, 1)
+    with pytest.raises(ValueError, match=r"^start must be a timezone-aware datetime"):
+        ledger.query(naive)
+    with pytest.raises(ValueError, match=r"^end must be a timezone-aware datetime"):
+        ledger.query(None, naive)
+
+
+def test_replace_of_an_unknown_statement_names_it() -> None:
+    with pytest.raises(KeyError, match="s99"):
+        billed_ledger(2).replace(make_statement(99))
+
+
+def test_replace_may_change_a_stored_payment_record() -> None:
+    ledger = billed_ledger(4)
+    ledger.set_payment_state("s1", PaymentState.SENDING, {"tries": 1})
+    stored = ledger.get("s1")
+    assert stored is not None
+    ledger.replace(stored.with_payment(PaymentState.PAID, {"tries": 2}))
+    assert ledger.get("s1") == stored.with_payment(PaymentState.PAID, {"tries": 2})
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True])
+def test_prune_refuses_a_bound_that_is_not_a_count(bad: Any) -> None:
+    with pytest.raises(ValueError, match=r"^max_statements is an int >= 0, not "):
+        billed_ledger(3).prune(bad)
+
+
+def test_prune_drops_a_single_excess_statement() -> None:
+    ledger = billed_ledger(6)  # settled: s0, s1, s2, s4
+    assert ledger.prune(5) == 1
+    assert [s.id for s in ledger] == ["s1", "s2", "s3", "s4", "s5"]
+
+
+def test_migration_gives_one_period_each() -> None:
+    ledger = Ledger.from_dict(version_0_shape())
+    assert [s.periods_covered for s in ledger] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "reason"),
+    [
+        (
+            lambda old: old.update(statements={}),
+            "version 0 ledger: statements must be a list",
+        ),
+        (
+            lambda old: old["statements"].append(3),
+            "version 0 statement #2 is not an object",
+        ),
+        (
+            lambda old: old["statements"][0].pop("period"),
+            "version 0 statement #0 needs 'period'",
+        ),
+    ],
+)
+def test_broken_version_0_says_what_is_broken(break_it: Any, reason: str) -> None:
+    old = version_0_shape()
+    break_it(old)
+    with pytest.raises(LedgerFormatError, match=f"^{reason}"):
+        Ledger.from_dict(old)
+
+
+def test_version_0_slices_that_are_not_a_list_are_a_format_error() -> None:
+    old = version_0_shape()
+    old["statements"][0]["slices"] = None
+    with pytest.raises(LedgerFormatError):
+        Ledger.from_dict(old)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings, strategies as st
 import pytest
 
+from custom_components.iota_energy.core import periods as periods_module
 from custom_components.iota_energy.core.periods import (
     CalendarSchedule,
     FixedLengthSchedule,
@@ -424,3 +425,57 @@ def test_calendar_durations_stay_within_their_unit(
     assert day_local.time() == time(0) or day_local.time() <= time(1)
     month = CalendarSchedule("monthly", tz, billing_day=31).period_at(moment)
     assert timedelta(days=27) < month.duration < timedelta(days=32)
+
+
+# --- found by mutation testing (scripts/mutation) ---------------------------------
+
+SPRING_FORWARD = datetime(2025, 3, 30, 1, 0, tzinfo=UTC)  # Berlin: 02:00 CET -> 03:00
+
+
+def test_the_period_just_before_a_jump_ends_at_the_jump() -> None:
+    for moment in (SPRING_FORWARD - TICK, SPRING_FORWARD - MINUTE):
+        period = CalendarSchedule("hourly", BERLIN).period_at(moment)
+        assert period.end == SPRING_FORWARD
+
+
+def test_the_offset_change_is_found_to_the_microsecond() -> None:
+    find = periods_module._offset_change
+    assert find(SPRING_FORWARD - TICK, SPRING_FORWARD + HOUR, BERLIN) == SPRING_FORWARD
+    assert find(SPRING_FORWARD - HOUR, SPRING_FORWARD + TICK, BERLIN) == SPRING_FORWARD
+
+
+def test_fixed_count_is_a_whole_number_and_zero_for_nothing() -> None:
+    schedule = FixedLengthSchedule(MINUTE)
+    assert count_periods(schedule, SPRING_FORWARD, SPRING_FORWARD) == 0
+    three = count_periods(schedule, SPRING_FORWARD, SPRING_FORWARD + 3 * MINUTE)
+    assert type(three) is int
+    assert three == 3
+
+
+def test_counting_names_a_naive_bound() -> None:
+    naive = datetime(2025, 3, 30)
+    for schedule in (FixedLengthSchedule(MINUTE), CalendarSchedule("daily", BERLIN)):
+        with pytest.raises(ValueError, match=r"^start must be timezone-aware"):
+            count_periods(schedule, naive, SPRING_FORWARD)
+        with pytest.raises(ValueError, match=r"^end must be timezone-aware"):
+            count_periods(schedule, SPRING_FORWARD, naive)
+
+
+def test_options_default_to_monday_and_the_first_of_the_month() -> None:
+    weekly = schedule_from_options({"period": "weekly"}, BERLIN)
+    assert weekly.describe() == CalendarSchedule("weekly", BERLIN, weekday=0).describe()
+    monthly = schedule_from_options({"period": "monthly"}, BERLIN)
+    assert (
+        monthly.describe()
+        == CalendarSchedule("monthly", BERLIN, billing_day=1).describe()
+    )
+    assert weekly.describe() != CalendarSchedule("weekly", BERLIN, weekday=1).describe()
+
+
+def test_options_errors_say_what_is_wrong() -> None:
+    with pytest.raises(
+        ValueError, match=r"^period_seconds must be an integer, not '60'$"
+    ):
+        schedule_from_options({"period": "fixed", "period_seconds": "60"}, BERLIN)
+    with pytest.raises(ValueError, match=r"^unknown period 'yearly'; one of \("):
+        schedule_from_options({"period": "yearly"}, BERLIN)

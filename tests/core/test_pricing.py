@@ -146,3 +146,54 @@ def test_format_decimal_rounds_half_to_even(
 def test_format_decimal_is_within_half_a_unit(value: Fraction, places: int) -> None:
     shown = Fraction(format_decimal(value, places))
     assert abs(shown - value) <= Fraction(1, 2 * 10**places)
+
+
+# Found by mutation testing (scripts/mutation): boundaries and messages.
+
+
+@pytest.mark.parametrize("price", [Fraction(0), Fraction(1, 2), Fraction(1)])
+def test_price_quote_accepts_zero_and_fractions_of_an_iota(price: Fraction) -> None:
+    assert PriceQuote(price, "static").iota_per_kwh == price
+
+
+def test_price_quote_says_a_float_is_not_exact() -> None:
+    with pytest.raises(TypeError, match=r"^iota_per_kwh must be a Fraction$"):
+        PriceQuote(0.5, "static")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["0/1", "1/2", "1"])
+def test_tracker_restores_zero_and_small_prices(text: str) -> None:
+    tracker = PriceTracker(Fraction(5), uses_entity=True, state={"last_valid": text})
+    assert tracker.current() == PriceQuote(Fraction(text), "last_valid")
+
+
+def test_tracker_from_state_is_static_unless_told() -> None:
+    restored = PriceTracker.from_state(Fraction(5), {"last_valid": "8"})
+    assert restored.current() == PriceQuote(Fraction(5), "static")
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ({}, r"^price state must be \{'last_valid': \.\.\.\}: \{\}$"),
+        ({"last_valid": 3}, r"^last_valid must be an exact 'n/d' string, not 3$"),
+        ({"last_valid": "-1/2"}, r"^last_valid price is negative: '-1/2'$"),
+    ],
+)
+def test_tracker_names_what_is_wrong_with_its_state(
+    state: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        PriceTracker(Fraction(1), state=state)
+
+
+def test_parse_fraction_reads_a_whole_number_and_names_the_field() -> None:
+    assert parse_fraction("5") == Fraction(5)
+    assert parse_fraction("-7") == Fraction(-7)
+    with pytest.raises(ValueError, match=r"^value must be an exact 'n/d' string"):
+        parse_fraction("x")
+
+
+def test_format_decimal_refuses_negative_places() -> None:
+    with pytest.raises(ValueError, match=r"^places must be >= 0$"):
+        format_decimal(Fraction(1), -1)
