@@ -7,6 +7,7 @@ from fractions import Fraction
 from hypothesis import given, settings, strategies as st
 import pytest
 
+from custom_components.iota_energy.core.numbers import parse_fraction
 from custom_components.iota_energy.core.pricing import (
     TUTORIAL_PRICE_IOTA_PER_KWH,
     PriceQuote,
@@ -177,7 +178,7 @@ def test_tracker_from_state_is_static_unless_told() -> None:
     [
         ({}, r"^price state must be \{'last_valid': \.\.\.\}: \{\}$"),
         ({"last_valid": 3}, r"^last_valid must be an exact 'n/d' string, not 3$"),
-        ({"last_valid": "-1/2"}, r"^last_valid price is negative: '-1/2'$"),
+        ({"last_valid": "-1/2"}, r"^last_valid must not be negative: '-1/2'$"),
     ],
 )
 def test_tracker_names_what_is_wrong_with_its_state(
