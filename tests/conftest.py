@@ -19,9 +19,11 @@ else:
         entry_data,
         entry_options,
         fail_on_deprecation_reports,
+        hass_config_dir,
         hass_storage,
         init_integration,
         mock_config_entry,
+        private_config_dir,
     )
 
     __all__ = [
@@ -31,7 +33,9 @@ else:
         "entry_data",
         "entry_options",
         "fail_on_deprecation_reports",
+        "hass_config_dir",
         "hass_storage",
         "init_integration",
         "mock_config_entry",
+        "private_config_dir",
     ]

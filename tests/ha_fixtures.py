@@ -104,7 +104,26 @@ class StorageFiles(MutableMapping[str, Any]):
 
 
 @pytest.fixture
-def hass_storage(tmp_path: Path) -> Generator[StorageFiles]:
+def private_config_dir(tmp_path: Path) -> Path:
+    """A config folder of this test's own, with its ``.storage``."""
+    folder = tmp_path / "config"
+    (folder / ".storage").mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+def hass_config_dir(private_config_dir: Path) -> str:
+    """The config folder for harnesses that take it from this fixture.
+
+    Harness releases for Home Assistant 2026.x build ``hass`` in the folder
+    this fixture names; older ones call ``get_test_config_dir`` (patched in
+    ``hass_storage``). Both end up in the test's private folder.
+    """
+    return str(private_config_dir)
+
+
+@pytest.fixture
+def hass_storage(private_config_dir: Path) -> Generator[StorageFiles]:
     """Real storage files in a private config folder, not the harness's mock.
 
     Overrides pytest-homeassistant-custom-component's fixture of the same name
@@ -112,13 +131,11 @@ def hass_storage(tmp_path: Path) -> Generator[StorageFiles]:
     their files, as in production, so tests damage, remove and restore real
     files. The config folder is per test, so nothing is left behind.
     """
-    folder = tmp_path / "config"
-    (folder / ".storage").mkdir(parents=True)
     with patch(
         "pytest_homeassistant_custom_component.common.get_test_config_dir",
-        lambda *parts: str(folder.joinpath(*parts)),
+        lambda *parts: str(private_config_dir.joinpath(*parts)),
     ):
-        yield StorageFiles(folder / ".storage")
+        yield StorageFiles(private_config_dir / ".storage")
 
 
 @pytest.fixture(autouse=True)
