@@ -268,3 +268,43 @@ def test_a_worker_killed_during_local_pow_keeps_the_signed_bundle(
     bob = address_of(BOB_SEED, 0)
     assert list(bundles_to(payer, bob)) == [signed.bundle_hash]
     assert payer.balance(bob) == 240
+
+
+# A process like Home Assistant's: it imports this package from a folder that
+# it then takes off sys.path (HA mounts its config folder for the import), so
+# a spawned worker cannot find the package by the parent's path alone.
+_FOREIGN_PATH_SCRIPT = """
+import sys
+root = sys.argv[1]
+sys.path.insert(0, root)
+from custom_components.iota_energy.core import wallet_work
+from custom_components.iota_energy.core.worker_pool import WorkerPool
+sys.path.remove(root)
+pool = WorkerPool()
+try:
+    print(pool.run(wallet_work.derive_addresses, "A" * 81, (0,))[0])
+finally:
+    pool.shutdown()
+"""
+
+
+def test_the_worker_finds_the_package_where_the_parent_found_it(
+    tmp_path: Any,
+) -> None:
+    import subprocess
+    import sys
+
+    from custom_components.iota_energy.core.worker_pool import (
+        PACKAGE_ROOT,
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", _FOREIGN_PATH_SCRIPT, str(PACKAGE_ROOT)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == wallet_work.derive_addresses("A" * 81, (0,))[0]

@@ -21,8 +21,14 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 import multiprocessing
+from pathlib import Path
+import site
 import threading
 from typing import Any, Protocol
+
+# The folder holding the top-level package of this module (custom_components/
+# in Home Assistant's config folder; the repository root in development).
+PACKAGE_ROOT = Path(__file__).resolve().parents[len(__name__.split(".")) - 1]
 
 
 class WorkerLost(Exception):  # noqa: N818 - what happened, not a programming error
@@ -93,7 +99,14 @@ class WorkerPool:
                 raise WorkerLost("the wallet's worker is shut down")
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
-                    max_workers=1, mp_context=self._context
+                    max_workers=1,
+                    mp_context=self._context,
+                    # Home Assistant imports custom_components from its config
+                    # folder, which a spawned process's path may not hold:
+                    # the worker must find this package before it unpickles
+                    # its first call.
+                    initializer=site.addsitedir,
+                    initargs=(str(PACKAGE_ROOT),),
                 )
                 self.starts += 1
             return self._executor
