@@ -33,6 +33,31 @@ CONF_SEED: Final = "seed"
 CONF_RECEIVER: Final = "receiver"
 CONF_MWM: Final = "min_weight_magnitude"
 
+# Config entry data: which payment rail pays (absent: legacy, the entries made
+# before IOTA Rebased was offered). See docs/rebased.md.
+CONF_RAIL: Final = "rail"
+RAIL_LEGACY: Final = "legacy"
+RAIL_REBASED: Final = "rebased"
+RAILS: Final = (RAIL_LEGACY, RAIL_REBASED)
+# Rebased rail: the network (one of REBASED_NETWORKS, or custom with its
+# GraphQL URL), the wallet's BIP-39 mnemonic (a secret, like the seed), the
+# key's derivation path and the most gas one payment may burn (nanos).
+CONF_NETWORK: Final = "network"
+CONF_GRAPHQL_URL: Final = "graphql_url"
+CONF_MNEMONIC: Final = "mnemonic"
+CONF_KEY_PATH: Final = "key_path"
+CONF_MAX_GAS_BUDGET: Final = "max_gas_budget"
+NETWORK_MAINNET: Final = "mainnet"
+NETWORK_TESTNET: Final = "testnet"
+NETWORK_DEVNET: Final = "devnet"
+NETWORK_CUSTOM: Final = "custom"
+REBASED_NETWORKS: Final = (
+    NETWORK_MAINNET,
+    NETWORK_TESTNET,
+    NETWORK_DEVNET,
+    NETWORK_CUSTOM,
+)
+
 # Config entry options: how it is sampled, published and billed.
 CONF_SAMPLE_RATE: Final = "sample_rate"
 CONF_PUBLISH_INTERVAL: Final = "publish_interval"
