@@ -23,19 +23,36 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import selector
 import voluptuous as vol
 
+from .config_flow_rebased import (
+    POLICY_DEFAULTS as REBASED_POLICY_DEFAULTS,
+    Wallet,
+    async_check_wallet,
+    async_wallet_address,
+    check_rebased_receiver,
+    is_rebased,
+    payments_in_flight,
+    policy_data as rebased_policy_data,
+    policy_fields as rebased_policy_fields,
+    receiver_fields as rebased_receiver_fields,
+    wallet_schema,
+    wallet_suggestions,
+)
 from .const import (
     CONF_ADC,
     CONF_ADDRESS,
     CONF_AUTO_PAY,
     CONF_BILLING_DAY,
     CONF_BUSNUM,
+    CONF_CHAIN_ID,
     CONF_FLUSH_INTERVAL,
     CONF_GAIN,
+    CONF_KEY_PATH,
     CONF_LOAD_PROFILE,
     CONF_MAX_DAILY,
     CONF_MAX_EXPECTED_AMPS,
     CONF_MAX_PAYMENT,
     CONF_MIN_PAYMENT,
+    CONF_MNEMONIC,
     CONF_MWM,
     CONF_NODE_URL,
     CONF_PERIOD,
@@ -103,6 +120,7 @@ from .core.node_probe import (
 )
 from .core.periods import schedule_from_options
 from .core.power_source import ADC_MODES, GAINS, Ina219Config, Ina219Source, SourceError
+from .core.rebased_sdk import SdkMissingError
 from .libraries import async_ensure_libraries
 
 _LOGGER = logging.getLogger(__name__)
@@ -339,6 +357,9 @@ def _validate_billing(
     return data, options, errors
 
 
+# What a Rebased wallet pays from, and on which chain: a signed payment is
+# bound to all three.
+WALLET_IDENTITY = (CONF_MNEMONIC, CONF_KEY_PATH, CONF_CHAIN_ID)
 # A form field of the wallet step; never stored.
 GENERATE_SEED = "generate_seed"
 POLICY_DEFAULTS: dict[str, Any] = {
@@ -351,8 +372,11 @@ POLICY_DEFAULTS: dict[str, Any] = {
 
 
 def has_payments(entry: ConfigEntry) -> bool:
-    """Whether the entry pays (it has a node); otherwise it meters and bills."""
-    return bool(entry.data.get(CONF_NODE_URL))
+    """Whether the entry pays (a legacy node, or the Rebased rail).
+
+    Otherwise it meters and bills only.
+    """
+    return is_rebased(entry.data) or bool(entry.data.get(CONF_NODE_URL))
 
 
 def _node_schema() -> vol.Schema:
@@ -450,6 +474,7 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data: dict[str, Any] = {}
         self._options: dict[str, Any] = {}
         self._policy: dict[str, Any] = {}
+        self._wallet: Wallet | None = None
 
     @staticmethod
     @callback
@@ -542,7 +567,9 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         entry = self._get_reconfigure_entry()
         choices = ["reconfigure_meter"]
-        if has_payments(entry):
+        if is_rebased(entry.data):
+            choices += ["rebased", "rebased_receiver"]
+        elif has_payments(entry):
             choices += ["node", "receiver"]
         else:
             choices.append("enable_payments")
@@ -633,9 +660,9 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_payments(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Pay the energy's owner in IOTA, or meter and bill only."""
+        """Pay on the legacy rail or on IOTA Rebased, or meter and bill only."""
         return self.async_show_menu(
-            step_id="payments", menu_options=["node", "bill_only"]
+            step_id="payments", menu_options=["node", "rebased", "bill_only"]
         )
 
     async def async_step_bill_only(
@@ -649,8 +676,10 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_enable_payments(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Reconfigure: turn payments on (node, then wallet and receiver)."""
-        return await self.async_step_node()
+        """Reconfigure: turn payments on, on either rail."""
+        return self.async_show_menu(
+            step_id="enable_payments", menu_options=["node", "rebased"]
+        )
 
     def _reconfigured_entry(self) -> ConfigEntry | None:
         if self.source == SOURCE_RECONFIGURE:
@@ -797,6 +826,119 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
             entry, data_updates=self._data, options=entry.options | self._policy
         )
 
+    async def async_step_rebased(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """IOTA Rebased: the network, the wallet's mnemonic and the gas cap.
+
+        Checked with the real service (its chain identifier) and the real
+        SDK. Reconfiguring a Rebased entry keeps its mnemonic unless a new
+        one is typed.
+        """
+        entry = self._reconfigured_entry()
+        paying = entry if entry is not None and is_rebased(entry.data) else None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            kept = None if paying is None else str(paying.data[CONF_MNEMONIC])
+            wallet, errors = await async_check_wallet(self.hass, user_input, kept)
+            if wallet is not None and paying is not None:
+                errors = _wallet_change_errors(paying, wallet)
+                if not errors:
+                    return self.async_update_reload_and_abort(
+                        paying, data_updates=wallet.data
+                    )
+            elif wallet is not None:
+                self._wallet = wallet
+                self._data |= wallet.data
+                if wallet.generated:
+                    return await self.async_step_mnemonic_backup()
+                return await self.async_step_rebased_receiver()
+        # A typed mnemonic never returns to the browser.
+        shown = {k: v for k, v in (user_input or {}).items() if k != CONF_MNEMONIC}
+        if not shown and paying is not None:
+            shown = wallet_suggestions(paying.data)
+        return self.async_show_form(
+            step_id="rebased",
+            data_schema=self.add_suggested_values_to_schema(wallet_schema(), shown),
+            errors=errors,
+        )
+
+    async def async_step_mnemonic_backup(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show a generated mnemonic once, to be written down."""
+        if user_input is not None:
+            return await self.async_step_rebased_receiver()
+        return self.async_show_form(
+            step_id="mnemonic_backup",
+            data_schema=vol.Schema({}),
+            description_placeholders={"mnemonic": self._data[CONF_MNEMONIC]},
+        )
+
+    async def async_step_rebased_receiver(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Who is paid on IOTA Rebased, automatic payment and the caps (nanos).
+
+        Reconfiguring a Rebased entry asks for the receiver only: the rest
+        are options.
+        """
+        entry = self._reconfigured_entry()
+        paying = entry if entry is not None and is_rebased(entry.data) else None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if paying is None:
+                assert self._wallet is not None  # the rebased step came first
+                address = self._wallet.address
+            else:
+                try:
+                    address = await async_wallet_address(self.hass, paying.data)
+                except SdkMissingError as err:
+                    _LOGGER.error("The IOTA Rebased SDK cannot be used: %s", err)
+                    address = ""
+                    errors["base"] = "rebased_sdk_missing"
+            receiver, receiver_errors = check_rebased_receiver(
+                str(user_input[CONF_RECEIVER]), address
+            )
+            errors |= receiver_errors
+            if not errors:
+                self._data[CONF_RECEIVER] = receiver
+                if paying is None:
+                    self._policy = rebased_policy_data(user_input)
+                return self._async_finish_payments(entry)
+        fields = rebased_receiver_fields()
+        suggested: dict[str, Any] = dict(REBASED_POLICY_DEFAULTS)
+        if paying is None:
+            fields |= rebased_policy_fields()
+        else:
+            suggested[CONF_RECEIVER] = paying.data[CONF_RECEIVER]
+        return self.async_show_form(
+            step_id="rebased_receiver",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(fields), user_input or suggested
+            ),
+            errors=errors,
+        )
+
+
+def _wallet_change_errors(entry: ConfigEntry, wallet: Wallet) -> dict[str, str]:
+    """Why a Rebased entry may not take this wallet or network now, if at all.
+
+    A signed payment belongs to the wallet and the chain it was signed for:
+    while one may still execute, neither changes.
+    """
+    old = entry.data
+    new = wallet.data
+    if wallet.address == old[CONF_RECEIVER]:
+        return {"base": "receiver_is_wallet"}
+    changed = any(new[key] != old.get(key) for key in WALLET_IDENTITY)
+    if not changed:
+        return {}
+    in_flight = payments_in_flight(entry)
+    if in_flight is None:
+        return {"base": "payments_unknown"}
+    return {"base": "payments_in_flight"} if in_flight else {}
+
 
 class IotaEnergyOptionsFlow(_OptionsFlowBase):
     """Sampling and publishing rates, prices and retention."""
@@ -807,6 +949,7 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
         """One form with every option."""
         options = self.config_entry.options
         paying = has_payments(self.config_entry)
+        rebased = is_rebased(self.config_entry.data)
         errors: dict[str, str] = {}
         if user_input is not None:
             new_options = dict(options)
@@ -816,7 +959,9 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
                     errors[CONF_PRICE] = "invalid_price"
             except (ValueError, ZeroDivisionError):
                 errors[CONF_PRICE] = "invalid_price"
-            if paying:
+            if paying and rebased:
+                new_options |= rebased_policy_data(user_input)
+            elif paying:
                 policy, policy_errors = await self._async_policy(user_input)
                 errors |= policy_errors
                 new_options |= policy
@@ -864,7 +1009,9 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
                 vol.Required(CONF_STATEMENT_RETENTION): _number(10, 100000, 1),
             }
         )
-        if paying:
+        if paying and rebased:
+            schema = schema.extend(rebased_policy_fields())
+        elif paying:
             schema = schema.extend(
                 {
                     vol.Required(CONF_POW_MODE): _select(POW_MODES, "pow_mode"),

@@ -57,6 +57,12 @@ REBASED_NETWORKS: Final = (
     NETWORK_DEVNET,
     NETWORK_CUSTOM,
 )
+# Rebased rail: the chain identifier the GraphQL service served when the
+# entry was set up; the rail refuses a service that serves another chain.
+CONF_CHAIN_ID: Final = "chain_id"
+# Nanos (0.05 IOTA): the gas cap the config flow suggests; it stops a runaway
+# budget, the rail itself budgets from a dry run.
+DEFAULT_MAX_GAS_BUDGET: Final = 50_000_000
 
 # Config entry options: how it is sampled, published and billed.
 CONF_SAMPLE_RATE: Final = "sample_rate"

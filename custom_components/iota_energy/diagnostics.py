@@ -10,23 +10,28 @@ from urllib.parse import urlsplit
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_NODE_URL, CONF_SEED
+from .const import CONF_GRAPHQL_URL, CONF_MNEMONIC, CONF_NODE_URL, CONF_SEED
 from .runtime import IotaEnergyConfigEntry
 
-# Whoever has the seed owns the wallet.
-TO_REDACT = {CONF_SEED}
+# Whoever has the seed or the mnemonic owns the wallet. The key path stays:
+# without the mnemonic it is only an account and address number, and a
+# non-default one explains why a wallet shows another address.
+TO_REDACT = {CONF_SEED, CONF_MNEMONIC}
+# Service URLs that may carry a password (a node behind a proxy).
+URL_KEYS = (CONF_NODE_URL, CONF_GRAPHQL_URL)
 RECENT_STATEMENTS = 20
 
 
 def _entry_data(data: dict[str, Any]) -> dict[str, Any]:
-    """The entry data without the seed, nor a password inside the node URL."""
+    """The entry data without the secrets, nor a password inside a URL."""
     redacted = async_redact_data(data, TO_REDACT)
-    url = redacted.get(CONF_NODE_URL)
-    if isinstance(url, str) and (parts := urlsplit(url)).password is not None:
-        host = parts.netloc.rpartition("@")[2]
-        redacted[CONF_NODE_URL] = parts._replace(
-            netloc=f"{parts.username}:**REDACTED**@{host}"
-        ).geturl()
+    for key in URL_KEYS:
+        url = redacted.get(key)
+        if isinstance(url, str) and (parts := urlsplit(url)).password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            redacted[key] = parts._replace(
+                netloc=f"{parts.username}:**REDACTED**@{host}"
+            ).geturl()
     return redacted
 
 

@@ -19,19 +19,30 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iota_energy.config_flow import _period_data
+from custom_components.iota_energy.config_flow_rebased import payments_in_flight
 from custom_components.iota_energy.const import (
+    CONF_AUTO_PAY,
     CONF_LOAD_PROFILE,
+    CONF_MWM,
+    CONF_NODE_URL,
     CONF_PRICE_ENTITY,
+    CONF_RECEIVER,
+    CONF_SEED,
     DOMAIN,
     SOURCE_INA219,
     SOURCE_VIRTUAL,
 )
 from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
 from custom_components.iota_energy.core.ina219_model import VirtualIna219
+from custom_components.iota_energy.core.payments import PaymentStatus
 from custom_components.iota_energy.core.power_source import Ina219Config, Ina219Source
 from custom_components.iota_energy.persistence.entry_store import EntryPersistence
+from devtangle.server import DevTangle
+from tests.devtangle.conftest import TEST_MWM
+from tests.payments.conftest import PAYER_SEED, receiver
 
-from .helpers import entity_id, refresh
+from .helpers import call_action, entity_id, refresh
+from .metered_scenario import run_scenario, scenario_entry
 from .stepped_clock import SteppedClock
 from .test_config_flow import BILLING_INPUT, CHIP_INPUT, _bill_only, _start
 
@@ -268,3 +279,46 @@ async def test_the_repair_flow_aborts_for_a_removed_entry(hass: HomeAssistant) -
     result = await flows.async_init(DOMAIN, data={"issue_id": "start_new_ledger_gone"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "entry_removed"
+
+
+async def test_payments_in_flight_reads_the_loaded_outbox(
+    hass: HomeAssistant,
+    stepped_clock: SteppedClock,
+    wallet_tangle: DevTangle,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> None:
+    """What the flow asks before a wallet may change, on a real outbox.
+
+    Nothing signed: no. A broadcast payment (not confirmed): yes. Once
+    confirmed: no. Not loaded: unknown (None).
+    """
+    entry = scenario_entry(
+        entry_data
+        | {
+            CONF_NODE_URL: wallet_tangle.url,
+            CONF_SEED: PAYER_SEED,
+            CONF_RECEIVER: receiver(),
+            CONF_MWM: TEST_MWM,
+        },
+        entry_options | {CONF_AUTO_PAY: False},
+    )
+    assert payments_in_flight(entry) is None
+    await run_scenario(hass, entry, stepped_clock)
+    assert payments_in_flight(entry) is False
+    response = await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert response["payment"]["status"] == "broadcast"
+    assert payments_in_flight(entry) is True
+
+    payments = entry.runtime_data.payments
+    for _ in range(20):
+        wallet_tangle.node.issue_milestone()
+        payments.outbox._follow.checked.clear()
+        await payments._async_tick(reschedule=False)
+        await hass.async_block_till_done()
+        if payments.outbox.state.payments[-1].status is PaymentStatus.CONFIRMED:
+            break
+    assert payments_in_flight(entry) is False
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert payments_in_flight(entry) is None

@@ -542,6 +542,9 @@ async def test_reconfigure_turns_payments_on(
     result = await entry.start_reconfigure_flow(hass)
     assert result["menu_options"] == ["reconfigure_meter", "enable_payments"]
     result = await configure(hass, result, {"next_step_id": "enable_payments"})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["node", "rebased"]
+    result = await configure(hass, result, {"next_step_id": "node"})
     assert result["step_id"] == "node"
     result = await configure(hass, result, node_input(node.url, "local"))
     assert result["step_id"] == "wallet"
