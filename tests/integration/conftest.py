@@ -15,14 +15,26 @@ from syrupy.extensions.amber import AmberSnapshotExtension
 
 from custom_components.iota_energy.const import (
     CONF_AUTO_PAY,
+    CONF_CHAIN_ID,
+    CONF_GRAPHQL_URL,
+    CONF_KEY_PATH,
+    CONF_MAX_DAILY,
+    CONF_MAX_GAS_BUDGET,
+    CONF_MAX_PAYMENT,
+    CONF_MNEMONIC,
     CONF_MWM,
+    CONF_NETWORK,
     CONF_NODE_URL,
+    CONF_RAIL,
     CONF_RECEIVER,
     CONF_SEED,
     CONF_TAG,
+    NETWORK_CUSTOM,
+    RAIL_REBASED,
 )
 from devtangle.genesis import Allocation
 from devtangle.server import DevTangle
+from tests.devrebased.conftest import PAYER_MNEMONIC, RECEIVER as REBASED_RECEIVER
 from tests.devtangle.conftest import TEST_MWM, address_of
 from tests.payments.conftest import PAYER_FUNDS, PAYER_SEED, receiver
 
@@ -31,7 +43,17 @@ from .stepped_clock import SteppedClock, stepped_clock
 
 NODE_USER_INFO = "meter:n0de-pa55word"
 
-__all__ = ["metered_entry", "paid_entry", "snapshot", "stepped_clock"]
+REBASED_MNEMONIC = PAYER_MNEMONIC
+REBASED_KEY_PATH = "m/44'/4218'/0'/0'/0'"
+
+__all__ = [
+    "metered_entry",
+    "paid_entry",
+    "rebased_chain",
+    "rebased_entry",
+    "snapshot",
+    "stepped_clock",
+]
 
 
 @pytest.fixture
@@ -108,4 +130,55 @@ async def paid_entry(
     )
     async for ready in _scenario(hass, entry, stepped_clock):
         await pay_and_confirm(hass, ready, wallet_tangle, stepped_clock)
+        yield ready
+
+
+@pytest.fixture
+def rebased_chain() -> Iterator[Any]:
+    """A devrebased node (loopback only) holding the Rebased wallet's coins."""
+    pytest.importorskip(
+        "iota_sdk",
+        reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+    )
+    from custom_components.iota_energy.core.rebased_keys import (
+        RebasedKey,
+    )
+    from devrebased.server import DevRebased
+
+    pytest_socket.enable_socket()
+    pytest_socket.socket_allow_hosts(["127.0.0.1"])
+    payer = RebasedKey.from_mnemonic(REBASED_MNEMONIC, REBASED_KEY_PATH)
+    node = DevRebased({payer.address: [5_000_000_000]}).start()
+    yield node
+    node.stop()
+    pytest_socket.disable_socket(allow_unix_socket=True)
+
+
+@pytest.fixture
+async def rebased_entry(
+    hass: HomeAssistant,
+    stepped_clock: SteppedClock,
+    rebased_chain: Any,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> AsyncGenerator[MockConfigEntry]:
+    """The scenario on an entry that pays on IOTA Rebased (devrebased)."""
+    from devrebased.ledger import CHAIN_ID
+
+    entry = scenario_entry(
+        entry_data
+        | {
+            CONF_RAIL: RAIL_REBASED,
+            CONF_NETWORK: NETWORK_CUSTOM,
+            # With credentials, as behind a proxy: diagnostics must hide them.
+            CONF_GRAPHQL_URL: rebased_chain.url.replace("//", f"//{NODE_USER_INFO}@"),
+            CONF_MNEMONIC: REBASED_MNEMONIC,
+            CONF_KEY_PATH: REBASED_KEY_PATH,
+            CONF_MAX_GAS_BUDGET: 20_000_000,
+            CONF_CHAIN_ID: CHAIN_ID,
+            CONF_RECEIVER: REBASED_RECEIVER,
+        },
+        entry_options | {CONF_AUTO_PAY: False, CONF_MAX_PAYMENT: 0, CONF_MAX_DAILY: 0},
+    )
+    async for ready in _scenario(hass, entry, stepped_clock):
         yield ready

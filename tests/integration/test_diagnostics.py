@@ -13,13 +13,13 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.iota_energy.const import CONF_NODE_URL
+from custom_components.iota_energy.const import CONF_GRAPHQL_URL, CONF_NODE_URL
 from custom_components.iota_energy.diagnostics import (
     async_get_config_entry_diagnostics,
 )
 from tests.payments.conftest import PAYER_SEED
 
-from .conftest import NODE_USER_INFO
+from .conftest import NODE_USER_INFO, REBASED_MNEMONIC
 from .helpers import wait_for_samples
 
 
@@ -85,4 +85,30 @@ async def test_diagnostics_with_a_wallet(
         assert tail in text
         text = text.replace(tail, f"<tail {number} of {payment.id}>")
     shown = json.loads(text)
+    assert shown == snapshot
+
+
+async def test_diagnostics_with_a_rebased_wallet(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    rebased_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The mnemonic and the GraphQL URL's password are redacted; the rail,
+    network, chain id, key path and gas cap are shown.
+
+    devrebased listens on a port chosen at random: checked, then shown by name.
+    """
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, rebased_entry
+    )
+    text = json.dumps(diagnostics)
+    leaked = REBASED_MNEMONIC in text or REBASED_MNEMONIC.split()[3] in text
+    assert not leaked
+    assert NODE_USER_INFO.split(":")[1] not in text
+    data = diagnostics["entry"]["data"]
+    assert data["mnemonic"] == "**REDACTED**"
+    port = urlsplit(rebased_entry.data[CONF_GRAPHQL_URL]).port
+    assert f"127.0.0.1:{port}/" in text
+    shown = json.loads(text.replace(f"127.0.0.1:{port}/", "127.0.0.1:<port>/"))
     assert shown == snapshot
