@@ -21,3 +21,10 @@ async def test_sensors_with_a_wallet(
 ) -> None:
     """With a wallet, the payment sensors too, after one confirmed payment."""
     assert platform_snapshot(hass, paid_entry.entry_id, "sensor") == snapshot
+
+
+async def test_sensors_with_a_rebased_wallet(
+    hass: HomeAssistant, rebased_entry: MockConfigEntry, snapshot: SnapshotAssertion
+) -> None:
+    """An entry that pays on IOTA Rebased (devrebased), after the scenario."""
+    assert platform_snapshot(hass, rebased_entry.entry_id, "sensor") == snapshot
