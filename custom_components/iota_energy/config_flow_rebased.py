@@ -83,19 +83,19 @@ def _nanos(minimum: int) -> selector.NumberSelector:
     )
 
 
+def _networks() -> selector.SelectSelector:
+    config = selector.SelectSelectorConfig(
+        options=list(REBASED_NETWORKS), mode=selector.SelectSelectorMode.DROPDOWN
+    )
+    config["translation_key"] = "network"
+    return selector.SelectSelector(config)
+
+
 def wallet_schema() -> vol.Schema:
     """Network, service URL, mnemonic, key path and the gas cap."""
     return vol.Schema(
         {
-            vol.Required(
-                CONF_NETWORK, default=NETWORK_MAINNET
-            ): selector.SelectSelector(
-                selector.SelectSelectorConfig(
-                    options=list(REBASED_NETWORKS),
-                    mode=selector.SelectSelectorMode.DROPDOWN,
-                    translation_key="network",
-                )
-            ),
+            vol.Required(CONF_NETWORK, default=NETWORK_MAINNET): _networks(),
             vol.Optional(CONF_GRAPHQL_URL): selector.TextSelector(
                 selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
             ),

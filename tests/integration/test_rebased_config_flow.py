@@ -681,3 +681,23 @@ async def test_the_mnemonic_reaches_no_browser_log_or_diagnostics(
     in_arguments = PAYER_MNEMONIC in record_args or generated in record_args
     assert not in_arguments
     assert caplog.text  # DEBUG records were captured: the check means something
+
+
+async def test_every_rebased_form_menu_and_choice_is_translated(
+    hass: HomeAssistant, chain: DevRebased
+) -> None:
+    """The forms' fields, the menus' options and the network choices have text."""
+    config = strings()["config"]["step"]
+    menu = await to_payments_menu(hass)
+    assert set(menu["menu_options"]) <= set(config["payments"]["menu_options"])
+    result = await configure(hass, menu, {"next_step_id": "rebased"})
+    assert schema_keys(result) <= set(config["rebased"]["data"])
+    assert schema_keys(result) <= set(config["rebased"]["data_description"])
+    result = await configure(hass, result, wallet_input(chain.url, mnemonic=""))
+    assert config["mnemonic_backup"]["description"]
+    result = await configure(hass, result, {})
+    assert schema_keys(result) <= set(config["rebased_receiver"]["data"])
+    networks = strings()["selector"]["network"]["options"]
+    assert set(networks) == {"mainnet", "testnet", "devnet", "custom"}
+    assert {"node", "rebased"} <= set(config["enable_payments"]["menu_options"])
+    assert {"rebased", "rebased_receiver"} <= set(config["reconfigure"]["menu_options"])
