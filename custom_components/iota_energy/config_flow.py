@@ -662,7 +662,7 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Pay on the legacy rail or on IOTA Rebased, or meter and bill only."""
         return self.async_show_menu(
-            step_id="payments", menu_options=["node", "rebased", "bill_only"]
+            step_id="payments", menu_options=["rebased", "node", "bill_only"]
         )
 
     async def async_step_bill_only(
@@ -678,7 +678,7 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Reconfigure: turn payments on, on either rail."""
         return self.async_show_menu(
-            step_id="enable_payments", menu_options=["node", "rebased"]
+            step_id="enable_payments", menu_options=["rebased", "node"]
         )
 
     def _reconfigured_entry(self) -> ConfigEntry | None:

@@ -72,7 +72,7 @@ async def _bill_only(hass: HomeAssistant, result: Any) -> Any:
     """At the payments menu: meter and bill only."""
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "payments"
-    assert result["menu_options"] == ["node", "rebased", "bill_only"]
+    assert result["menu_options"] == ["rebased", "node", "bill_only"]
     return await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "bill_only"}
     )

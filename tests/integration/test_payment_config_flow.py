@@ -543,7 +543,7 @@ async def test_reconfigure_turns_payments_on(
     assert result["menu_options"] == ["reconfigure_meter", "enable_payments"]
     result = await configure(hass, result, {"next_step_id": "enable_payments"})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["node", "rebased"]
+    assert result["menu_options"] == ["rebased", "node"]
     result = await configure(hass, result, {"next_step_id": "node"})
     assert result["step_id"] == "node"
     result = await configure(hass, result, node_input(node.url, "local"))

@@ -173,7 +173,7 @@ async def test_rebased_entry_with_a_typed_mnemonic(
 ) -> None:
     """Network, typed mnemonic, receiver and caps: exactly the rail's keys stored."""
     menu = await to_payments_menu(hass)
-    assert menu["menu_options"] == ["node", "rebased", "bill_only"]
+    assert menu["menu_options"] == ["rebased", "node", "bill_only"]
     result = await configure(hass, menu, {"next_step_id": "rebased"})
     assert schema_keys(result) == {
         "network",
@@ -550,7 +550,7 @@ async def test_reconfigure_turns_rebased_payments_on(
     assert payments_in_flight(entry) is False  # loaded, and it does not pay
     result = await entry.start_reconfigure_flow(hass)
     result = await configure(hass, result, {"next_step_id": "enable_payments"})
-    assert result["menu_options"] == ["node", "rebased"]
+    assert result["menu_options"] == ["rebased", "node"]
     result = await configure(hass, result, {"next_step_id": "rebased"})
     assert suggestions(result) == {}
     result = await configure(hass, result, wallet_input(chain.url, mnemonic=""))
