@@ -101,12 +101,16 @@ class SoakLeg:
         return f"{self.simulated_s}s-{self.rate_hz:g}hz-{period}"
 
 
-def legs(full: bool) -> list[SoakLeg]:
-    """The issue's two soaks, or their short versions (a few payments)."""
+def legs(full: bool, scale: float = 1.0) -> list[SoakLeg]:
+    """The issue's two soaks (``scale`` shortens both), or the short versions."""
     if full:
+        week = max(2 * 3600, round(7 * 86_400 * scale / 3600) * 3600)
+        day = max(300, round(86_400 * scale / 60) * 60)
         return [
-            SoakLeg("7 days, 10 Hz, hourly periods", 7 * 86_400, 10.0, None, 60),
-            SoakLeg("24 h, 10 Hz, 60 s periods", 86_400, 10.0, 60, 5),
+            SoakLeg(
+                f"{week / 86_400:g} days, 10 Hz, hourly periods", week, 10.0, None, 60
+            ),
+            SoakLeg(f"{day / 3600:g} h, 10 Hz, 60 s periods", day, 10.0, 60, 5),
         ]
     return [
         SoakLeg("62 min, 10 Hz, hourly periods", 62 * 60, 10.0, None, 60),

@@ -35,6 +35,8 @@ from tests.payments.conftest import PAYER_SEED, receiver
 from .soak import PROFILE, PROFILE_FILE, SoakFigures, SoakLeg, legs, run_leg, soak_entry
 
 FULL = os.environ.get("IOTA_ENERGY_SOAK") == "full"
+# The full soak's durations times this (benchmarks.soak --scale).
+SCALE = float(os.environ.get("IOTA_ENERGY_SOAK_SCALE", "1"))
 RESULTS = os.environ.get("IOTA_ENERGY_SOAK_RESULTS")
 # The payer holds enough for a week of the demo's load at the tutorial's price.
 SOAK_FUNDS = 10**12
@@ -82,7 +84,7 @@ def _append_result(path: Path, figures: SoakFigures) -> None:
 
 
 @pytest.mark.usefixtures("loopback_sockets")
-@pytest.mark.parametrize("leg", legs(FULL), ids=lambda leg: leg.slug)
+@pytest.mark.parametrize("leg", legs(FULL, SCALE), ids=lambda leg: leg.slug)
 async def test_soak(
     hass: HomeAssistant,
     soak_tangle: DevTangle,
