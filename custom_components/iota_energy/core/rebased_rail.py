@@ -116,7 +116,9 @@ class RebasedRail:
         )
         return signed, book
 
-    def advance(self, transfer: SignedTransfer, now: datetime) -> Advance:
+    def advance(
+        self, transfer: SignedTransfer, book: Mapping[str, Any], now: datetime
+    ) -> Advance:
         """One step by the resume rule: confirmed, dead, or sent (again)."""
         ids = [reference[0] for reference in transfer.record["gas"]]
         versions = self.node.object_versions(self.key.address, ids)
