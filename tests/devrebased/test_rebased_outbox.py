@@ -241,6 +241,33 @@ def test_insufficient_funds_waits_with_nothing_lost_then_pays_once(
         poor.stop()
 
 
+def test_coins_too_small_even_for_the_gas_wait_for_funds(payer: RebasedKey) -> None:
+    """The dry run itself is refused for lack of gas: funds, not node trouble."""
+    from devrebased.server import DevRebased
+
+    poor = DevRebased({payer.address: [1_000_000]}).start()  # < one transfer's gas
+    try:
+        disk = Disk()
+        outbox = outbox_on(poor.url, disk)
+        outbox.enqueue([statement(1, 4)], T0)  # 4 000 nanos
+        (event,) = outbox.step(T0, DAY)
+        assert event.kind is PaymentEventKind.WAITING
+        assert outbox.node_problem is None
+        waiting = outbox.state.payments[0]
+        assert (waiting.status, waiting.reason) == (
+            PaymentStatus.WAITING_FUNDS,
+            "insufficient_funds",
+        )
+        # Asks for enough to cover the amount and the most gas the cap allows.
+        assert waiting.missing == 4_000 + CAP - 1_000_000
+        _fund(poor, payer.address, waiting.missing)
+        outbox, _, _ = run_until(lambda: outbox_on(poor.url, disk), confirmed)
+        assert len(poor.ledger.executed) == 1
+        assert balance(poor, RECEIVER) == 4_000
+    finally:
+        poor.stop()
+
+
 def _fund(chain: Any, owner: str, nanos: int) -> None:
     """A coin arrives for ``owner`` (as a faucet would send it)."""
     from devrebased.ledger import CoinState, _object_id
