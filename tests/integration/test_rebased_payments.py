@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 import json
 import logging
+import socket
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -74,13 +76,28 @@ def chain(coins: list[int]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def entry_data(entry_data: dict[str, Any], chain: Any) -> dict[str, Any]:
+def graphql_url(chain: Any) -> str:
+    """Where the entry pays; a test may parametrize it."""
+    url: str = chain.url
+    return url
+
+
+@pytest.fixture
+def receiver() -> str:
+    """Whom the entry pays; a test may parametrize it."""
+    return RECEIVER
+
+
+@pytest.fixture
+def entry_data(
+    entry_data: dict[str, Any], graphql_url: str, receiver: str
+) -> dict[str, Any]:
     return entry_data | {
         CONF_RAIL: RAIL_REBASED,
         CONF_NETWORK: NETWORK_CUSTOM,
-        CONF_GRAPHQL_URL: chain.url,
+        CONF_GRAPHQL_URL: graphql_url,
         CONF_MNEMONIC: PAYER_MNEMONIC,
-        CONF_RECEIVER: RECEIVER,
+        CONF_RECEIVER: receiver,
         CONF_MAX_GAS_BUDGET: 10**8,
     }
 
@@ -202,6 +219,64 @@ async def test_missing_funds_are_named_in_todays_iota(
     assert issue.translation_placeholders["address"] == (
         RebasedKey.from_mnemonic(PAYER_MNEMONIC).address
     )
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/graphql"
+
+
+@pytest.mark.parametrize("graphql_url", [_closed_port_url()])
+async def test_pay_with_the_node_down_is_a_clear_error_and_keeps_the_payment(
+    hass: HomeAssistant,
+    entry_options: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options=entry_options | {CONF_AUTO_PAY: False}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    entry = mock_config_entry
+    statement = await close_a_period(hass, entry)
+    with pytest.raises(HomeAssistantError) as err:
+        await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "payment_node_unreachable"
+    payments = entry.runtime_data.payments
+    assert payments is not None
+    (queued,) = payments.outbox.state.payments
+    assert queued.status is PaymentStatus.QUEUED
+    assert queued.statement_ids == (statement["id"],)
+    problem = hass.states.get(
+        entity_id(hass, entry, "payment_problem", "binary_sensor")
+    )
+    assert problem.state == "on"
+    assert problem.attributes["reason"] == "node_unreachable"
+    assert PAYER_MNEMONIC.split()[0] not in str(err.value)
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("receiver", [RebasedKey.from_mnemonic(PAYER_MNEMONIC).address])
+async def test_paying_the_wallet_itself_fails_before_signing(
+    hass: HomeAssistant, init_integration: MockConfigEntry, chain: Any
+) -> None:
+    entry = init_integration
+    failed = async_capture_events(hass, "iota_energy_payment_failed")
+    await close_a_period(hass, entry)
+    await hass.async_block_till_done()
+    await until(hass, entry, PaymentStatus.FAILED)
+    assert [e.data["reason"] for e in failed] == ["receiver_is_wallet"]
+    assert chain.ledger.executed == {}
+    await refresh(hass, entry)
+    problem = hass.states.get(
+        entity_id(hass, entry, "payment_problem", "binary_sensor")
+    )
+    assert problem.state == "on"
+    assert problem.attributes["reason"] == "receiver_is_wallet"
 
 
 def test_settings_of_a_rebased_entry() -> None:
