@@ -81,6 +81,7 @@ from custom_components.iota_energy.core.circuit import TutorialCircuit
 from custom_components.iota_energy.core.ina219_model import VirtualIna219
 from custom_components.iota_energy.core.ledger import Statement
 from custom_components.iota_energy.core.legacy_node import LegacyNode
+from custom_components.iota_energy.core.legacy_rail import LegacyRail
 from custom_components.iota_energy.core.outbox import (
     FollowSchedule,
     Outbox,
@@ -414,7 +415,12 @@ class Payer:
 
     def use(self, mode: str, placement: str) -> None:
         self.outbox.policy = PaymentPolicy(receiver=self.receiver, pow_mode=mode)
-        self.outbox.wallet = self.wallets[placement]
+        # The proof of work mode belongs to the legacy rail over the wallet.
+        self.outbox.rail = LegacyRail(
+            self.wallets[placement],
+            pow_mode=mode,
+            follow=self.outbox.schedule.legacy(),
+        )
 
     async def _step(self) -> None:
         now = datetime.now(UTC)

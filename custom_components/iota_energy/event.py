@@ -105,6 +105,8 @@ class PaymentsEvent(IotaEnergyEntity, EventEntity):
                 "payment_id": payment.id,
                 "amount_iota": payment.amount,
                 "amount_unit": payment.unit.value,
+                # The bill on the chain: bundle hash or Rebased digest.
+                "transfer_id": payment.transfer_id,
                 "bundle_hash": payment.bundle_hash,
                 "reason": payment.reason,
             },

@@ -5,10 +5,11 @@ The outbox (core/outbox.py) decides and acts; this module only
 * keeps its document in two-slot storage (written from the worker thread
   the outbox runs in, and waited for: durable before acting),
 * runs its steps off the event loop, one at a time, on a timer,
-* gives the wallet a worker process for its CPU-bound work (signing,
-  address derivation, local proof of work: pure Python that would hold
-  Home Assistant's GIL), started at the first payment and stopped with the
-  entry,
+* builds the entry's payment rail: legacy (a PyOTA wallet, with a worker
+  process for its CPU-bound work: signing, address derivation, local proof
+  of work, pure Python that would hold Home Assistant's GIL; started at the
+  first payment and stopped with the entry) or IOTA Rebased (iota-sdk, whose
+  signing takes a millisecond and needs no worker),
 * queues statements as periods close (automatic payment) or on request,
 * mirrors each payment's state into the ledger's statements,
 * fires the payment events, raises and clears repair issues, and
@@ -31,11 +32,17 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_AUTO_PAY,
+    CONF_GRAPHQL_URL,
+    CONF_KEY_PATH,
     CONF_MAX_DAILY,
+    CONF_MAX_GAS_BUDGET,
     CONF_MAX_PAYMENT,
+    CONF_MNEMONIC,
     CONF_MWM,
+    CONF_NETWORK,
     CONF_NODE_URL,
     CONF_POW_MODE,
+    CONF_RAIL,
     CONF_RECEIVER,
     CONF_SEED,
     CONF_TAG,
@@ -47,9 +54,13 @@ from .const import (
     DOMAIN,
     EVENT_PAYMENT_PREFIX,
     LOGGER,
+    NETWORK_CUSTOM,
+    RAIL_LEGACY,
+    RAIL_REBASED,
 )
 from .core.ledger import PaymentState, Statement
 from .core.legacy_node import LegacyNode
+from .core.legacy_rail import LegacyRail
 from .core.outbox import (
     FollowSchedule,
     Outbox,
@@ -63,7 +74,12 @@ from .core.payments import (
     PaymentStatus,
     statement_state_of,
 )
-from .core.wallet import Funds, LegacyWallet
+from .core.rail import Funds, Rail
+from .core.rebased_keys import DEFAULT_PATH, RebasedKey
+from .core.rebased_node import NETWORK_URLS, RebasedNode
+from .core.rebased_rail import DEFAULT_MAX_GAS_BUDGET, RebasedRail
+from .core.units import Amount, Denomination
+from .core.wallet import LegacyWallet
 from .core.worker_pool import WorkerPool
 from .persistence.document_slots import DurableState
 
@@ -86,38 +102,76 @@ class OutboxWriteError(OSError):
 
 @dataclass(frozen=True, slots=True)
 class PaymentSettings:
-    """What the entry says about paying."""
+    """What the entry says about paying (secrets out of every repr)."""
 
+    # The legacy node's URL, or the Rebased GraphQL service's.
     node_url: str
-    seed: str = field(repr=False)
     receiver: str
-    mwm: int
     auto_pay: bool
     policy: PaymentPolicy
-    tag: str
+    rail: str = RAIL_LEGACY
+    # Legacy rail.
+    seed: str = field(default="", repr=False)
+    mwm: int = 0
+    tag: str = DEFAULT_TAG
+    # Rebased rail.
+    mnemonic: str = field(default="", repr=False)
+    key_path: str = DEFAULT_PATH
+    max_gas_budget: int = DEFAULT_MAX_GAS_BUDGET
 
     @classmethod
     def from_entry(
         cls, data: dict[str, Any], options: dict[str, Any]
     ) -> PaymentSettings | None:
         """None when the entry does not pay (metering and billing only)."""
+        rail = str(data.get(CONF_RAIL, RAIL_LEGACY))
+        if rail == RAIL_REBASED:
+            return cls._rebased(data, options)
         if not data.get(CONF_NODE_URL):
             return None
-        receiver = str(data[CONF_RECEIVER])
         return cls(
             node_url=str(data[CONF_NODE_URL]),
             seed=str(data[CONF_SEED]),
-            receiver=receiver,
+            receiver=str(data[CONF_RECEIVER]),
             mwm=int(data[CONF_MWM]),
             auto_pay=bool(options.get(CONF_AUTO_PAY, DEFAULT_AUTO_PAY)),
-            policy=PaymentPolicy(
-                receiver=receiver,
-                max_payment=int(options.get(CONF_MAX_PAYMENT, DEFAULT_MAX_PAYMENT)),
-                max_daily=int(options.get(CONF_MAX_DAILY, DEFAULT_MAX_DAILY)),
-                pow_mode=str(options.get(CONF_POW_MODE, DEFAULT_POW_MODE)),
-            ),
+            policy=_policy(data, options),
             tag=str(options.get(CONF_TAG, DEFAULT_TAG)),
         )
+
+    @classmethod
+    def _rebased(
+        cls, data: dict[str, Any], options: dict[str, Any]
+    ) -> PaymentSettings | None:
+        if not data.get(CONF_MNEMONIC):
+            return None
+        network = str(data.get(CONF_NETWORK, NETWORK_CUSTOM))
+        url = (
+            str(data[CONF_GRAPHQL_URL])
+            if network == NETWORK_CUSTOM
+            else NETWORK_URLS[network]
+        )
+        # The gas cap may be changed in the options; the flow sets it first.
+        max_gas = options.get(CONF_MAX_GAS_BUDGET, data.get(CONF_MAX_GAS_BUDGET))
+        return cls(
+            rail=RAIL_REBASED,
+            node_url=url,
+            mnemonic=str(data[CONF_MNEMONIC]),
+            key_path=str(data.get(CONF_KEY_PATH) or DEFAULT_PATH),
+            max_gas_budget=int(max_gas or DEFAULT_MAX_GAS_BUDGET),
+            receiver=str(data[CONF_RECEIVER]),
+            auto_pay=bool(options.get(CONF_AUTO_PAY, DEFAULT_AUTO_PAY)),
+            policy=_policy(data, options),
+        )
+
+
+def _policy(data: dict[str, Any], options: dict[str, Any]) -> PaymentPolicy:
+    return PaymentPolicy(
+        receiver=str(data[CONF_RECEIVER]),
+        max_payment=int(options.get(CONF_MAX_PAYMENT, DEFAULT_MAX_PAYMENT)),
+        max_daily=int(options.get(CONF_MAX_DAILY, DEFAULT_MAX_DAILY)),
+        pow_mode=str(options.get(CONF_POW_MODE, DEFAULT_POW_MODE)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +179,7 @@ class PaymentSnapshot:
     """What the payment entities show."""
 
     state: str
-    balance: int | None
+    balance: int | None  # whole legacy i on either rail, like every entity amount
     deposit_address: str | None
     paid_total: int
     last_paid_at: datetime | None
@@ -182,9 +236,9 @@ class PaymentManager:
         loaded = await self._store.async_load()
         state = loaded.value or OutboxState()
         settings = self.settings
-        wallet = await self.hass.async_add_executor_job(self._build_wallet)
+        rail = await self.hass.async_add_executor_job(self._build_rail)
         self._outbox = Outbox(
-            state, wallet, settings.policy, self._persist_blocking, self._schedule
+            state, rail, settings.policy, self._persist_blocking, self._schedule
         )
         if loaded.value is None:
             # The key bookkeeping must exist on disk before any key is used.
@@ -211,16 +265,22 @@ class PaymentManager:
             # Nothing runs in it now: the ticks are done.
             await self.hass.async_add_executor_job(self._worker.shutdown)
 
-    def _build_wallet(self) -> LegacyWallet:
+    def _build_rail(self) -> Rail:
+        """The entry's rail (blocking: the SDK's import takes a second)."""
         settings = self.settings
+        if settings.rail == RAIL_REBASED:
+            return build_rebased_rail(settings)
         # Its process starts with the first job (the first balance read).
         self._worker = WorkerPool()
-        return LegacyWallet(
+        wallet = LegacyWallet(
             settings.seed,
             LegacyNode(settings.node_url),
             mwm=settings.mwm,
             tag=settings.tag,
             run=self._worker.run,
+        )
+        return LegacyRail(
+            wallet, pow_mode=settings.policy.pow_mode, follow=self._schedule.legacy()
         )
 
     @property
@@ -251,7 +311,7 @@ class PaymentManager:
         last = state.last_confirmed()
         return PaymentSnapshot(
             state="idle" if current is None else current.status.value,
-            balance=None if self._funds is None else self._funds.spendable,
+            balance=None if self._funds is None else _in_i(self._funds.spendable),
             deposit_address=self._deposit_address,
             paid_total=state.paid_total,
             last_paid_at=None if last is None else last.confirmed_at,
@@ -476,9 +536,12 @@ class PaymentManager:
         """Show each payment's state on its statements, durably."""
         updates: dict[str, tuple[PaymentState, dict[str, Any]]] = {}
         for payment in payments:
+            # The bill on the chain: each statement names the transfer that
+            # paid it (bundle hash or Rebased digest).
             record = {
                 "payment_id": payment.id,
                 "status": payment.status.value,
+                "transfer_id": payment.transfer_id,
                 "bundle_hash": payment.bundle_hash,
             }
             for statement_id in payment.statement_ids:
@@ -491,12 +554,11 @@ class PaymentManager:
             return
         if self.outbox.node_problem is not None:
             return
-        state = self.outbox.state
-        wallet = self.outbox.wallet
+        rail = self.outbox.rail
+        book = self.outbox.book()
 
         def read() -> tuple[Funds, str]:
-            funds = wallet.funds(state.next_index, state.spent_indexes)
-            return funds, wallet.address_with_checksum(state.deposit_index)
+            return rail.funds(book), rail.deposit_address(book)
 
         try:
             self._funds, self._deposit_address = await self.hass.async_add_executor_job(
@@ -562,7 +624,7 @@ class PaymentManager:
                 severity=ir.IssueSeverity.WARNING,
                 translation_key="insufficient_funds",
                 translation_placeholders={
-                    "missing": str(waiting.missing),
+                    "missing": _missing_text(waiting),
                     "payment_id": waiting.id,
                     "address": self._deposit_address or "",
                 },
@@ -579,6 +641,26 @@ class PaymentManager:
         )
         if not future.result():
             raise OutboxWriteError("the outbox document could not be written")
+
+
+def build_rebased_rail(settings: PaymentSettings) -> Rail:
+    """The Rebased rail of ``settings`` (blocking: imports the SDK)."""
+    key = RebasedKey.from_mnemonic(settings.mnemonic, settings.key_path)
+    return RebasedRail(
+        key, RebasedNode(settings.node_url), max_gas_budget=settings.max_gas_budget
+    )
+
+
+def _in_i(amount: Amount) -> int:
+    """Whole legacy i (the unit the entities count on both rails)."""
+    return amount.to_floor(Denomination.LEGACY_I)[0].value
+
+
+def _missing_text(payment: Payment) -> str:
+    """What the repair issue's "{missing} IOTA" reads: i, or today's IOTA."""
+    if payment.unit is Denomination.LEGACY_I:
+        return str(payment.missing)
+    return format(Amount(payment.missing, payment.unit).iota, "f")
 
 
 def _current(state: OutboxState) -> Payment | None:

@@ -16,9 +16,12 @@ from custom_components.iota_energy.core.payments import (
     OutboxState,
     Payment,
     PaymentStatus,
+    signed_transfer_of,
     statement_state_of,
+    with_signed_transfer,
 )
-from custom_components.iota_energy.core.units import Denomination
+from custom_components.iota_energy.core.rail import RailName, SignedTransfer
+from custom_components.iota_energy.core.units import Amount, Denomination
 
 T0 = datetime(2026, 12, 2, 10, tzinfo=UTC)
 TRYTES = "A" * 2673
@@ -174,3 +177,81 @@ def test_any_valid_bookkeeping_round_trips(spent: list[int], extra: int) -> None
         next_index=max(spent, default=0) + extra, spent_indexes=set(spent)
     )
     assert OutboxState.from_dict(json.loads(json.dumps(outbox.to_dict()))) == outbox
+
+
+def rebased_transfer(nanos: int) -> SignedTransfer:
+    return SignedTransfer(
+        RailName.REBASED,
+        "9" * 44,
+        Amount(nanos, Denomination.NANOS),
+        {"bcs": "AAAA", "signature": "BBBB", "gas": [["0x1", 3, "digest"]]},
+    )
+
+
+def rebased(status: PaymentStatus, **extra: Any) -> Payment:
+    return Payment(
+        **{
+            "id": "P000007",
+            "statement_ids": ("S000007",),
+            "amount": 12_000,
+            "unit": Denomination.NANOS,
+            "receiver": "0x" + "ab" * 32,
+            "message": "MESSAGE",
+            "created_at": T0,
+            "status": status,
+            "transfer": rebased_transfer(12_000),
+        }
+        | extra
+    )
+
+
+def test_a_rebased_payment_round_trips_with_its_transfer_fee_and_history() -> None:
+    sent = rebased(
+        PaymentStatus.CONFIRMED,
+        fee=Amount(1_000_000, Denomination.NANOS),
+        superseded=("8" * 44,),
+    )
+    original = OutboxState(payments=[sent])
+    restored = OutboxState.from_dict(json.loads(json.dumps(original.to_dict())))
+    assert restored == original
+    summary = sent.summary()
+    assert summary["transfer_id"] == "9" * 44
+    assert summary["bundle_hash"] is None
+    assert (summary["fee"], summary["fee_unit"]) == (1_000_000, "nanos")
+    assert summary["superseded"] == ["8" * 44]
+    assert signed_transfer_of(sent) == sent.transfer
+
+
+def test_a_legacy_bundle_reads_as_the_legacy_rails_record_and_back() -> None:
+    broadcast = payment(2, PaymentStatus.BROADCAST)
+    transfer = signed_transfer_of(broadcast)
+    assert transfer is not None
+    assert transfer.rail is RailName.LEGACY
+    assert transfer.transfer_id == broadcast.bundle_hash == broadcast.transfer_id
+    assert transfer.record["stage"] == "broadcast"
+    assert transfer.amount == Amount(broadcast.amount, Denomination.LEGACY_I)
+    assert with_signed_transfer(broadcast, transfer, broadcast.status) == broadcast
+    assert signed_transfer_of(payment(3)) is None
+
+
+@pytest.mark.parametrize(
+    ("make", "complaint"),
+    [
+        (lambda: rebased(PaymentStatus.QUEUED), "has no signed transfer"),
+        (lambda: rebased(PaymentStatus.ATTACHED), "has no signed transfer"),
+        (lambda: rebased(PaymentStatus.SIGNED, amount=13_000), "another amount"),
+        (lambda: rebased(PaymentStatus.SIGNED, bundle_hash=HASH), "legacy bundle"),
+        (
+            lambda: rebased(
+                PaymentStatus.SIGNED,
+                transfer=SignedTransfer(
+                    RailName.LEGACY, HASH, Amount(12_000, Denomination.NANOS)
+                ),
+            ),
+            "legacy bundle",
+        ),
+    ],
+)
+def test_inconsistent_rebased_payments_are_refused(make: Any, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        make()

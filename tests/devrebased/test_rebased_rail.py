@@ -88,8 +88,8 @@ def test_it_is_a_rail(node: Any, payer: RebasedKey) -> None:
 def test_paid_end_to_end_with_gas_accounted(node: Any, payer: RebasedKey) -> None:
     transfer = sign(node, payer)
     assert transfer.record["gas_budget"] == BUDGET
-    assert rail(node, payer).advance(transfer, NOW).progress is Progress.SENT
-    done = rail(node, payer).advance(transfer, NOW)
+    assert rail(node, payer).advance(transfer, {}, NOW).progress is Progress.SENT
+    done = rail(node, payer).advance(transfer, {}, NOW)
     assert done.progress is Progress.CONFIRMED
     assert done.fee == Amount(GAS_FEE, Denomination.NANOS)
     client = RebasedNode(node.url)
@@ -115,11 +115,13 @@ def test_a_crash_after_each_step_executes_one_transaction(
     transfer = sign(node, payer)
     assert transfer == lost
     # Crash after the record was written, before sending: sent on resume.
-    assert rail(node, payer).advance(transfer, NOW).progress is Progress.SENT
+    assert rail(node, payer).advance(transfer, {}, NOW).progress is Progress.SENT
     # Crash after sending, before anything else was written: the resume
     # rule finds the effects and never sends anything else.
     for _ in range(3):
-        assert rail(node, payer).advance(transfer, NOW).progress is Progress.CONFIRMED
+        assert (
+            rail(node, payer).advance(transfer, {}, NOW).progress is Progress.CONFIRMED
+        )
     assert len(node.ledger.executed) == 1
     assert len(sent) == 1  # sent once, never again after it executed
     assert RebasedNode(node.url).balance(RECEIVER) == AMOUNT
@@ -130,13 +132,13 @@ def test_dead_only_when_it_can_never_execute(node: Any, payer: RebasedKey) -> No
     # Something else spends the same coin version first (another wallet
     # holding the same mnemonic, say).
     other = sign(node, payer, 5)
-    rail(node, payer).advance(other, NOW)
-    assert rail(node, payer).advance(transfer, NOW).progress is Progress.DEAD
+    rail(node, payer).advance(other, {}, NOW)
+    assert rail(node, payer).advance(transfer, {}, NOW).progress is Progress.DEAD
     # Only now a new transaction: it pays, once.
     again = sign(node, payer)
     assert again.transfer_id != transfer.transfer_id
-    rail(node, payer).advance(again, NOW)
-    assert rail(node, payer).advance(again, NOW).progress is Progress.CONFIRMED
+    rail(node, payer).advance(again, {}, NOW)
+    assert rail(node, payer).advance(again, {}, NOW).progress is Progress.CONFIRMED
     assert RebasedNode(node.url).balance(RECEIVER) == AMOUNT + 5
 
 
@@ -181,7 +183,7 @@ def test_a_node_down_changes_nothing_stored(payer: RebasedKey, node: Any) -> Non
     node.stop()
     with pytest.raises(NodeError) as caught:
         RebasedRail(payer, RebasedNode(url, timeout_s=5), max_gas_budget=10**8).advance(
-            transfer, NOW
+            transfer, {}, NOW
         )
     assert caught.value.kind == "unreachable"
     assert transfer.to_dict() == before

@@ -33,7 +33,10 @@ async def test_events_with_a_wallet(
         "attributes"
     ]
     assert attributes["bundle_hash"] == payment.bundle_hash
+    # The legacy rail's transfer id is the bundle hash.
+    assert attributes["transfer_id"] == payment.bundle_hash
     attributes["bundle_hash"] = f"<bundle hash of {payment.id}>"
+    attributes["transfer_id"] = f"<bundle hash of {payment.id}>"
     assert shown == snapshot
 
 

@@ -1,70 +1,79 @@
-"""The payment outbox: every due statement paid exactly once.
+"""The payment outbox: every due statement paid exactly once, on any rail.
 
 The outbox owns the durable :class:`~.payments.OutboxState` and advances one
-payment one step per :meth:`Outbox.step` call. Each step first writes the
+payment one step per :meth:`Outbox.step` call, through a
+:class:`~.rail.Rail` (legacy: :class:`~.legacy_rail.LegacyRail`; IOTA
+Rebased: :class:`~.rebased_rail.RebasedRail`). Each step first writes the
 state it is about to act on through ``persist`` (which must be durable when
 it returns, or raise), and only then acts; a failed write leaves memory as
 it was and acts on nothing. So after a crash at any point the stored state
 is at most one step behind what happened, and every step is safe to repeat:
 
-========== ============================================ =====================
-status     the step                                     repeated after crash
-========== ============================================ =====================
-queued     check caps, receiver, funds; reserve the     signs again: the lost
-           remainder index (written), sign; write       signature never left
-           ``signed`` with the trytes and the inputs    the machine
-           marked spent
-signed     proof of work (node or local) on the stored  new PoW on the same
-           signed trytes; write ``attached``            signed trytes
-attached   broadcast and store; write ``broadcast``     rebroadcast the same
-broadcast  follow it (schedule below) until confirmed   -
-========== ============================================ =====================
+=========== ============================================ ====================
+status      the step                                     repeated after crash
+=========== ============================================ ====================
+queued      check caps and receiver; ``rail.sign`` (the  signs again: the
+            rail reserves what it hands out, written,    lost signature
+            before signing); write ``signed`` with the   never left the
+            signed transfer and the wallet's new book    machine
+signed,     ``rail.advance`` on the stored transfer:     the same stored
+attached    legacy proof of work or broadcast; Rebased   transfer again
+            execution of the stored bytes
+broadcast   ``rail.advance`` every ``check_interval``    -
+            until confirmed (legacy: promote or
+            reattach the same signed trytes; Rebased:
+            effects looked up by digest)
+=========== ============================================ ====================
 
-The follow schedule (:class:`FollowSchedule`), after the legacy wallets:
-check inclusion every ``check_interval`` (5 s); while the newest attachment
-is younger than ``promote_window`` (11 min, iota.js ``isAboveMaxDepth``) and
-``checkConsistency`` holds, promote it every ``promote_interval`` (30 s);
-otherwise reattach (new proof of work on the same signed trytes, back to
-``signed``). Any attachment confirming confirms the payment.
+A rail never signs a second transaction for a payment by itself; when
+``advance`` answers ``DEAD`` (Rebased only: the stored transaction provably
+can never execute) the payment goes back to ``queued``, its old transfer id
+kept in ``superseded``, and is signed anew.
 
-One bundle is in flight at a time: a payment is signed only when no other
-payment is signed and unconfirmed (its remainder would be pending anyway).
-Node failures retry with exponential back-off (5 s doubling to 5 min) and
-never change what is stored. A wallet worker process that dies mid-step
-(:class:`~.worker_pool.WorkerLost`: killed while signing, deriving or doing
-proof of work) leaves the step undone and unwritten; the next step repeats
-it, as after a crash.
+One transfer is in flight at a time: a payment is signed only when no other
+payment is signed and unconfirmed. Node failures retry with exponential
+back-off (5 s doubling to 5 min) and never change what is stored. A wallet
+worker process that dies mid-step (:class:`~.worker_pool.WorkerLost`) leaves
+the step undone and unwritten; the next step repeats it, as after a crash.
+
+Statements owe legacy i; a payment is made in its rail's unit (exactly
+converted: 1 i = 1000 nanos, docs/rebased.md). The caps, the daily sums and
+``paid_total`` count i.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 import json
 import logging
+from typing import Any
 
 from .bill_message import bill_statements, encode_bill, trytes_to_ascii
 from .ledger import Statement
-from .legacy_node import NodeError, Tips
+from .legacy_node import NodeError
+from .legacy_rail import POW_MODES, FollowTimes, LegacyRail
 from .payments import (
     IN_FLIGHT,
     UNSIGNED,
-    Attachment,
     OutboxState,
     Payment,
     PaymentStatus,
+    signed_transfer_of,
+    with_signed_transfer,
 )
-from .pow import FIELDS
-from .wallet import Candidate, LegacyWallet, tail_hash
+from .rail import Advance, Progress, Rail, ReceiverError, Shortfall, TransferOrder
+from .rebased_wallet import TransferError
+from .units import Amount, Denomination
+from .wallet import LegacyWallet
 from .wallet_work import WalletError
 from .worker_pool import WorkerLost
 
 _LOGGER = logging.getLogger(__name__)
 
-POW_MODES = ("auto", "local", "node")
-MAX_REMAINDER_TRIES = 5
+LEGACY_I = Denomination.LEGACY_I
 
 
 class PaymentEventKind(StrEnum):
@@ -84,11 +93,12 @@ class PaymentEvent:
 
 @dataclass(frozen=True, slots=True)
 class PaymentPolicy:
-    """Who is paid and within which limits (0 = no cap)."""
+    """Who is paid and within which limits (0 = no cap; caps count i)."""
 
     receiver: str
     max_payment: int = 0
     max_daily: int = 0
+    # Legacy rail only: where proof of work is done.
     pow_mode: str = "auto"
 
     def __post_init__(self) -> None:
@@ -100,7 +110,7 @@ class PaymentPolicy:
 
 @dataclass(frozen=True, slots=True)
 class FollowSchedule:
-    """How a broadcast payment is followed and how failures are retried."""
+    """How a sent payment is followed and how failures are retried."""
 
     check_interval: timedelta = timedelta(seconds=5)
     promote_interval: timedelta = timedelta(seconds=30)
@@ -109,6 +119,14 @@ class FollowSchedule:
     depth: int = 3
     backoff_first: timedelta = timedelta(seconds=5)
     backoff_max: timedelta = timedelta(minutes=5)
+
+    def legacy(self) -> FollowTimes:
+        """The legacy rail's part: promotion and reattachment times."""
+        return FollowTimes(
+            promote_interval=self.promote_interval,
+            promote_window=self.promote_window,
+            depth=self.depth,
+        )
 
 
 @dataclass(slots=True)
@@ -134,16 +152,21 @@ class Outbox:
     def __init__(
         self,
         state: OutboxState,
-        wallet: LegacyWallet,
+        rail: Rail | LegacyWallet,
         policy: PaymentPolicy,
         persist: Callable[[OutboxState], None],
         schedule: FollowSchedule | None = None,
     ) -> None:
+        """``rail``: a LegacyWallet is paid through a LegacyRail over it."""
         self._state = state
-        self.wallet = wallet
         self.policy = policy
         self._persist = persist
         self.schedule = schedule or FollowSchedule()
+        if isinstance(rail, LegacyWallet):
+            rail = LegacyRail(
+                rail, pow_mode=policy.pow_mode, follow=self.schedule.legacy()
+            )
+        self.rail: Rail = rail
         self.node_problem: NodeProblem | None = None
         self.workers_lost = 0  # in a row; the next step starts a new worker
         self._follow = _Follow()
@@ -152,15 +175,27 @@ class Outbox:
     def state(self) -> OutboxState:
         return self._state
 
+    @property
+    def wallet(self) -> LegacyWallet:
+        """The legacy rail's wallet (AttributeError on another rail)."""
+        rail = self.rail
+        if not isinstance(rail, LegacyRail):
+            raise AttributeError("only the legacy rail has a LegacyWallet")
+        return rail.wallet
+
+    def book(self) -> dict[str, Any]:
+        """The wallet's bookkeeping as the rail reads it."""
+        return _book(self._state)
+
     # --- commands --------------------------------------------------------------
 
     def enqueue(self, statements: Sequence[Statement], now: datetime) -> Payment | None:
         """Queue ``statements`` (those with IOTA due, not already queued).
 
         They join the newest queued payment if it is still unsigned and
-        unapproved (one bundle instead of many after an outage); otherwise
-        they become a new payment. Returns the payment, or None when there
-        is nothing to pay.
+        unapproved (one transfer instead of many after an outage); otherwise
+        they become a new payment, in the rail's unit. Returns the payment,
+        or None when there is nothing to pay.
         """
         taken = self._state.statement_ids_in_open_payments()
         fresh = [s for s in statements if s.due_iota > 0 and s.id not in taken]
@@ -168,6 +203,7 @@ class Outbox:
             return None
         draft = self._draft()
         last = draft.payments[-1] if draft.payments else None
+        unit = self.rail.unit
         if (
             last is not None
             and last.status in {PaymentStatus.QUEUED, PaymentStatus.WAITING_FUNDS}
@@ -175,21 +211,23 @@ class Outbox:
             and last.receiver == self.policy.receiver
         ):
             entries = _bill_entries(last) + bill_statements(fresh)
-            amount = last.amount + sum(s.due_iota for s in fresh)
+            due_i = sum(int(str(e["due"])) for e in entries)
             payment = last.evolve(
                 statement_ids=last.statement_ids + tuple(s.id for s in fresh),
-                amount=amount,
-                message=encode_bill(last.id, amount, entries),
+                amount=Amount(due_i, LEGACY_I).to(unit).value,
+                unit=unit,
+                message=encode_bill(last.id, due_i, entries),
             )
         else:
             payment_id = draft.new_payment_id()
-            amount = sum(s.due_iota for s in fresh)
+            due_i = sum(s.due_iota for s in fresh)
             payment = Payment(
                 id=payment_id,
                 statement_ids=tuple(s.id for s in fresh),
-                amount=amount,
+                amount=Amount(due_i, LEGACY_I).to(unit).value,
+                unit=unit,
                 receiver=self.policy.receiver,
-                message=encode_bill(payment_id, amount, bill_statements(fresh)),
+                message=encode_bill(payment_id, due_i, bill_statements(fresh)),
                 created_at=now,
             )
         draft.put(payment)
@@ -259,38 +297,61 @@ class Outbox:
     def _advance(self, payment: Payment, now: datetime, day: str) -> list[PaymentEvent]:
         if payment.status in UNSIGNED:
             return self._sign(payment, now, day)
-        if payment.status is PaymentStatus.SIGNED:
-            return self._attach(payment, now)
-        if payment.status is PaymentStatus.ATTACHED:
-            return self._broadcast(payment, now)
-        return self._follow_up(payment, now)
+        return self._send(payment, now)
 
     # queued -> signed ---------------------------------------------------------
 
     def _sign(self, payment: Payment, now: datetime, day: str) -> list[PaymentEvent]:
-        state = self._state
         if payment.status is PaymentStatus.WAITING_FUNDS and not self._due(
             payment.id, now, self.schedule.funds_interval
         ):
             return []
+        rail = self.rail
         if payment.receiver != self.policy.receiver:
             # Reconfigured since it was queued: nothing signed yet, pay the new one.
             payment = payment.evolve(receiver=self.policy.receiver)
+        if payment.unit is not rail.unit:
+            # The rail changed since it was queued: the same IOTA, in its unit.
+            amount = Amount(payment.amount, payment.unit).to(rail.unit)
+            payment = payment.evolve(amount=amount.value, unit=amount.unit)
         if not payment.approved and (reason := self._over_cap(payment, day)):
             return self._wait(payment, PaymentStatus.AWAITING_APPROVAL, reason, 0)
-        wallet = self.wallet
-        if wallet.node.spent([payment.receiver])[0]:
-            return self._fail(payment, "receiver_spent")
-        candidates, newly_spent = wallet.candidates(
-            state.next_index, state.spent_indexes
+        try:
+            receiver = rail.check_receiver(payment.receiver)
+        except ReceiverError as err:
+            return self._fail(payment, err.reason)
+        return self._sign_for(payment, receiver, now, day)
+
+    def _sign_for(
+        self, payment: Payment, receiver: str, now: datetime, day: str
+    ) -> list[PaymentEvent]:
+        """Sign ``payment`` (its checks passed); write it before it is sent."""
+        rail = self.rail
+        order = TransferOrder(
+            payment.id, receiver, Amount(payment.amount, payment.unit), payment.message
         )
-        chosen = _choose(candidates, payment.amount)
+        reserving = payment
+
+        def reserve(book: Mapping[str, Any]) -> None:
+            # What the rail hands out is durable before it signs with it.
+            nonlocal reserving
+            draft = self._draft()
+            reserving = _apply_book(draft, book, reserving)
+            draft.put(reserving)
+            self._commit(draft)
+
+        try:
+            result, book = rail.sign(order, _book(self._state, payment), reserve)
+        except WalletError as err:
+            _LOGGER.error("Payment %s could not be signed: %s", payment.id, err)
+            return self._fail(reserving, "signing_failed")
+        except TransferError as err:
+            _LOGGER.error("Payment %s could not be signed: %s", payment.id, err)
+            return self._fail(reserving, err.reason)
         draft = self._draft()
-        draft.spent_indexes |= newly_spent
-        if draft.deposit_index in draft.spent_indexes:
-            draft.deposit_index = draft.reserve_index()
-        if chosen is None:
-            missing = payment.amount - sum(c.balance for c in candidates)
+        payment = _apply_book(draft, book, reserving)
+        if isinstance(result, Shortfall):
+            missing = result.missing.to(payment.unit).value
             return self._wait(
                 payment,
                 PaymentStatus.WAITING_FUNDS,
@@ -298,160 +359,100 @@ class Outbox:
                 missing,
                 draft,
             )
-        remainder = payment.remainder_index
-        if sum(c.balance for c in chosen) > payment.amount:
-            remainder = self._fresh_remainder(draft, remainder)
-            if remainder != payment.remainder_index:
-                draft.put(payment.evolve(remainder_index=remainder))
-                # The index is durably handed out before anything uses it.
-                self._commit(draft)
-                draft = self._draft()
-        else:
-            remainder = None
-        try:
-            signed = wallet.sign(
-                payment.receiver, payment.amount, payment.message, chosen, remainder
-            )
-        except WalletError as err:
-            _LOGGER.error("Payment %s could not be signed: %s", payment.id, err)
-            return self._fail(payment, "signing_failed")
-        draft.spent_indexes |= {index for index, _ in signed.inputs}
-        if draft.deposit_index in draft.spent_indexes:
-            draft.deposit_index = draft.reserve_index()
-        draft.sent_by_day[day] = draft.sent_by_day.get(day, 0) + payment.amount
-        draft.put(
-            payment.evolve(
-                status=PaymentStatus.SIGNED,
-                reason=None,
-                missing=0,
-                remainder_index=remainder,
-                inputs=signed.inputs,
-                bundle_hash=signed.bundle_hash,
-                signed_trytes=signed.trytes,
-                signed_at=now,
-            )
+        draft.sent_by_day[day] = draft.sent_by_day.get(day, 0) + _in_i(payment)
+        signed = with_signed_transfer(
+            payment.evolve(reason=None, missing=0, signed_at=now),
+            result,
+            PaymentStatus.SIGNED,
         )
+        draft.put(signed)
         # Written before any of it leaves the machine: never signed twice.
         self._commit(draft)
         return []
 
-    def _fresh_remainder(self, draft: OutboxState, reserved: int | None) -> int:
-        """A remainder index reserved for this payment, never signed from."""
-        index = reserved
-        for _ in range(MAX_REMAINDER_TRIES):
-            if index is None or index in draft.spent_indexes:
-                index = draft.reserve_index()
-            if not self.wallet.node.spent([self.wallet.address(index)])[0]:
-                return index
-            draft.spent_indexes.add(index)
-            index = None
-        raise NodeError(
-            "wereAddressesSpentFrom", "garbage", "every fresh address is spent"
-        )
-
     def _over_cap(self, payment: Payment, day: str) -> str | None:
         policy = self.policy
-        if policy.max_payment and payment.amount > policy.max_payment:
+        amount = _in_i(payment)
+        if policy.max_payment and amount > policy.max_payment:
             return "over_payment_cap"
         sent = self._state.sent_by_day.get(day, 0)
-        if policy.max_daily and sent + payment.amount > policy.max_daily:
+        if policy.max_daily and sent + amount > policy.max_daily:
             return "over_daily_cap"
         return None
 
-    # signed -> attached -> broadcast --------------------------------------------
+    # signed -> sent -> confirmed --------------------------------------------------
 
-    def _attach(self, payment: Payment, now: datetime) -> list[PaymentEvent]:
-        attached, draft = self._pow(list(payment.signed_trytes))
-        if any(_bundle_field(t) != payment.bundle_hash for t in attached):
-            raise NodeError("attachToTangle", "garbage", "another bundle came back")
-        attachment = Attachment(tail=tail_hash(attached), attached_at=now)
-        draft.put(
-            payment.evolve(
-                status=PaymentStatus.ATTACHED,
-                attached_trytes=tuple(attached),
-                attachments=(*payment.attachments, attachment),
-            )
-        )
-        self._commit(draft)
-        return []
-
-    def _broadcast(self, payment: Payment, now: datetime) -> list[PaymentEvent]:
-        self.wallet.node.broadcast(payment.attached_trytes)
-        first = payment.sent_at is None
-        sent = payment.evolve(
-            status=PaymentStatus.BROADCAST, sent_at=payment.sent_at or now
-        )
-        draft = self._draft()
-        draft.put(sent)
-        self._commit(draft)
-        self._follow.checked[payment.id] = now
-        return [PaymentEvent(PaymentEventKind.SENT, sent)] if first else []
-
-    # broadcast -> confirmed ------------------------------------------------------
-
-    def _follow_up(self, payment: Payment, now: datetime) -> list[PaymentEvent]:
-        schedule = self.schedule
-        if not self._due(payment.id, now, schedule.check_interval):
-            return []
-        node = self.wallet.node
-        if any(node.confirmed(payment.tails)):
-            confirmed = payment.evolve(
-                status=PaymentStatus.CONFIRMED,
-                confirmed_at=now,
-                signed_trytes=(),
-                attached_trytes=(),
-            )
-            draft = self._draft()
-            draft.put(confirmed)
-            draft.paid_total += confirmed.amount
-            draft.trim_history()
-            self._commit(draft)
-            self._follow.checked.pop(payment.id, None)
-            return [PaymentEvent(PaymentEventKind.CONFIRMED, confirmed)]
-        latest = payment.attachments[-1]
-        if now - latest.attached_at < schedule.promote_window and node.consistent(
-            [latest.tail]
+    def _send(self, payment: Payment, now: datetime) -> list[PaymentEvent]:
+        if payment.status is PaymentStatus.BROADCAST and not self._due(
+            payment.id, now, self.schedule.check_interval
         ):
-            # The first promotion waits an interval too: most bundles confirm
-            # with the next milestone and need none.
-            since = latest.last_promoted_at or latest.attached_at
-            if now - since >= schedule.promote_interval:
-                self._promote(payment, latest, now)
             return []
-        # Too old or inconsistent: new proof of work on the same signed trytes.
+        transfer = signed_transfer_of(payment)
+        if transfer is None:  # pragma: no cover - Payment refuses it
+            raise ValueError(f"payment {payment.id} has no signed transfer")
+        advance = self.rail.advance(transfer, _book(self._state, payment), now)
+        if advance.progress is Progress.CONFIRMED:
+            return self._confirmed(payment, advance, now)
+        if advance.progress is Progress.DEAD:
+            return self._superseded(payment, advance)
+        status = _status_after(advance)
+        moved = with_signed_transfer(payment, advance.transfer, status)
+        first_sent = status is PaymentStatus.BROADCAST and payment.sent_at is None
+        if first_sent:
+            moved = moved.evolve(sent_at=now)
+        if moved == payment and advance.book is None:
+            return []
         draft = self._draft()
-        draft.put(payment.evolve(status=PaymentStatus.SIGNED))
+        if advance.book is not None:
+            _apply_book(draft, advance.book, moved)
+        draft.put(moved)
         self._commit(draft)
-        return []
+        if status is PaymentStatus.BROADCAST and payment.status is not status:
+            self._follow.checked[payment.id] = now
+        return [PaymentEvent(PaymentEventKind.SENT, moved)] if first_sent else []
 
-    def _promote(self, payment: Payment, latest: Attachment, now: datetime) -> None:
-        node = self.wallet.node
-        tips = node.tips(self.schedule.depth, reference=latest.tail)
-        attached, draft = self._pow(self.wallet.promotion_trytes(), tips)
-        node.broadcast(attached)
-        promoted = replace(
-            latest, promotions=latest.promotions + 1, last_promoted_at=now
+    def _confirmed(
+        self, payment: Payment, advance: Advance, now: datetime
+    ) -> list[PaymentEvent]:
+        confirmed = with_signed_transfer(
+            payment, advance.transfer, PaymentStatus.CONFIRMED
+        ).evolve(
+            confirmed_at=now,
+            sent_at=payment.sent_at or now,
+            fee=_add_fee(payment.fee, advance.fee),
         )
-        draft.put(payment.evolve(attachments=(*payment.attachments[:-1], promoted)))
-        self._commit(draft)
-
-    def _pow(
-        self, trytes: list[str], tips: Tips | None = None
-    ) -> tuple[list[str], OutboxState]:
-        """Proof of work as the policy says; auto falls back to local once refused."""
-        node = self.wallet.node
-        chosen = tips if tips is not None else node.tips(self.schedule.depth)
         draft = self._draft()
-        mode = self.policy.pow_mode
-        local = mode == "local" or (mode == "auto" and draft.node_pow_refused)
-        try:
-            return self.wallet.attach(trytes, chosen, local=local), draft
-        except NodeError as err:
-            if local or mode != "auto" or err.kind != "refused":
-                raise
-        _LOGGER.info("The node refuses attachToTangle; doing proof of work locally")
-        draft.node_pow_refused = True
-        return self.wallet.attach(trytes, chosen, local=True), draft
+        draft.put(confirmed)
+        draft.paid_total += _in_i(confirmed)
+        draft.trim_history()
+        self._commit(draft)
+        self._follow.checked.pop(payment.id, None)
+        return [PaymentEvent(PaymentEventKind.CONFIRMED, confirmed)]
+
+    def _superseded(self, payment: Payment, advance: Advance) -> list[PaymentEvent]:
+        """The stored transfer can never execute: queue the payment anew.
+
+        Its daily sum stays counted (a cap errs on the safe side); a gas fee
+        charged for a failed execution stays on the payment.
+        """
+        _LOGGER.warning(
+            "Payment %s: transfer %s can never execute; it is signed anew",
+            payment.id,
+            advance.transfer.transfer_id,
+        )
+        queued = payment.evolve(
+            status=PaymentStatus.QUEUED,
+            approved=True,  # its caps were checked when it was first signed
+            transfer=None,
+            superseded=(*payment.superseded, advance.transfer.transfer_id),
+            fee=_add_fee(payment.fee, advance.fee),
+            signed_at=None,
+        )
+        draft = self._draft()
+        draft.put(queued)
+        self._commit(draft)
+        self._follow.checked.pop(payment.id, None)
+        return []
 
     # --- helpers -------------------------------------------------------------------
 
@@ -521,23 +522,57 @@ class Outbox:
         self._state = draft
 
 
-def _choose(candidates: Sequence[Candidate], amount: int) -> list[Candidate] | None:
-    """Oldest funded indexes first, until they cover ``amount``."""
-    chosen: list[Candidate] = []
-    total = 0
-    for candidate in sorted(candidates, key=lambda c: c.index):
-        if total >= amount:
-            break
-        chosen.append(candidate)
-        total += candidate.balance
-    return chosen if total >= amount else None
+def _book(state: OutboxState, payment: Payment | None = None) -> dict[str, Any]:
+    """The wallet's book: the document's key bookkeeping (legacy rail).
+
+    ``reserved`` is the remainder index handed out to ``payment``.
+    """
+    return {
+        "next_index": state.next_index,
+        "deposit_index": state.deposit_index,
+        "spent_indexes": sorted(state.spent_indexes),
+        "node_pow_refused": state.node_pow_refused,
+        "reserved": None if payment is None else payment.remainder_index,
+    }
+
+
+def _apply_book(
+    draft: OutboxState, book: Mapping[str, Any], payment: Payment
+) -> Payment:
+    """Write ``book`` into ``draft``; returns ``payment`` with its reservation."""
+    draft.next_index = int(book["next_index"])
+    draft.deposit_index = int(book["deposit_index"])
+    draft.spent_indexes = {int(i) for i in book["spent_indexes"]}
+    draft.node_pow_refused = bool(book["node_pow_refused"])
+    reserved = book.get("reserved")
+    if reserved == payment.remainder_index or payment.status not in UNSIGNED:
+        return payment
+    return payment.evolve(remainder_index=None if reserved is None else int(reserved))
+
+
+def _status_after(advance: Advance) -> PaymentStatus:
+    """The payment's status for a transfer still on its way."""
+    if advance.progress is Progress.SENT:
+        return PaymentStatus.BROADCAST
+    # Legacy: proof of work done, not yet broadcast.
+    if advance.transfer.record.get("stage") == PaymentStatus.ATTACHED.value:
+        return PaymentStatus.ATTACHED
+    return PaymentStatus.SIGNED
+
+
+def _in_i(payment: Payment) -> int:
+    """The payment's amount in legacy i, rounded up (for caps and sums)."""
+    whole, rest = Amount(payment.amount, payment.unit).to_floor(LEGACY_I)
+    return whole.value + (1 if rest else 0)
+
+
+def _add_fee(old: Amount | None, new: Amount | None) -> Amount | None:
+    if old is None or new is None:
+        return new or old
+    return Amount(old.value + new.to(old.unit).value, old.unit)
 
 
 def _bill_entries(payment: Payment) -> list[dict[str, object]]:
     document = json.loads(trytes_to_ascii(payment.message))
     entries: list[dict[str, object]] = document["st"]
     return entries
-
-
-def _bundle_field(trytes: str) -> str:
-    return trytes[FIELDS["bundle"]]

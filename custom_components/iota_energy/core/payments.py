@@ -28,7 +28,8 @@ from enum import StrEnum
 from typing import Any
 
 from .ledger import PaymentState, parse_datetime
-from .units import Denomination
+from .rail import RailName, SignedTransfer
+from .units import Amount, Denomination
 
 OUTBOX_VERSION = 1
 # Finished payments kept in the document as history (newest).
@@ -116,12 +117,22 @@ class Payment:
     sent_at: datetime | None = None
     confirmed_at: datetime | None = None
     last_checked_at: datetime | None = None
-    # What ``amount`` counts: the legacy rail pays i (docs/rebased.md).
+    # What ``amount`` counts: the legacy rail pays i, Rebased nanos.
     unit: Denomination = Denomination.LEGACY_I
+    # The signed transfer of a rail other than legacy (whose bundle lives in
+    # the fields above, as documents have always stored it).
+    transfer: SignedTransfer | None = None
+    # The network fee, once executed (Rebased gas); legacy: None.
+    fee: Amount | None = None
+    # Transfer ids signed for this payment that provably never executed.
+    superseded: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.unit, Denomination):
             raise ValueError(f"unknown unit {self.unit!r}")
+        if self.transfer is not None:
+            self._check_transfer(self.transfer)
+            return
         if not self.statement_ids:
             raise ValueError("a payment settles at least one statement")
         if (
@@ -143,9 +154,24 @@ class Payment:
         ):
             raise ValueError(f"a {self.status} payment needs an attachment")
 
+    def _check_transfer(self, transfer: SignedTransfer) -> None:
+        if transfer.rail is RailName.LEGACY or self.bundle_hash or self.inputs:
+            raise ValueError("a legacy bundle is stored in the payment's own fields")
+        if transfer.amount != Amount(self.amount, self.unit):
+            raise ValueError("the signed transfer pays another amount")
+        if self.status in UNSIGNED | {PaymentStatus.FAILED, PaymentStatus.ATTACHED}:
+            raise ValueError(f"a {self.status} payment has no signed transfer")
+
     @property
     def tails(self) -> tuple[str, ...]:
         return tuple(a.tail for a in self.attachments)
+
+    @property
+    def transfer_id(self) -> str | None:
+        """What the network knows the payment by: bundle hash or digest."""
+        if self.transfer is not None:
+            return self.transfer.transfer_id
+        return self.bundle_hash
 
     def evolve(self, **changes: Any) -> Payment:
         return replace(self, **changes)
@@ -159,8 +185,12 @@ class Payment:
             "amount_unit": self.unit.value,
             "receiver": self.receiver,
             "statement_ids": list(self.statement_ids),
+            "transfer_id": self.transfer_id,
             "bundle_hash": self.bundle_hash,
             "tail_hashes": list(self.tails),
+            "fee": None if self.fee is None else self.fee.value,
+            "fee_unit": None if self.fee is None else self.fee.unit.value,
+            "superseded": list(self.superseded),
             "reason": self.reason,
             "missing_iota": self.missing,
             "approved": self.approved,
@@ -192,6 +222,9 @@ class Payment:
             "confirmed_at": _time_text(self.confirmed_at),
             "last_checked_at": _time_text(self.last_checked_at),
             "unit": self.unit.value,
+            "transfer": None if self.transfer is None else self.transfer.to_dict(),
+            "fee": None if self.fee is None else self.fee.to_dict(),
+            "superseded": list(self.superseded),
         }
 
     @classmethod
@@ -235,6 +268,16 @@ class Payment:
             confirmed_at=_time(data["confirmed_at"], "confirmed_at"),
             last_checked_at=_time(data["last_checked_at"], "last_checked_at"),
             unit=Denomination(unit),
+            # Absent from documents written before the rail interface.
+            transfer=(
+                None
+                if data.get("transfer") is None
+                else SignedTransfer.from_dict(data["transfer"])
+            ),
+            fee=None if data.get("fee") is None else Amount.from_dict(data["fee"]),
+            superseded=tuple(
+                _str(t, "transfer id") for t in data.get("superseded", ())
+            ),
         )
 
 
@@ -370,3 +413,52 @@ def _bool(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be a bool")
     return value
+
+
+def signed_transfer_of(payment: Payment) -> SignedTransfer | None:
+    """The payment's signed transfer as the rail sees it (None before signing).
+
+    A legacy bundle is stored in the payment's own fields (the document's
+    shape from before the rail interface); here it becomes the legacy rail's
+    record, its ``stage`` the payment's status.
+    """
+    if payment.transfer is not None:
+        return payment.transfer
+    if payment.bundle_hash is None or not payment.signed_trytes:
+        return None
+    stage = payment.status if payment.status in IN_FLIGHT else PaymentStatus.BROADCAST
+    return SignedTransfer(
+        RailName.LEGACY,
+        payment.bundle_hash,
+        Amount(payment.amount, payment.unit),
+        {
+            "stage": stage.value,
+            "inputs": [list(i) for i in payment.inputs],
+            "remainder_index": payment.remainder_index,
+            "signed_trytes": list(payment.signed_trytes),
+            "attached_trytes": list(payment.attached_trytes),
+            "attachments": [a.to_dict() for a in payment.attachments],
+        },
+    )
+
+
+def with_signed_transfer(
+    payment: Payment, transfer: SignedTransfer, status: PaymentStatus
+) -> Payment:
+    """``payment`` at ``status`` holding ``transfer`` (see signed_transfer_of)."""
+    if transfer.rail is not RailName.LEGACY:
+        return payment.evolve(transfer=transfer, status=status)
+    record = transfer.record
+    remainder = record.get("remainder_index")
+    return payment.evolve(
+        status=status,
+        bundle_hash=transfer.transfer_id,
+        inputs=tuple(
+            (_int(i[0], "input index"), _int(i[1], "input balance"))
+            for i in record["inputs"]
+        ),
+        remainder_index=None if remainder is None else _int(remainder, "remainder"),
+        signed_trytes=tuple(_str(t, "trytes") for t in record["signed_trytes"]),
+        attached_trytes=tuple(_str(t, "trytes") for t in record["attached_trytes"]),
+        attachments=tuple(Attachment.from_dict(a) for a in record["attachments"]),
+    )

@@ -130,6 +130,9 @@ class Advance:
     progress: Progress
     # Network fee paid (Rebased gas), known once executed; legacy: None.
     fee: Amount | None = None
+    # The wallet's new book when this step changed it (legacy: proof of
+    # work moved to this machine); written with the record.
+    book: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,4 +177,8 @@ class Rail(Protocol):
         """
         ...
 
-    def advance(self, transfer: SignedTransfer, now: datetime) -> Advance: ...
+    def advance(
+        self, transfer: SignedTransfer, book: Mapping[str, Any], now: datetime
+    ) -> Advance:
+        """One outward step on the stored ``transfer`` (see the module doc)."""
+        ...

@@ -25,6 +25,13 @@ from .rebased_sdk import import_iota_sdk
 from .rebased_wallet import GasCoin, stored_transaction
 
 DEFAULT_TIMEOUT_S = 20.0
+# The public GraphQL services, as the SDK's GraphQlClient.new_mainnet(),
+# new_testnet() and new_devnet() name them (read from iota-sdk 3.0.0b1).
+NETWORK_URLS = {
+    "mainnet": "https://graphql.mainnet.iota.cafe",
+    "testnet": "https://graphql.testnet.iota.cafe",
+    "devnet": "https://graphql.devnet.iota.cafe",
+}
 IOTA_COIN_TYPE = "0x2::coin::Coin<0x2::iota::IOTA>"
 # Pages of coins read at most (the service's page size each).
 MAX_COIN_PAGES = 20

@@ -41,6 +41,9 @@ from .units import Amount, Denomination
 # Added to the dry run's cost, in gas units (x the gas price): room for the
 # price of storage or computation to move a little before execution.
 GAS_MARGIN_UNITS = 1000
+# The most gas one payment may burn unless configured (0.05 IOTA): a plain
+# transfer costs a few million nanos at today's reference price.
+DEFAULT_MAX_GAS_BUDGET = 50_000_000
 
 
 class RebasedRail:
@@ -102,7 +105,15 @@ class RebasedRail:
         )
         if isinstance(trial, Shortfall):
             return trial, book
-        cost = self.node.dry_run(trial.transaction)
+        try:
+            cost = self.node.dry_run(trial.transaction)
+        except NodeError as err:
+            if err.kind != "refused" or trial_budget >= self.max_gas_budget:
+                raise
+            # The coins leave less gas than even the dry run needs: short of
+            # funds, by at most what the cap lets a payment burn.
+            missing = order.amount.value + self.max_gas_budget - held
+            return Shortfall(Amount(max(1, missing), Denomination.NANOS)), book
         budget = cost.gas_needed + price * GAS_MARGIN_UNITS
         if budget > self.max_gas_budget:
             raise TransferError("gas_budget_over_cap")
@@ -116,7 +127,9 @@ class RebasedRail:
         )
         return signed, book
 
-    def advance(self, transfer: SignedTransfer, now: datetime) -> Advance:
+    def advance(
+        self, transfer: SignedTransfer, book: Mapping[str, Any], now: datetime
+    ) -> Advance:
         """One step by the resume rule: confirmed, dead, or sent (again)."""
         ids = [reference[0] for reference in transfer.record["gas"]]
         versions = self.node.object_versions(self.key.address, ids)
