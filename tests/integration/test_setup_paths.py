@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+import threading
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -22,6 +23,7 @@ from custom_components.iota_energy.const import (
     CONF_SEED,
     DOMAIN,
 )
+from custom_components.iota_energy.core.sampler import THREAD_NAME
 from tests.payments.conftest import PAYER_SEED, receiver
 
 from .helpers import call_action, wait_for_samples
@@ -131,3 +133,41 @@ async def test_unreadable_payment_records_stop_payments_not_metering(
     ]
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_a_failure_while_starting_stops_sampling_and_keeps_the_state(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    private_config_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A seed edited into nonsense: the wallet fails after sampling began.
+
+    The sampler thread is stopped again and the state is written, so the
+    next start continues from it; the seed is in no log line.
+    """
+    entry = mock_config_entry
+    entry.add_to_hass(hass)
+    bad_seed = "NOT-A-SEED-" + PAYER_SEED[11:]
+    hass.config_entries.async_update_entry(
+        entry,
+        data=dict(entry.data)
+        | {
+            CONF_NODE_URL: UNUSED_NODE,
+            CONF_SEED: bad_seed,
+            CONF_RECEIVER: receiver(),
+            CONF_MWM: 1,
+        },
+    )
+
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert THREAD_NAME not in {thread.name for thread in threading.enumerate()}
+    storage = private_config_dir / ".storage"
+    for kind in ("ledger", "live"):
+        for slot in ("a", "b"):
+            assert (storage / f"{DOMAIN}.{entry.entry_id}.{kind}.{slot}").is_file()
+    assert bad_seed not in caplog.text
+    assert PAYER_SEED[11:] not in caplog.text
