@@ -10,7 +10,6 @@ good slot the entry refuses to start, like an unreadable ledger.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 import re
@@ -24,7 +23,13 @@ from homeassistant.helpers.storage import Store
 from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
 from ..core.ledger import LedgerFormatError, Statement
 from ..core.ledger_chunks import ChunkKey, chunk_digest, read_chunk
-from .document_slots import StateCorruptError, keep_aside, read_text, slot_key
+from .document_slots import (
+    StateCorruptError,
+    keep_aside,
+    read_text,
+    slot_key,
+    storage_data,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -112,7 +117,7 @@ class ChunkStore:
             path = self._path(key, slot)
             raw = raws[slot] = await self._hass.async_add_executor_job(read_text, path)
             try:
-                document = await self._async_read_slot(key, slot, raw)
+                document = self._read_slot(key, slot, raw)
                 if chunk_digest(document["ledger"]) != digest:
                     raise LedgerFormatError("content does not match the head's digest")
             except (ValueError, TypeError, KeyError, HomeAssistantError) as err:
@@ -149,20 +154,10 @@ class ChunkStore:
                 self._report_write_failure(err)
         return statements
 
-    async def _async_read_slot(
-        self, key: ChunkKey, slot: str, raw: str | None
-    ) -> dict[str, Any]:
+    def _read_slot(self, key: ChunkKey, slot: str, raw: str | None) -> dict[str, Any]:
         if raw is None:
             raise KeyError(f"chunk {key.number} slot {slot} is missing")
-        # Parse it ourselves first: Store renames what it cannot parse.
-        document = json.loads(raw)
-        if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
-            raise ValueError("not a storage document")
-        data = await self._store(key, slot).async_load()
-        if data is None:
-            raise KeyError(f"chunk {key.number} slot {slot} is missing")
-        if not isinstance(data, dict):
-            raise TypeError("storage document holds no object")
+        data = storage_data(raw)
         if (data.get("number"), data.get("generation")) != (key.number, key.generation):
             raise LedgerFormatError("chunk document names another chunk")
         return data
@@ -244,7 +239,5 @@ class ChunkStore:
 
 
 def _listdir(directory: Path) -> list[str]:
-    try:
-        return [path.name for path in directory.iterdir()]
-    except FileNotFoundError:
-        return []
+    # The folder exists: the repair flow is offered for files read from it.
+    return [path.name for path in directory.iterdir()]

@@ -117,7 +117,7 @@ class DurableState[E, D]:
             if raw is None:
                 continue  # a slot is its file: nothing stored in it yet
             try:
-                loaded = await self._async_read_slot(slot, raw)
+                loaded = self._read_slot(raw)
             except (ValueError, TypeError, KeyError, HomeAssistantError) as err:
                 copy = await self._hass.async_add_executor_job(keep_aside, path, raw)
                 corrupt.append((slot, copy))
@@ -130,7 +130,7 @@ class DurableState[E, D]:
                     copy,
                 )
                 continue
-            if loaded is not None and (best is None or loaded[0] > best[0]):
+            if best is None or loaded[0] > best[0]:
                 best = loaded
 
         fatal = self._required and corrupt and best is None
@@ -162,17 +162,8 @@ class DurableState[E, D]:
         self._sequence = best[0]
         return LoadedState(best[1], best[0], tuple(copy for _, copy in corrupt))
 
-    async def _async_read_slot(self, slot: str, raw: str) -> tuple[int, D] | None:
-        # Parse the file ourselves first: Store would rename a file it
-        # cannot parse and report it as missing, which we must tell apart.
-        document = json.loads(raw)
-        if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
-            raise ValueError("not a storage document")
-        data = await self._stores[slot].async_load()
-        if data is None:
-            return None
-        if not isinstance(data, dict):
-            raise TypeError("storage document holds no object")
+    def _read_slot(self, raw: str) -> tuple[int, D]:
+        data = storage_data(raw)
         sequence = data.get("sequence")
         if not is_int(sequence) or sequence < 0:
             raise ValueError("missing sequence number")
@@ -245,6 +236,22 @@ class DurableState[E, D]:
             ir.async_delete_issue(self._hass, DOMAIN, self._write_issue_id)
             self._write_failed = False
         return True
+
+
+def storage_data(raw: str) -> dict[str, Any]:
+    """The data of a storage file's text, read without Store.
+
+    Store would rename a file it cannot parse and report it as missing, and
+    raises NotImplementedError for another version; both must be told apart
+    from a slot that was never written, and kept aside instead.
+    """
+    document = json.loads(raw)
+    if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+        raise ValueError("not a storage document")
+    if document.get("version") != STORAGE_VERSION:
+        raise ValueError(f"storage version {document.get('version')!r} is not known")
+    data: dict[str, Any] = document["data"]
+    return data
 
 
 def read_text(path: Path) -> str | None:

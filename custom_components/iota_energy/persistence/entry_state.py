@@ -112,8 +112,7 @@ class StateFactory:
         return live
 
     def _decode_parts(self, data: dict[str, Any]) -> LiveState:
-        if not isinstance(data, dict):
-            raise TypeError("state is not an object")
+        # Both callers have checked that ``data`` is an object.
         billed = parse_fraction(
             data["billed_energy_j"], "billed_energy_j", nonnegative=True
         )
