@@ -595,7 +595,7 @@ def test_a_new_price_applies_to_what_is_metered_after_it() -> None:
     run = Run(account, [])
     account.start(*stamp(0))
     drive(run, [(Fraction(k), 1.0) for k in range(31)], Fraction(30))
-    account.update_price("1440000000", "IOTA/kWh")
+    account.update_price("1440000", "IOTA/Wh")  # 2 x PRICE per kWh
     drive(run, [(Fraction(k), 1.0) for k in range(31, 62)], Fraction(61))
     (statement,) = run.statements
     assert [(s.iota_per_kwh, s.source) for s in statement.slices] == [
