@@ -305,7 +305,9 @@ def test_codec_errors_say_why() -> None:
         BillFormatError,
         match=r"^the message holds characters outside the tryte alphabet$",
     ):
-        trytes_to_ascii("KBa1")
+        trytes_to_ascii("KBKa")  # one tryte of the pair is no tryte
+    with pytest.raises(BillFormatError, match=r"outside the tryte alphabet$"):
+        trytes_to_ascii("KBaK")
     with pytest.raises(BillFormatError, match=r"^the message is not ASCII$"):
         trytes_to_ascii("ZZ")
     # 127 (DEL) is the last ASCII byte.
@@ -317,3 +319,34 @@ def test_encode_says_what_does_not_add_up() -> None:
         ValueError, match=r"^the statements' due IOTA must add up to the amount$"
     ):
         encode_bill("P1", 1, bill_statements(two_statements()))
+
+
+def test_text_beyond_ascii_is_escaped_into_ascii() -> None:
+    statements = two_statements()
+    amount = sum(s.due_iota for s in statements)
+    trytes = encode_bill("Pé→", amount, bill_statements(statements))
+    assert "\\u00e9" in trytes_to_ascii(trytes)
+    assert decode_bill(trytes).payment_id == "Pé→"
+
+
+def test_fragments_join_without_anything_between() -> None:
+    statements = two_statements()
+    trytes = encode_bill(
+        "P1", sum(s.due_iota for s in statements), bill_statements(statements)
+    )
+    assert decode_bill([trytes[:10], trytes[10:21], trytes[21:]]).payment_id == "P1"
+
+
+def test_a_statement_with_nothing_due_is_billed() -> None:
+    first = two_statements()[0]
+    nothing = statement(3, (), Fraction(0))
+    assert nothing.due_iota == 0
+    bill = decode_bill(
+        encode_bill("P1", first.due_iota, bill_statements([first, nothing]))
+    )
+    assert [s.due_iota for s in bill.statements] == [first.due_iota, 0]
+
+
+def test_a_control_byte_before_the_padding_survives() -> None:
+    # 24 (CAN) is "X9": stripping the padding must leave its "X".
+    assert trytes_to_ascii(ascii_to_trytes("A\x18") + "999") == "A\x18"
