@@ -350,3 +350,9 @@ def test_a_statement_with_nothing_due_is_billed() -> None:
 def test_a_control_byte_before_the_padding_survives() -> None:
     # 24 (CAN) is "X9": stripping the padding must leave its "X".
     assert trytes_to_ascii(ascii_to_trytes("A\x18") + "999") == "A\x18"
+
+
+def test_byte_128_is_the_first_that_is_not_ascii() -> None:
+    # 128 = 20 + 4 x 27: "T" then "D".
+    with pytest.raises(BillFormatError, match=r"^the message is not ASCII$"):
+        trytes_to_ascii("KBTD")
