@@ -221,3 +221,59 @@ def test_bad_tags_are_refused(text: str) -> None:
     with pytest.raises(WalletInputError) as caught:
         validate_tag(text)
     assert caught.value.reason == "invalid_tag"
+
+
+# --- found by mutation testing (scripts/mutation) ---------------------------------
+
+_NOT_VALUE = "WORTHLESS9ADDRESS".ljust(80, "9") + "M"
+
+
+@pytest.mark.parametrize(
+    ("check", "text", "reason", "message"),
+    [
+        (
+            validate_seed,
+            "SHORT",
+            "invalid_seed",
+            "a seed is exactly 81 characters A-Z and 9",
+        ),
+        (validate_receiver, "", "invalid_receiver", "an address consists of A-Z and 9"),
+        (
+            validate_receiver,
+            PYOTA_VECTORS[0][:81],
+            "receiver_no_checksum",
+            "give the address with its checksum (90 trytes)",
+        ),
+        (
+            validate_receiver,
+            PYOTA_VECTORS[0][:89],
+            "invalid_receiver",
+            "an address has 90 trytes",
+        ),
+        (
+            validate_receiver,
+            PYOTA_VECTORS[0][:81] + "9" * 9,
+            "receiver_checksum",
+            "the address checksum does not match",
+        ),
+        (
+            validate_receiver,
+            _NOT_VALUE + address_checksum(_NOT_VALUE),
+            "receiver_not_value_address",
+            "the address does not end in trit 0, so it cannot receive value",
+        ),
+        (
+            validate_tag,
+            "A" * 28,
+            "invalid_tag",
+            "a tag is 1 to 27 characters A-Z and 9",
+        ),
+    ],
+)
+def test_each_refusal_has_its_reason_and_message(
+    check: Any, text: str, reason: str, message: str
+) -> None:
+    with pytest.raises(WalletInputError) as caught:
+        check(text)
+    assert caught.value.reason == reason
+    assert str(caught.value) == message

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 import json
+import re
+from typing import Any
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -176,3 +179,180 @@ def test_encode_refuses_entries_that_do_not_add_up() -> None:
     entries = bill_statements(two_statements())
     with pytest.raises(ValueError, match="add up"):
         encode_bill("P1", 1, entries)
+
+
+# --- found by mutation testing (scripts/mutation) ---------------------------------
+
+
+def test_the_message_text_in_full() -> None:
+    """Compact ASCII JSON, every key and figure as the format documents it."""
+    first = two_statements()[0]
+    text = trytes_to_ascii(encode_bill("P000001", 6667, bill_statements([first])))
+    assert text == (
+        '{"v":1,"app":"iota_energy","pay":"P000001","amt":6667,"unit":"i","st":'
+        '[{"id":"S000001","from":"2026-12-02T11:00:00+00:00",'
+        '"to":"2026-12-02T12:00:00+00:00","wh":"1/108",'
+        '"p":[["720000000/1","1/108"]],"owed":"20000/3","in":"1/3",'
+        '"due":6667,"out":"0/1"}]}'
+    )
+
+
+def document() -> dict[str, Any]:
+    statements = two_statements()
+    amount = sum(s.due_iota for s in statements)
+    text = trytes_to_ascii(encode_bill("P1", amount, bill_statements(statements)))
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def changed(change: Callable[[dict[str, Any]], object]) -> str:
+    data = document()
+    change(data)
+    return ascii_to_trytes(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.clear(), "the message is not an iota_energy bill"),
+        (lambda d: d.update(v=2), "unknown bill version 2"),
+        (lambda d: d.pop("amt"), "the message is not a valid bill: 'amt'"),
+        (lambda d: d.update(amt=-1), "amt is an integer >= 0"),
+        (lambda d: d.update(amt=1.5), "amt is an integer >= 0"),
+        (lambda d: d.update(st=[]), "a bill lists at least one statement"),
+        (lambda d: d.update(st={"a": 1}), "a bill lists at least one statement"),
+        (
+            lambda d: d.update(amt=d["amt"] + 1),
+            "the statements' due IOTA do not add up to the amount",
+        ),
+        (lambda d: d.update(pay=1), "pay and unit are strings"),
+        (lambda d: d.update(unit=None), "pay and unit are strings"),
+        (lambda d: d["st"].append(3), "a statement entry is an object"),
+        (
+            lambda d: d["st"][1].update(wh="999/1"),
+            "S000002: slices do not add up to the energy",
+        ),
+        (
+            lambda d: d["st"][1].update(owed="1/1"),
+            "S000002: owed is not energy times price",
+        ),
+        (
+            lambda d: d["st"][1].update(out="0/1"),
+            "S000002: carried + owed != due + carried out",
+        ),
+        (lambda d: d["st"][1].update(due=-1), "due is an integer >= 0"),
+        (
+            lambda d: d["st"][1]["p"][0].__setitem__(0, 1),
+            "the message is not a valid bill: price must be an exact 'n/d' string, "
+            "not 1",
+        ),
+        (
+            lambda d: d["st"][1]["p"][0].__setitem__(1, 1),
+            "the message is not a valid bill: wh must be an exact 'n/d' string, not 1",
+        ),
+        (
+            lambda d: d["st"][1].update(wh=1),
+            "the message is not a valid bill: wh must be an exact 'n/d' string, not 1",
+        ),
+        (
+            lambda d: d["st"][1].update(owed=1),
+            "the message is not a valid bill: owed must be an exact 'n/d' string, "
+            "not 1",
+        ),
+        (
+            lambda d: d["st"][1].update({"in": 1}),
+            "the message is not a valid bill: in must be an exact 'n/d' string, not 1",
+        ),
+        (
+            lambda d: d["st"][1].update(out=1),
+            "the message is not a valid bill: out must be an exact 'n/d' string, not 1",
+        ),
+        (
+            lambda d: d["st"][1].update({"from": 1}),
+            "the message is not a valid bill: from must be an ISO 8601 string, not 1",
+        ),
+        (
+            lambda d: d["st"][1].update(to=1),
+            "the message is not a valid bill: to must be an ISO 8601 string, not 1",
+        ),
+    ],
+)
+def test_each_refusal_says_why(
+    change: Callable[[dict[str, Any]], object], message: str
+) -> None:
+    with pytest.raises(BillFormatError, match=f"^{re.escape(message)}$"):
+        decode_bill(changed(change))
+
+
+def test_a_bill_that_is_not_json_or_no_object_says_so() -> None:
+    with pytest.raises(BillFormatError, match=r"^the message is not JSON: "):
+        decode_bill(ascii_to_trytes("not json"))
+    with pytest.raises(
+        BillFormatError, match=r"^the message is not an iota_energy bill$"
+    ):
+        decode_bill(ascii_to_trytes('["iota_energy"]'))
+
+
+def test_a_numeric_statement_id_reads_as_text() -> None:
+    bill = decode_bill(changed(lambda d: d["st"][0].update(id=7)))
+    assert bill.statements[0].id == "7"
+
+
+def test_codec_errors_say_why() -> None:
+    with pytest.raises(ValueError, match=r"^bill messages are ASCII$"):
+        ascii_to_trytes("é")
+    with pytest.raises(
+        BillFormatError,
+        match=r"^the message holds characters outside the tryte alphabet$",
+    ):
+        trytes_to_ascii("KBKa")  # one tryte of the pair is no tryte
+    with pytest.raises(BillFormatError, match=r"outside the tryte alphabet$"):
+        trytes_to_ascii("KBaK")
+    with pytest.raises(BillFormatError, match=r"^the message is not ASCII$"):
+        trytes_to_ascii("ZZ")
+    # 127 (DEL) is the last ASCII byte.
+    assert trytes_to_ascii(ascii_to_trytes("\x7f")) == "\x7f"
+
+
+def test_encode_says_what_does_not_add_up() -> None:
+    with pytest.raises(
+        ValueError, match=r"^the statements' due IOTA must add up to the amount$"
+    ):
+        encode_bill("P1", 1, bill_statements(two_statements()))
+
+
+def test_text_beyond_ascii_is_escaped_into_ascii() -> None:
+    statements = two_statements()
+    amount = sum(s.due_iota for s in statements)
+    trytes = encode_bill("Pé→", amount, bill_statements(statements))
+    assert "\\u00e9" in trytes_to_ascii(trytes)
+    assert decode_bill(trytes).payment_id == "Pé→"
+
+
+def test_fragments_join_without_anything_between() -> None:
+    statements = two_statements()
+    trytes = encode_bill(
+        "P1", sum(s.due_iota for s in statements), bill_statements(statements)
+    )
+    assert decode_bill([trytes[:10], trytes[10:21], trytes[21:]]).payment_id == "P1"
+
+
+def test_a_statement_with_nothing_due_is_billed() -> None:
+    first = two_statements()[0]
+    nothing = statement(3, (), Fraction(0))
+    assert nothing.due_iota == 0
+    bill = decode_bill(
+        encode_bill("P1", first.due_iota, bill_statements([first, nothing]))
+    )
+    assert [s.due_iota for s in bill.statements] == [first.due_iota, 0]
+
+
+def test_a_control_byte_before_the_padding_survives() -> None:
+    # 24 (CAN) is "X9": stripping the padding must leave its "X".
+    assert trytes_to_ascii(ascii_to_trytes("A\x18") + "999") == "A\x18"
+
+
+def test_byte_128_is_the_first_that_is_not_ascii() -> None:
+    # 128 = 20 + 4 x 27: "T" then "D".
+    with pytest.raises(BillFormatError, match=r"^the message is not ASCII$"):
+        trytes_to_ascii("KBTD")

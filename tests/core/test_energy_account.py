@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
 import logging
+import re
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -460,3 +461,216 @@ def test_the_whole_path_runs_below_home_assistant() -> None:
         + account.open_period.energy_j
         == account.meter.snapshot().energy_j
     )
+
+
+# --- found by mutation testing (scripts/mutation) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            ["covered_ns", "gaps", "covered"],
+            "period start is malformed: ['covered_ns', 'gaps', 'covered']",
+        ),
+        ({"covered_ns": 0, "gaps": 0}, "period start is malformed: "),
+        (
+            {"covered_ns": -1, "gaps": 0, "covered": True},
+            "period start covered_ns must be a whole number >= 0",
+        ),
+        (
+            {"covered_ns": 1.5, "gaps": 0, "covered": True},
+            "period start covered_ns must be a whole number >= 0",
+        ),
+        (
+            {"covered_ns": 0, "gaps": -1, "covered": True},
+            "period start gaps must be a whole number >= 0",
+        ),
+        (
+            {"covered_ns": 0, "gaps": 0, "covered": 1},
+            "period start covered must be a bool",
+        ),
+    ],
+)
+def test_a_malformed_period_start_says_what_is_wrong(
+    data: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        PeriodStart.from_dict(data)
+
+
+def test_a_period_start_reads_back_equal() -> None:
+    start = PeriodStart(covered_ns=5_000_000_000, gaps=2, covered=True)
+    assert PeriodStart.from_dict(start.to_dict()) == start
+
+
+def test_billed_energy_is_never_negative() -> None:
+    with pytest.raises(ValueError, match=r"^billed energy is never negative$"):
+        EnergyAccount(
+            Meter(max_gap_s=MAX_GAP_S),
+            BillingEngine(FixedLengthSchedule(timedelta(seconds=PERIOD_S))),
+            PriceTracker(PRICE),
+            billed_energy_j=Fraction(-1),
+        )
+
+
+def test_a_reading_right_at_the_boundary_closes_it_at_once() -> None:
+    account = new_account()
+    run = Run(account, [])
+    account.start(*stamp(0))
+    run.feed(ramp(Fraction(1), 60))  # 1 s .. 60 s: the last one on the boundary
+    (statement,) = run.advance(60)
+    assert statement.period_end == T0 + timedelta(seconds=PERIOD_S)
+    assert not account.closing_pending(stamp(60)[0])
+
+
+def test_manual_close_at_a_boundary_still_waiting_closes_nothing() -> None:
+    account = new_account()
+    run = Run(account, [])
+    account.start(*stamp(0))
+    run.feed(ramp(Fraction(1, 2), 60))  # up to 59.5 s: the boundary waits
+    assert account.close_now(*stamp(60)) == []
+    assert account.open_period.period.start == T0
+
+
+def test_manual_close_after_an_outage_closes_the_boundary_first() -> None:
+    """The boundary's close needs the monotonic now: nothing bridges it any more."""
+    account = new_account()
+    run = Run(account, [])
+    account.start(*stamp(0))
+    drive(run, ramp(Fraction(1, 2), 116), Fraction(119))  # readings to 115.5 s
+    closed = account.close_now(*stamp(130))
+    assert [s.period_end for s in closed] == [
+        T0 + timedelta(seconds=120),
+        T0 + timedelta(seconds=130),
+    ]
+    assert [s.complete for s in closed] == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("samples", "close_at"),
+    [
+        # Started 0.5 s before the first reading: the start was not metered.
+        (ramp(Fraction(1, 2), 40), Fraction(39)),
+        # A gap inside the second period.
+        ([s for s in ramp(Fraction(0), 100) if not 70 < s[0] < 80], Fraction(99)),
+        # The readings stopped long enough ago that nothing bridges to now.
+        ([s for s in ramp(Fraction(0), 100) if s[0] <= 80], Fraction(99)),
+    ],
+)
+def test_manual_close_of_a_period_not_metered_throughout_is_incomplete(
+    samples: list, close_at: Fraction
+) -> None:
+    account = new_account()
+    run = Run(account, [])
+    account.start(*stamp(0))
+    drive(run, samples, close_at)
+    closed = account.close_now(*stamp(close_at))
+    assert closed[-1].period_end == stamp(close_at)[0]
+    assert closed[-1].complete is False
+
+
+def test_the_period_after_a_manual_close_is_metered_from_the_close() -> None:
+    account = new_account()
+    run = Run(account, [])
+    account.start(*stamp(0))
+    samples = ramp(Fraction(1, 2), 130)
+    drive(run, [s for s in samples if s[0] < 90], Fraction(90))
+    run.statements.extend(account.close_now(*stamp(Fraction(361, 4))))
+    drive(run, [s for s in samples if s[0] > 90], Fraction(125))
+    after = run.statements[-1]
+    assert after.period_start == T0 + timedelta(seconds=90.25)
+    assert after.period_end == T0 + timedelta(seconds=120)
+    assert after.complete is True
+    # From the last reading before the close (89.5 s), like its energy.
+    assert after.covered_seconds == 30.5
+
+
+def test_a_new_price_applies_to_what_is_metered_after_it() -> None:
+    account = EnergyAccount(
+        Meter(max_gap_s=MAX_GAP_S),
+        BillingEngine(FixedLengthSchedule(timedelta(seconds=PERIOD_S))),
+        PriceTracker(PRICE, uses_entity=True),
+    )
+    run = Run(account, [])
+    account.start(*stamp(0))
+    drive(run, [(Fraction(k), 1.0) for k in range(31)], Fraction(30))
+    account.update_price("1440000", "IOTA/Wh")  # 2 x PRICE per kWh
+    drive(run, [(Fraction(k), 1.0) for k in range(31, 62)], Fraction(61))
+    (statement,) = run.statements
+    assert [(s.iota_per_kwh, s.source) for s in statement.slices] == [
+        (PRICE, "fallback"),
+        (2 * PRICE, "entity"),
+    ]
+    assert [s.energy_j for s in statement.slices] == [Fraction(30), Fraction(30)]
+
+
+def test_coverage_starts_after_one_second_and_stays_within_0_and_100() -> None:
+    account = new_account()
+    run = Run(account, [])
+    account.start(*stamp(0))
+    assert account.coverage_pct(stamp(Fraction(1, 2))[0]) is None
+    # One second in with no reading at all: 0 %, not too soon.
+    assert account.coverage_pct(stamp(1)[0]) == 0.0
+    assert account.coverage_pct(stamp(Fraction(3, 2))[0]) == 0.0
+    samples = ramp(Fraction(1, 2), 100)
+    drive(run, [s for s in samples if s[0] < 90], Fraction(90))
+    account.close_now(*stamp(Fraction(361, 4)))
+    drive(run, [s for s in samples if 90 < s[0] < 92], Fraction(183, 2))
+    # Counted from the last reading before the close (89.5 s): 2 s in 1.25 s.
+    assert account.coverage_pct(stamp(Fraction(183, 2))[0]) == 100.0
+
+
+def test_period_complete_while_metered_without_a_break() -> None:
+    account = new_account()
+    run = Run(account, [])
+    assert account.period_complete(stamp(0)[1]) is False  # not started
+    account.start(*stamp(0))
+    drive(run, ramp(Fraction(0), 70), Fraction(69))
+    assert account.period_complete(stamp(69)[1]) is True
+    # Nothing read for longer than the gap bound: no longer complete.
+    assert account.period_complete(stamp(75)[1]) is False
+
+
+def test_export_state_before_any_period_start() -> None:
+    assert new_account().export_state() == {"period_start": None}
+
+
+def test_billing_before_the_start_with_nothing_metered_does_nothing() -> None:
+    account = new_account()
+    account.bill_at_today_price()
+    assert account.billed_energy_j == 0
+
+
+def test_a_meter_total_below_what_was_billed_is_logged_and_not_billed_twice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    account = EnergyAccount(
+        Meter(max_gap_s=MAX_GAP_S),
+        BillingEngine(FixedLengthSchedule(timedelta(seconds=PERIOD_S))),
+        PriceTracker(PRICE),
+        billed_energy_j=Fraction(100),
+    )
+    run = Run(account, [])
+    with caplog.at_level(logging.WARNING):
+        account.start(*stamp(0))
+    assert [r.getMessage() for r in caplog.records] == [
+        "Meter total went backwards by 100 J; ignored"
+    ]
+    assert account.billed_energy_j == 0
+    caplog.clear()
+    drive(run, [(Fraction(k), 1.0) for k in range(62)], Fraction(61))
+    assert caplog.records == []  # nothing new is no warning
+    (statement,) = run.statements
+    assert statement.energy_j == 60
+
+
+def test_a_cut_taken_at_another_time_is_asked_for_again() -> None:
+    account = new_account()
+    run = Run(account, [])
+    account.start(*stamp(0))
+    account.meter.request_cut(stamp(30)[0].timestamp())  # not the boundary
+    run.feed([(Fraction(k), 1.0) for k in range(66)])
+    assert run.advance(65) == []
+    assert account.billed_energy_j == account.meter.energy_before_cut()
+    assert account.closing_pending(stamp(65)[0])

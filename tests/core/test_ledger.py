@@ -9,6 +9,7 @@ from fractions import Fraction
 import json
 import math
 import re
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.iota_energy.core.ledger import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     Ledger,
     LedgerFormatError,
@@ -674,3 +676,210 @@ def test_version_0_slices_that_are_not_a_list_are_a_format_error() -> None:
     old["statements"][0]["slices"] = None
     with pytest.raises(LedgerFormatError):
         Ledger.from_dict(old)
+
+
+# Every invariant's message in full: a check that raises for the wrong reason,
+# or names the wrong field, fails here.
+OWES_720 = PriceSlice(PRICE, joules(3_600), "static")
+NAIVE_TIME = datetime(2025, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("base_slices", "change", "message"),
+    [
+        ((), {"id": ""}, "a statement id is a non-empty string"),
+        ((), {"id": 5}, "a statement id is a non-empty string"),
+        (
+            (),
+            {"period_start": NAIVE_TIME},
+            f"period_start must be a timezone-aware datetime: {NAIVE_TIME!r}",
+        ),
+        (
+            (),
+            {"period_end": NAIVE_TIME},
+            f"period_end must be a timezone-aware datetime: {NAIVE_TIME!r}",
+        ),
+        (
+            (),
+            {"closed_at": NAIVE_TIME},
+            f"closed_at must be a timezone-aware datetime: {NAIVE_TIME!r}",
+        ),
+        (
+            (),
+            {"period_end": T0 + timedelta(minutes=1)},
+            "a statement's period must end after it starts",
+        ),
+        ((), {"energy_j": 0.0}, "energy_j must be a Fraction, not float"),
+        ((), {"owed": 0}, "owed must be a Fraction, not int"),
+        ((), {"carried_in": 0.0}, "carried_in must be a Fraction, not float"),
+        ((), {"carried_out": None}, "carried_out must be a Fraction, not NoneType"),
+        ((), {"slices": []}, "slices must be a tuple of PriceSlice"),
+        ((), {"slices": ("static",)}, "slices must be a tuple of PriceSlice"),
+        (
+            (OWES_720,),
+            {"energy_j": joules(3_601)},
+            "energy_j must equal the sum of the slices' energy",
+        ),
+        (
+            (OWES_720,),
+            {"owed": Fraction(721)},
+            "owed must equal the sum of the slices' cost",
+        ),
+        (
+            (OWES_720,),
+            {"carried_in": Fraction(-1), "due_iota": 719},
+            "carried amounts are never negative",
+        ),
+        (
+            (OWES_720,),
+            {"carried_out": Fraction(-1), "due_iota": 721},
+            "carried amounts are never negative",
+        ),
+        (
+            (),
+            {
+                "due_iota": -1,
+                "carried_out": Fraction(1),
+                "payment_state": PaymentState.DUE,
+            },
+            "due_iota is an int >= 0, not -1",
+        ),
+        ((OWES_720,), {"due_iota": 720.0}, "due_iota is an int >= 0, not 720.0"),
+        (
+            (OWES_720,),
+            {"due_iota": 719},
+            "carried_in + owed must equal due_iota + carried_out",
+        ),
+        ((), {"complete": 1}, "complete must be a bool"),
+        ((), {"covered_seconds": -1.0}, "covered_seconds is >= 0: -1.0"),
+        ((), {"covered_seconds": True}, "covered_seconds is >= 0: True"),
+        ((), {"covered_seconds": math.inf}, "covered_seconds is >= 0: inf"),
+        ((), {"covered_seconds": math.nan}, "covered_seconds is >= 0: nan"),
+        ((), {"covered_seconds": "5"}, "covered_seconds is >= 0: '5'"),
+        (
+            (),
+            {"price_flags": ("fallback",)},
+            "price_flags must list the flagged sources of the slices",
+        ),
+        ((), {"payment_state": "nothing_due"}, "unknown payment state 'nothing_due'"),
+        (
+            (),
+            {"payment_state": PaymentState.DUE},
+            "payment state due does not fit due 0",
+        ),
+        (
+            (OWES_720,),
+            {"payment_state": PaymentState.NOTHING_DUE},
+            "payment state nothing_due does not fit due 720",
+        ),
+        ((), {"payment": "abc"}, "payment must be a mapping with string keys, or None"),
+        (
+            (),
+            {"payment": {1: "x"}},
+            "payment must be a mapping with string keys, or None",
+        ),
+        ((), {"periods_covered": 0}, "periods_covered is an int >= 1"),
+        ((), {"periods_covered": 1.5}, "periods_covered is an int >= 1"),
+        ((), {"periods_covered": True}, "periods_covered is an int >= 1"),
+    ],
+)
+def test_statement_invariant_messages_in_full(
+    base_slices: tuple[PriceSlice, ...], change: dict[str, Any], message: str
+) -> None:
+    base = make_statement(1, slices=base_slices)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        replace(base, **change)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"covered_seconds": 0},
+        {"covered_seconds": 0.0},
+        {"covered_seconds": 5},
+        {"covered_seconds": 1e9},
+        {"periods_covered": 2},
+        {"payment": MappingProxyType({"bundle": "ABC"})},
+    ],
+)
+def test_statement_accepts_edge_values(change: dict[str, Any]) -> None:
+    statement = replace(make_statement(1), **change)
+    for name, value in change.items():
+        assert getattr(statement, name) == value
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((1.0, Fraction(1), "static"), "iota_per_kwh must be a Fraction, not float"),
+        ((Fraction(1), 1, "static"), "energy_j must be a Fraction, not int"),
+        (
+            (Fraction(-1), Fraction(1), "static"),
+            "a slice's price and energy are >= 0: PriceSlice(iota_per_kwh="
+            "Fraction(-1, 1), energy_j=Fraction(1, 1), source='static')",
+        ),
+        (
+            (Fraction(1), Fraction(-1), "static"),
+            "a slice's price and energy are >= 0: PriceSlice(iota_per_kwh="
+            "Fraction(1, 1), energy_j=Fraction(-1, 1), source='static')",
+        ),
+        ((Fraction(1), Fraction(1), "guess"), "unknown price source 'guess'"),
+    ],
+)
+def test_slice_invariant_messages_in_full(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        PriceSlice(*args)
+
+
+def test_a_free_or_empty_slice_is_valid() -> None:
+    assert PriceSlice(Fraction(0), Fraction(1), "static").owed == 0
+    assert PriceSlice(Fraction(1), Fraction(0), "entity").owed == 0
+
+
+def test_the_ledger_says_what_it_refuses_to_add() -> None:
+    ledger = billed_ledger(1)
+    with pytest.raises(TypeError, match=r"^the ledger holds Statements$"):
+        ledger.add(make_statement(5).to_dict())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^statement 's0' is already in the ledger$"):
+        ledger.add(make_statement(0))
+    assert [s.id for s in ledger] == ["s0"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        (
+            ("statements", 0, "carried_out"),
+            "x",
+            "statement #0: carried_out must be an exact 'n/d' string, not 'x'",
+        ),
+        (
+            ("statements", 0, "period_start"),
+            5,
+            "statement #0: period_start must be an ISO 8601 string, not 5",
+        ),
+        (("surprise",), 1, "ledger fields: missing [], unknown ['surprise']"),
+    ],
+)
+def test_from_dict_names_every_field_it_refuses(
+    path: tuple[Any, ...], value: Any, reason: str
+) -> None:
+    message = f"ledger data is invalid: {reason}"
+    with pytest.raises(LedgerFormatError, match=f"^{re.escape(message)}$"):
+        Ledger.from_dict(corrupt(path, value))
+
+
+def test_setting_the_payment_of_an_unknown_statement_names_it() -> None:
+    with pytest.raises(KeyError, match="s99"):
+        billed_ledger(2).set_payment_state("s99", PaymentState.PAID)
+
+
+def test_an_unpaid_version_0_statement_is_due() -> None:
+    old = version_0_shape()
+    old["statements"][0]["paid"] = False
+    first, _ = Ledger.from_dict(old).statements
+    assert first.payment_state is PaymentState.DUE
+
+
+def test_each_migration_step_says_which_version_it_made() -> None:
+    assert MIGRATIONS[0](version_0_shape())["version"] == 1

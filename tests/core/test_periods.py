@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -479,3 +479,178 @@ def test_options_errors_say_what_is_wrong() -> None:
         schedule_from_options({"period": "fixed", "period_seconds": "60"}, BERLIN)
     with pytest.raises(ValueError, match=r"^unknown period 'yearly'; one of \("):
         schedule_from_options({"period": "yearly"}, BERLIN)
+
+
+def test_require_aware_names_what_it_checks() -> None:
+    require_aware = periods_module.require_aware
+    with pytest.raises(TypeError, match=r"^moment must be a datetime, not str$"):
+        require_aware("2025-01-01")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^moment must be timezone-aware: "):
+        require_aware(datetime(2025, 1, 1))
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that knows no offset: such a datetime is naive for Python too."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_a_zone_without_an_offset_is_naive() -> None:
+    with pytest.raises(ValueError, match=r"^moment must be timezone-aware"):
+        periods_module.require_aware(datetime(2025, 1, 1, tzinfo=_NoOffset()))
+
+
+def test_period_and_anchor_errors_name_the_bound() -> None:
+    aware = datetime(2025, 1, 1, tzinfo=UTC)
+    naive = datetime(2025, 1, 2)
+    with pytest.raises(ValueError, match=r"^start must be timezone-aware"):
+        Period(naive, aware)
+    with pytest.raises(ValueError, match=r"^end must be timezone-aware"):
+        Period(aware, naive)
+    with pytest.raises(ValueError, match=r"^anchor must be timezone-aware"):
+        FixedLengthSchedule(MINUTE, naive)
+    with pytest.raises(TypeError, match=r"^length must be a timedelta$"):
+        FixedLengthSchedule(60)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^tz must be a zoneinfo\.ZoneInfo$"):
+        CalendarSchedule("daily", UTC)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^wall must be a naive local time: "):
+        resolve_wall_time(aware, BERLIN)
+
+
+def test_any_whole_number_of_seconds_is_a_fixed_length() -> None:
+    for seconds in (61, 3_599, 86_399):
+        length = timedelta(seconds=seconds)
+        assert FixedLengthSchedule(length).length == length
+
+
+def test_calendar_defaults_are_monday_and_the_first() -> None:
+    weekly = CalendarSchedule("weekly", BERLIN)
+    assert weekly.describe()["weekday"] == 0
+    start = weekly.period_at(local(BERLIN, 2025, 7, 3, 12)).start
+    assert start == local(BERLIN, 2025, 6, 30, 0)  # a Monday
+    monthly = CalendarSchedule("monthly", BERLIN)
+    assert monthly.describe()["billing_day"] == 1
+    assert monthly.period_at(local(BERLIN, 2025, 7, 3, 12)) == Period(
+        local(BERLIN, 2025, 7, 1, 0), local(BERLIN, 2025, 8, 1, 0)
+    )
+
+
+@pytest.mark.parametrize(
+    "wall",
+    [
+        datetime(2025, 3, 30, 2, 59, 59, 999_999),
+        datetime(2025, 3, 30, 2, 0, 0, 1),
+        datetime(2025, 3, 30, 2, 12, 34, 567_891),
+        datetime(2025, 3, 30, 2, 47, 11, 3),
+    ],
+)
+def test_any_wall_time_in_the_gap_resolves_to_the_jump_exactly(wall: datetime) -> None:
+    resolved = resolve_wall_time(wall, BERLIN)
+    assert resolved == SPRING_FORWARD
+    assert resolved.tzinfo is UTC
+
+
+def test_resolved_wall_times_are_in_utc() -> None:
+    for wall in (datetime(2025, 7, 1), datetime(2025, 10, 26, 2, 30)):
+        assert resolve_wall_time(wall, BERLIN).tzinfo is UTC
+
+
+def test_hourly_moment_just_after_a_half_hour_jump() -> None:
+    # Lord Howe: 02:00 (+10:30) -> 02:30 (+11); 02:45 lies in the short period.
+    schedule = CalendarSchedule("hourly", LORD_HOWE)
+    period = schedule.period_at(local(LORD_HOWE, 2025, 10, 5, 2, 45))
+    assert local_bounds([period], LORD_HOWE) == [
+        ("2025-10-05T02:30:00+11:00", "2025-10-05T03:00:00+11:00")
+    ]
+
+
+GOOSE_BAY = ZoneInfo("America/Goose_Bay")
+
+
+def test_daily_when_clocks_go_back_across_midnight() -> None:
+    # Goose Bay fell back at 00:01 ADT to 23:01 AST on 7 Nov 2010: after the
+    # change the wall shows 6 November again, but 7 November has begun.
+    schedule = CalendarSchedule("daily", GOOSE_BAY)
+    second_pass = local(GOOSE_BAY, 2010, 11, 6, 23, 30, fold=1)
+    period = schedule.period_at(second_pass)
+    assert local_bounds([period], GOOSE_BAY) == [
+        ("2010-11-07T00:00:00-03:00", "2010-11-08T00:00:00-04:00")
+    ]
+    assert period.duration == 25 * HOUR
+    assert walk(schedule, local(GOOSE_BAY, 2010, 11, 6, 12), 2)[1] == period
+
+
+class _LateGuess(CalendarSchedule):
+    """Reads the label one unit late: the walk must step back to the period."""
+
+    __slots__ = ()
+
+    def _label_of(self, day: date) -> datetime:
+        return self._step(super()._label_of(day), 1)
+
+
+class _EarlyGuess(CalendarSchedule):
+    """Reads the label two units early: the walk must step forward."""
+
+    __slots__ = ()
+
+    def _label_of(self, day: date) -> datetime:
+        return self._step(super()._label_of(day), -2)
+
+
+@pytest.mark.parametrize("unit", ["daily", "weekly", "monthly"])
+@pytest.mark.parametrize("guess", [_LateGuess, _EarlyGuess])
+def test_a_label_read_off_by_whole_units_still_finds_the_period(
+    unit: Any, guess: type[CalendarSchedule]
+) -> None:
+    # The wall is not monotonic, so the label is only a first guess.
+    right = CalendarSchedule(unit, BERLIN, weekday=2, billing_day=31)
+    wrong = guess(unit, BERLIN, weekday=2, billing_day=31)
+    for moment in (
+        local(BERLIN, 2025, 3, 30, 12),
+        local(BERLIN, 2025, 10, 26, 2, 30, fold=1),
+        local(BERLIN, 2028, 2, 29, 0),
+    ):
+        assert wrong.period_at(moment) == right.period_at(moment)
+
+
+def test_an_ordinary_moment_resolves_two_wall_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The label read off the wall is right first time away from a fall back."""
+    calls: list[datetime] = []
+    real = periods_module.resolve_wall_time
+
+    def counting(wall: datetime, tz: ZoneInfo) -> datetime:
+        calls.append(wall)
+        return real(wall, tz)
+
+    monkeypatch.setattr(periods_module, "resolve_wall_time", counting)
+    schedules = [
+        CalendarSchedule("daily", BERLIN),
+        CalendarSchedule("weekly", BERLIN, weekday=4),
+        CalendarSchedule("monthly", BERLIN, billing_day=15),
+    ]
+    for schedule in schedules:
+        for moment in (
+            local(BERLIN, 2025, 8, 15, 0, 30),  # 14 Aug in UTC, a Friday
+            local(BERLIN, 2025, 8, 15, 0, 0),  # a boundary of each
+            local(BERLIN, 2025, 8, 14, 23, 0),
+        ):
+            calls.clear()
+            period = schedule.period_at(moment)
+            assert period.start <= moment < period.end
+            assert len(calls) == 2, (schedule, moment, calls)
+
+
+def test_fixed_schedules_count_by_division(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A year of minutes is half a million steps; the fixed count divides."""
+
+    def no_walking(self: FixedLengthSchedule, moment: datetime) -> Period:
+        raise AssertionError("count_periods walked a fixed schedule")
+
+    monkeypatch.setattr(FixedLengthSchedule, "period_at", no_walking)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    schedule = FixedLengthSchedule(MINUTE)
+    assert count_periods(schedule, start, start + timedelta(days=365)) == 525_600
