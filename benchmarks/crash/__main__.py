@@ -42,7 +42,7 @@ def _commit() -> str:
         return "unknown"
 
 
-def report(result: CrashResult, command: str, seed: int) -> list[str]:
+def report(result: CrashResult, command: str, seed: int, commit: str) -> list[str]:
     kills = result.kills
     lost_s = result.measured_lost_s()
     lost_j = [k.lost_j for k in kills if k.lost_j is not None]
@@ -54,7 +54,7 @@ def report(result: CrashResult, command: str, seed: int) -> list[str]:
         "# Crash suite",
         "",
         f"`{command}` on {platform.machine()} ({platform.python_version()}), "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}, seed {seed}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}, seed {seed}; "
         f"run time {result.run_s / 60:.0f} min.",
         "",
         "A real `hass` (scripts/develop's venv and config preparation, the demo's "
@@ -142,11 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=RESULTS / "data" / "crash.json")
     args = parser.parse_args(argv)
     targets = plan(args.kills, short=args.short)
+    # Home Assistant loads the integration from this checkout at each start.
+    commit = _commit()
     result = run(targets, args.seed, lambda line: print(line, flush=True), args.keep)
     command = "python -m benchmarks.crash" + (
         " --short" if args.short else f" --kills {len(targets)}"
     )
-    lines = report(result, command, args.seed)
+    lines = report(result, command, args.seed, commit)
     print("\n".join(lines[lines.index("## Energy") :]))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines), encoding="utf-8")

@@ -52,11 +52,15 @@ http:
   server_port: {port}
 api:
 config:
+diagnostics:
 onboarding:
+repairs:
 logger:
   default: warning
   logs:
     custom_components.iota_energy: info
+    # Pulled in by diagnostics; wants a JPEG library this suite has no use for.
+    homeassistant.components.camera.img_util: critical
 """
 
 
@@ -101,51 +105,74 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@contextmanager
-def devtangle(python: Path, directory: Path) -> Iterator[tuple[str, Path]]:
-    """devtangle with the demo genesis (MWM 9, a milestone every 2 s): (url, db)."""
-    port = free_port()
-    db = directory / "devtangle.sqlite3"
-    log = (directory / "devtangle.log").open("ab")
-    process = subprocess.Popen(
-        [
-            str(python),
-            "-m",
-            "devtangle",
-            "serve",
-            "--db",
-            str(db),
-            "--genesis",
-            str(GENESIS),
-            "--port",
-            str(port),
-            "--mwm",
-            "9",
-            "--milestone-interval",
-            "2",
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+class Tangle:
+    """devtangle with the demo genesis (MWM 9, a milestone every 2 s), on one port."""
+
+    def __init__(self, python: Path, directory: Path) -> None:
+        self.python = python
+        self.db = directory / "devtangle.sqlite3"
+        self.log = directory / "devtangle.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(self.python),
+                    "-m",
+                    "devtangle",
+                    "serve",
+                    "--db",
+                    str(self.db),
+                    "--genesis",
+                    str(GENESIS),
+                    "--port",
+                    str(self.port),
+                    "--mwm",
+                    "9",
+                    "--milestone-interval",
+                    "2",
+                    "--log-level",
+                    "WARNING",
+                ],
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 30
-        while not port_open(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"devtangle did not start (see {log.name})")
+        while not port_open(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"devtangle did not start (see {self.log})")
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/", db
-    finally:
-        process.terminate()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
         try:
-            process.wait(15)
+            self.process.wait(15)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def database_files(self) -> list[Path]:
+        """The database and its journal files (copy them all, while stopped)."""
+        return sorted(self.db.parent.glob(self.db.name + "*"))
+
+
+@contextmanager
+def devtangle(python: Path, directory: Path) -> Iterator[Tangle]:
+    """A running devtangle for the length of the block."""
+    tangle = Tangle(python, directory)
+    tangle.start()
+    try:
+        yield tangle
+    finally:
+        tangle.stop()
 
 
 class Hass:

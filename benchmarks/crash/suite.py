@@ -173,8 +173,8 @@ class CrashSuite:
     def run(self) -> CrashResult:
         started = time.monotonic()
         python = develop_python()
-        with devtangle(python, self.directory) as (url, db):
-            hass = self.hass = Hass(python, self.config_dir, url)
+        with devtangle(python, self.directory) as tangle:
+            hass = self.hass = Hass(python, self.config_dir, tangle.url)
             hass.prepare()
             hass.start()
             try:
@@ -193,7 +193,7 @@ class CrashSuite:
             finally:
                 if hass.alive():
                     hass.kill()
-            self._count_tangle(db)
+            self._count_tangle(tangle.db)
         self.result.run_s = time.monotonic() - started
         return self.result
 
