@@ -4,10 +4,11 @@ Run from the repository root, in a leg's venv (or the demo's):
 
     python -m benchmarks.crash [--kills N] [--short] [--seed N] [--keep DIR]
 
-``--kills`` defaults to 100 (the 7 aims in turn, 14 or 15 each); ``--short``
-is 3 kills (a close, a signing, any moment: what tests/stress runs, about
-2 minutes). Prints one line per kill and the
-totals, writes ``benchmarks/results/crash.md`` and
+``--kills`` defaults to 100 (the 7 aims in turn, 14 or 15 each);
+``--short`` is 3 kills (a close, a signing, any moment: what tests/stress
+runs, about 2 minutes); ``--rescore`` reports again from the JSON of an
+earlier run with today's rules (see ``suite.rescore``). Prints one line per
+kill and the totals, writes ``benchmarks/results/crash.md`` and
 ``benchmarks/results/data/crash.json``; exits 1 if anything was lost. See
 suite.py for what is aimed at and what is counted. It uses scripts/develop's
 Home Assistant venv (built on first use, a few minutes).
@@ -17,15 +18,27 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from dataclasses import fields
 from datetime import UTC, datetime
+from fractions import Fraction
 import json
 from pathlib import Path
 import platform
 import statistics
 import subprocess
 import sys
+from typing import Any
 
-from .suite import FLUSH_INTERVAL_S, SLACK_S, TARGETS, CrashResult, plan, run
+from .suite import (
+    FLUSH_INTERVAL_S,
+    SLACK_S,
+    TARGETS,
+    CrashResult,
+    Kill,
+    plan,
+    rescore,
+    run,
+)
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
@@ -42,7 +55,7 @@ def _commit() -> str:
         return "unknown"
 
 
-def report(result: CrashResult, command: str, seed: int, commit: str) -> list[str]:
+def report(result: CrashResult, meta: dict[str, Any], note: str = "") -> list[str]:
     kills = result.kills
     lost_s = result.measured_lost_s()
     lost_j = [k.lost_j for k in kills if k.lost_j is not None]
@@ -53,10 +66,11 @@ def report(result: CrashResult, command: str, seed: int, commit: str) -> list[st
     lines = [
         "# Crash suite",
         "",
-        f"`{command}` on {platform.machine()} ({platform.python_version()}), "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}, seed {seed}; "
+        f"`{meta['command']}` on {meta['machine']} ({meta['python']}), "
+        f"{meta['date']} UTC, commit {meta['commit']}, seed {meta['seed']}; "
         f"run time {result.run_s / 60:.0f} min.",
         "",
+        *([note, ""] if note else []),
         "A real `hass` (scripts/develop's venv and config preparation, the demo's "
         "entry: virtual INA219 at 10 Hz, 60 s periods, automatic payments into "
         f"devtangle at MWM 9, save interval {FLUSH_INTERVAL_S} s) killed with SIGKILL "
@@ -132,6 +146,15 @@ def report(result: CrashResult, command: str, seed: int, commit: str) -> list[st
     return lines
 
 
+def from_json(data: dict[str, Any]) -> CrashResult:
+    """A result as ``CrashResult.to_json`` wrote it."""
+    known = {f.name for f in fields(CrashResult)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["kills"] = [Kill(**k) for k in data["kills"]]
+    values["carry"] = Fraction(data["carry"])
+    return CrashResult(**values)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=100)
@@ -140,20 +163,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="run in DIR and keep it")
     parser.add_argument("--output", type=Path, default=RESULTS / "crash.md")
     parser.add_argument("--json", type=Path, default=RESULTS / "data" / "crash.json")
+    parser.add_argument("--rescore", action="store_true", help="from --json, no run")
+    parser.add_argument("--meta", help="the run's facts as JSON, for old data")
     args = parser.parse_args(argv)
-    targets = plan(args.kills, short=args.short)
-    # Home Assistant loads the integration from this checkout at each start.
-    commit = _commit()
-    result = run(targets, args.seed, lambda line: print(line, flush=True), args.keep)
-    command = "python -m benchmarks.crash" + (
-        " --short" if args.short else f" --kills {len(targets)}"
-    )
-    lines = report(result, command, args.seed, commit)
+    note = ""
+    if args.rescore:
+        data = json.loads(args.json.read_text("utf-8"))
+        meta = data.pop("meta", None) or json.loads(args.meta)
+        result = from_json(data)
+        changed = rescore(result)
+        note = (
+            f"Scored again from data/crash.json with the rules of commit {_commit()}: "
+            f"{changed} kills whose newest document held only the previous run's "
+            "samples (a start writes the ledger before its first sample) moved from "
+            "a measured loss to 'no sample of this run saved yet'; the recorded "
+            "uptime and loss of each kill show it."
+        )
+    else:
+        targets = plan(args.kills, short=args.short)
+        meta = {
+            "command": "python -m benchmarks.crash"
+            + (" --short" if args.short else f" --kills {len(targets)}"),
+            "machine": platform.machine(),
+            "python": platform.python_version(),
+            "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
+            # Home Assistant loads the integration from this checkout at each start.
+            "commit": _commit(),
+            "seed": args.seed,
+        }
+        say = lambda line: print(line, flush=True)  # noqa: E731
+        result = run(targets, args.seed, say, args.keep)
+    lines = report(result, meta, note)
     print("\n".join(lines[lines.index("## Energy") :]))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines), encoding="utf-8")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result.to_json(), indent=1) + "\n", "utf-8")
+    data = result.to_json() | {"meta": meta}
+    args.json.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
     return 1 if result.lost else 0
 
 

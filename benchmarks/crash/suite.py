@@ -80,7 +80,7 @@ class Kill:
     uptime_s: float
     status_on_disk: str
     statements: int
-    lost_s: float | None  # None: killed before this run's first save
+    lost_s: float | None  # None: no sample of this run saved yet
     lost_j: float | None
     problems: list[str] = field(default_factory=list)
 
@@ -226,8 +226,12 @@ class CrashSuite:
             lost_s=None,
             lost_j=None,
         )
-        if snap.saved_at.timestamp() >= hass.started_at and snap.last_sample_wall:
-            kill.lost_s = round(killed_at - snap.last_sample_wall, 3)
+        # Only a sample of this run in the newest document says where this run's
+        # saving stands: a start writes the ledger (closing what it missed)
+        # with the meter as restored, before its first sample.
+        wall = snap.last_sample_wall
+        if wall is not None and wall >= hass.started_at:
+            kill.lost_s = round(killed_at - wall, 3)
             kill.lost_j = kill.lost_s * snap.power_w
             if kill.lost_s > FLUSH_INTERVAL_S + SLACK_S:
                 self._problem(kill, "energy_over_bound", f"lost {kill.lost_s:.1f} s")
@@ -488,6 +492,29 @@ class CrashSuite:
             result.reattachments = tails - len(spending)
         finally:
             db.close()
+
+
+def rescore(result: CrashResult) -> int:
+    """Apply the rule above to kills measured before it; how many changed.
+
+    A run of the suite before the rule counted a kill whose newest document
+    held only the previous run's samples as losing the downtime too; its
+    recorded figures say so exactly (the sampling time lost exceeds the
+    uptime), so the kill is moved to "no sample of this run saved yet".
+    """
+    changed = 0
+    for kill in result.kills:
+        if kill.lost_s is not None and kill.lost_s > kill.uptime_s:
+            kill.lost_s = kill.lost_j = None
+            stale = [p for p in kill.problems if p.startswith("energy_over_bound")]
+            for problem in stale:
+                kill.problems.remove(problem)
+                note = f"kill {kill.number} ({kill.target}): {problem}"
+                if note in result.problems:
+                    result.problems.remove(note)
+                result.energy_over_bound -= 1
+            changed += 1
+    return changed
 
 
 def _all_paid(snap: storage.Snapshot) -> bool:
