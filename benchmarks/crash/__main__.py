@@ -137,6 +137,8 @@ def report(result: CrashResult, meta: dict[str, Any], note: str = "") -> list[st
         f"({result.reattach_mismatch}) |",
         f"| all paid at the end / clean stop status | {result.drained} / "
         f"{result.clean_stop_status} |",
+        f"| payments that waited for funds the wallet had (deposits made) | "
+        f"{len(result.deposits)} |",
         "",
         f"Total lost: **{result.lost}**.",
         "",
