@@ -91,7 +91,7 @@ def report(result: CrashResult, meta: dict[str, Any], note: str = "") -> list[st
         "",
         "## Energy",
         "",
-        f"- Kills after the run's first save: {len(lost_s)}; sampling time lost "
+        f"- Kills with a sample of their run saved: {len(lost_s)}; sampling time lost "
         "(kill time minus the last sample in the newest saved document): "
         + (
             f"median {statistics.median(lost_s):.2f} s, max {max(lost_s):.2f} s "
@@ -102,7 +102,7 @@ def report(result: CrashResult, meta: dict[str, Any], note: str = "") -> list[st
             else "none"
         )
         + ".",
-        f"- Kills before the run's first save: {len(before_save)} (uptime "
+        f"- Kills before any sample of their run was saved: {len(before_save)} (uptime "
         + (
             f"{min(k.uptime_s for k in before_save):.1f} to "
             f"{max(k.uptime_s for k in before_save):.1f} s, start-up included"
