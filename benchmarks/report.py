@@ -66,8 +66,8 @@ SECTIONS = (
     Section("payments", "Payments", "python benchmarks/bench_payments.py"),
     Section("ledger", "Ledger writes", "python -m benchmarks.bench_ledger"),
     Section("soak", "Soak", "soak"),
-    Section("crash", "Real crashes", "crash_suite"),
-    Section("faults", "Fault injection", "fault_suite"),
+    Section("crash", "Real crashes", "python -m benchmarks.crash"),
+    Section("faults", "Fault injection", "python -m benchmarks.faults"),
     Section("mutation", "Mutation testing", "scripts/mutation"),
     Section("ci", "CI timings", "python benchmarks/bench_ci.py"),
 )

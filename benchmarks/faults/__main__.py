@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python -m benchmarks.faults [--short] [--only metering|payments]
+    python -m benchmarks.faults [--short] [--only metering|payments|storage]
                                 [--output PATH] [--seed N]
 
 Prints one line per fault and writes ``benchmarks/results/faults.md``
@@ -21,9 +21,15 @@ Exits 1 if anything was lost in any fault.
   IOTA owed against paid, statements paid twice or never, bundles per
   payment, spent addresses signed again, reattachments that differ.
 
-Storage faults of Home Assistant's own write path (a full disk under the
-ledger and the outbox, a damaged storage file) run in the test suite
-against the real integration (tests/stress, tests/integration/test_storage.py).
+* Storage (``storage.py``): each of the integration's storage files (ledger
+  head, sealed chunk, live document, outbox) emptied, half-written or
+  filled with garbage, in one slot or both, under a real ``hass`` (the
+  crash suite's): what a start restores against the documented fallback,
+  the entry's state and its repair issues.
+
+With ``--only``, the other sections of an existing report are kept. A full
+disk under Home Assistant's own write path runs in the test suite against
+the real integration (tests/stress, tests/integration/test_storage.py).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import subprocess
 import sys
 import time
 
-from . import metering, payments
+from . import metering, payments, storage
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "faults.md"
 
@@ -96,10 +102,55 @@ def payments_table(results: list[payments.PaymentResult]) -> list[str]:
     return lines
 
 
+def storage_table(results: list[storage.StorageResult]) -> list[str]:
+    lines = [
+        "| damaged | documented fallback | entry | repair issues | restored from "
+        "| fallback cost | statements lost (of) | energy beyond fallback "
+        "| payments / keys forgotten | copies kept | lost |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.name} | {r.expected} | {r.entry_state} "
+            f"| {', '.join(r.issues) or '-'} | {r.restored_from} "
+            f"| {r.fallback_cost_j * 1000:.1f} mJ "
+            f"| {r.statements_lost} ({r.statements_before}) "
+            f"| {r.energy_beyond_fallback_j * 1000:.1f} mJ "
+            f"| {r.payments_lost} / {r.keys_forgotten} | {r.copies_kept} "
+            f"| **{r.lost}**{_why(r.unexpected)} |"
+        )
+    return lines
+
+
+def _why(unexpected: list[str]) -> str:
+    return f" ({'; '.join(unexpected)})" if unexpected else ""
+
+
+def _keep_other_sections(path: Path, sections: set[str]) -> list[str]:
+    """Sections of an existing report that this run did not redo."""
+    if not path.exists():
+        return []
+    old = path.read_text("utf-8").splitlines()
+    kept: list[str] = [
+        "The sections below are from the earlier run: "
+        + next((line for line in old if line.startswith("`python")), "?"),
+        "",
+    ]
+    current: str | None = None
+    for line in old:
+        if line.startswith("## "):
+            current = line
+        elif line.startswith("Total lost:"):
+            current = None
+        if current is not None and current not in sections:
+            kept.append(line)
+    return kept if len(kept) > 2 else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the quick version")
-    parser.add_argument("--only", choices=("metering", "payments"))
+    parser.add_argument("--only", choices=("metering", "payments", "storage"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -109,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     report = [
         "# Fault injection",
         "",
-        f"`python -m benchmarks.faults{' --short' if args.short else ''}` on "
+        f"`python -m benchmarks.faults{' --short' if args.short else ''}"
+        f"{' --only ' + args.only if args.only else ''}` on "
         f"{platform.node() and platform.machine()} ({platform.python_version()}), "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}, "
         f"seed {args.seed}.",
@@ -121,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         "statement paid never or twice, a second bundle for a payment, an address "
         "signed twice, a reattachment with different signed content. Energy the chip "
         "could not measure (an unplugged chip) is not lost but declared: its periods "
-        "close incomplete, with the seconds metered.",
+        "close incomplete, with the seconds metered. A damaged storage file may "
+        "cost what its documented fallback gives up (one save interval of "
+        "energy for the live document; a start refused with a repair issue when "
+        "both slots of the ledger are damaged), nothing beyond.",
         "",
     ]
     lost = 0
@@ -137,6 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         table = payments_table(paid)
         report += ["## Payments", "", *table, ""]
         print("\n".join(table))
+    if args.only in (None, "storage"):
+        damaged = storage.run_all(args.short, args.seed)
+        lost += sum(r.lost for r in damaged)
+        table = storage_table(damaged)
+        report += ["## Storage files", "", *table, ""]
+        print("\n".join(table))
+    if args.only is not None:
+        done = {line for line in report if line.startswith("## ")}
+        report += _keep_other_sections(args.output, done)
     elapsed = time.monotonic() - started
     report += [f"Total lost: **{lost}**. Run time {elapsed:.0f} s.", ""]
     print(f"total lost: {lost} ({elapsed:.0f} s)")

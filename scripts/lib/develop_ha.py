@@ -1,8 +1,12 @@
 """Drive the demo Home Assistant of scripts/develop through its public APIs.
 
+    python develop_ha.py prepare --config DIR
     python develop_ha.py up    --url URL --pid PID [--timeout S]
     python develop_ha.py check --url URL
 
+``prepare`` readies a config folder before Home Assistant starts: the
+integration linked in from this checkout, onboarding's steps other than the
+owner account marked done.
 ``up`` waits until Home Assistant serves its frontend, creates the demo
 account (onboarding's user step), logs in, and creates the demo meter
 through the integration's real config flow unless an entry exists already;
@@ -23,6 +27,7 @@ from datetime import datetime
 import json
 import math
 import os
+from pathlib import Path
 import sys
 import time
 from typing import Any
@@ -263,11 +268,51 @@ def _select_options(form: Mapping[str, Any], field: str) -> dict[str, str]:
     return {}
 
 
+# --- prepare --------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Onboarding's steps other than the owner account, marked done beforehand:
+# the location, units and language come from configuration.yaml, analytics
+# stay off, and onboarding does not set up its sample integrations (weather,
+# radio, ...), which need the internet.
+ONBOARDING = {
+    "version": 4,
+    "minor_version": 1,
+    "key": "onboarding",
+    "data": {"done": ["core_config", "analytics", "integration"]},
+}
+
+
+def prepare_config(config_dir: Path) -> None:
+    """Link the integration from this checkout; skip onboarding's wizard.
+
+    Raises DevelopError if config/custom_components is something else than
+    a link (a user's own copy, never overwritten).
+    """
+    storage = config_dir / ".storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    link = config_dir / "custom_components"
+    if link.exists() and not link.is_symlink():
+        raise DevelopError(f"{link} exists and is not a link; move it away")
+    target = os.path.relpath(REPO_ROOT / "custom_components", config_dir)
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(target, target_is_directory=True)
+    onboarding = storage / "onboarding"
+    if not onboarding.exists():
+        temporary = onboarding.with_name("onboarding.tmp")
+        temporary.write_text(json.dumps(ONBOARDING, indent=2) + "\n", "utf-8")
+        temporary.replace(onboarding)
+
+
 # --- up -----------------------------------------------------------------
 
 
-async def wait_for_frontend(client: Client, pid: int | None, limit_s: float) -> None:
-    """Wait until GET / answers 200 (the frontend is set up)."""
+async def wait_for_frontend(
+    client: Client, pid: int | None, limit_s: float, path: str = "/"
+) -> None:
+    """Wait until GET ``path`` answers 200 (by default: the frontend is set up)."""
     started = time.monotonic()
     last_note = started
     last_status: str = "no answer"
@@ -275,7 +320,7 @@ async def wait_for_frontend(client: Client, pid: int | None, limit_s: float) -> 
         if not process_alive(pid):
             raise HomeAssistantGoneError("Home Assistant exited while starting")
         try:
-            status = await client.status("/")
+            status = await client.status(path)
         except (aiohttp.ClientError, OSError) as err:
             last_status = type(err).__name__
         else:
@@ -284,7 +329,9 @@ async def wait_for_frontend(client: Client, pid: int | None, limit_s: float) -> 
             last_status = f"HTTP {status}"
         now = time.monotonic()
         if now - started > limit_s:
-            raise DevelopError(f"Home Assistant did not serve / within {limit_s:.0f} s")
+            raise DevelopError(
+                f"Home Assistant did not serve {path} within {limit_s:.0f} s"
+            )
         if now - last_note >= 30:
             last_note = now
             say(
@@ -337,14 +384,18 @@ async def entries(client: Client) -> list[dict[str, Any]]:
     )
 
 
-async def create_entry(client: Client, tangle_url: str) -> str:
+async def create_entry(
+    client: Client,
+    tangle_url: str,
+    steps: tuple[tuple[str, dict[str, Any]], ...] = FLOW_STEPS,
+) -> str:
     """Run the config flow as a user would; return the new entry's id."""
     result = await client.request(
         "POST",
         "/api/config/config_entries/flow",
         json_body={"handler": DOMAIN, "show_advanced_options": False},
     )
-    for step_id, answer in FLOW_STEPS:
+    for step_id, answer in steps:
         if (
             result.get("type") not in ("form", "menu")
             or result.get("step_id") != step_id
@@ -367,8 +418,10 @@ async def create_entry(client: Client, tangle_url: str) -> str:
     return str(result["result"]["entry_id"])
 
 
-async def set_demo_options(client: Client, entry_id: str) -> None:
-    """Run the options flow: keep every suggested value, change DEMO_OPTIONS."""
+async def set_demo_options(
+    client: Client, entry_id: str, options: Mapping[str, Any] = DEMO_OPTIONS
+) -> None:
+    """Run the options flow: keep every suggested value, change ``options``."""
     form = await client.request(
         "POST",
         "/api/config/config_entries/options/flow",
@@ -381,7 +434,7 @@ async def set_demo_options(client: Client, entry_id: str) -> None:
         suggested = (item.get("description") or {}).get("suggested_value")
         if suggested is not None:
             answer[item["name"]] = suggested
-    answer |= DEMO_OPTIONS
+    answer |= options
     result = await client.request(
         "POST",
         f"/api/config/config_entries/options/flow/{form['flow_id']}",
@@ -432,10 +485,26 @@ async def wait_loaded(client: Client, entry_id: str, limit_s: float = 120) -> No
         await asyncio.sleep(1)
 
 
-async def up(client: Client, pid: int | None, limit_s: float, tangle_url: str) -> None:
+async def up(  # noqa: PLR0913 - the crash suite varies the demo
+    client: Client,
+    pid: int | None,
+    limit_s: float,
+    tangle_url: str,
+    *,
+    ready_path: str = "/",
+    steps: tuple[tuple[str, dict[str, Any]], ...] = FLOW_STEPS,
+    options: Mapping[str, Any] = DEMO_OPTIONS,
+    units: bool = True,
+) -> str:
+    """Bring the demo up (see the module docstring); return the entry's id.
+
+    The crash suite (benchmarks/crash) runs a leaner Home Assistant without
+    the frontend: it waits for another ``ready_path``, creates its entry
+    with its own ``steps`` and ``options`` and sets no display ``units``.
+    """
     started = time.monotonic()
-    await wait_for_frontend(client, pid, limit_s)
-    say(f"Home Assistant serves / (after {time.monotonic() - started:.0f} s)")
+    await wait_for_frontend(client, pid, limit_s, ready_path)
+    say(f"Home Assistant serves {ready_path} ({time.monotonic() - started:.0f} s)")
     await onboard(client)
     await client.log_in()
     await wait_running(client)
@@ -445,16 +514,18 @@ async def up(client: Client, pid: int | None, limit_s: float, tangle_url: str) -
         say(f"the demo meter exists already (entry {entry_id})")
     else:
         say("creating the demo meter through the config flow")
-        entry_id = await create_entry(client, tangle_url)
+        entry_id = await create_entry(client, tangle_url, steps)
         await wait_loaded(client, entry_id)
-        await set_demo_options(client, entry_id)
+        await set_demo_options(client, entry_id, options)
         await asyncio.sleep(2)  # the options reload the entry
         await wait_loaded(client, entry_id)
-        await set_demo_units(client, entry_id)
+        if units:
+            await set_demo_units(client, entry_id)
     await wait_loaded(client, entry_id)
     say(
         f"the {DOMAIN} entry is loaded ({time.monotonic() - started:.0f} s after start)"
     )
+    return entry_id
 
 
 # --- check --------------------------------------------------------------
@@ -630,6 +701,13 @@ async def check_payment(client: Client, entry_id: str, limit_s: float = 200) -> 
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    if args.command == "prepare":
+        try:
+            prepare_config(Path(args.config))
+        except (DevelopError, OSError) as err:
+            say(f"error: {err}")
+            return 1
+        return 0
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         client = Client(session, args.url)
@@ -649,8 +727,9 @@ async def main_async(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("up", "check"))
-    parser.add_argument("--url", required=True)
+    parser.add_argument("command", choices=("prepare", "up", "check"))
+    parser.add_argument("--config", help="the config folder (prepare)")
+    parser.add_argument("--url", help="Home Assistant's URL (up, check)")
     parser.add_argument("--pid", type=int, help="Home Assistant's pid (up)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds (up)")
     parser.add_argument(
@@ -659,6 +738,10 @@ def main() -> int:
         help="devtangle's URL, the demo wallet's node (up)",
     )
     args = parser.parse_args()
+    if args.command == "prepare" and not args.config:
+        parser.error("prepare needs --config")
+    if args.command != "prepare" and not args.url:
+        parser.error(f"{args.command} needs --url")
     try:
         return asyncio.run(main_async(args))
     except KeyboardInterrupt:

@@ -45,11 +45,16 @@ leg_pytest_args() {
     mid | next) printf '%s\n' --ignore=tests/payments --ignore=tests/devtangle ;;
     *) ;;
   esac
-  # The short fault injection suite (benchmarks/faults, a minute or two)
-  # drives the core, not Home Assistant: it runs on the oldest leg only.
+  # The short fault injection suite (benchmarks/faults, a few minutes) and
+  # the short crash suite (benchmarks/crash, about 2 minutes) drive the core
+  # or a real `hass` from scripts/develop's venv (leg min), whatever the leg:
+  # they run on the oldest leg only.
   case "$1" in
     min) ;;
-    *) printf '%s\n' --ignore=tests/stress/test_fault_suite.py ;;
+    *)
+      printf '%s\n' --ignore=tests/stress/test_fault_suite.py
+      printf '%s\n' --ignore=tests/stress/test_crash_suite.py
+      ;;
   esac
 }
 

@@ -137,6 +137,42 @@ async def test_one_damaged_ledger_slot_is_kept_reported_and_recovered(
     await _unload(hass, mock_config_entry)
 
 
+async def test_a_slot_of_bytes_that_are_not_text_is_kept_and_recovered(
+    hass: HomeAssistant,
+    config_dir: Path,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Garbage that is not even UTF-8 (a sector of noise): as any damaged slot.
+
+    Found by the storage faults of benchmarks/faults: it used to escape the
+    slot reader as a UnicodeDecodeError and fail the setup without a word.
+    """
+    ids = await _run_once_and_close_two_periods(hass, mock_config_entry)
+    storage = config_dir / ".storage"
+    noise = bytes(range(128, 256)) * 4
+    for kind in ("ledger", "live"):
+        (storage / key(mock_config_entry, kind, "a")).write_bytes(noise)
+
+    await _setup(hass, mock_config_entry)
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    ledger = mock_config_entry.runtime_data.coordinator.state.ledger
+    assert [s.id for s in ledger.statements] == ids
+    for kind in ("ledger", "live"):
+        name = key(mock_config_entry, kind, "a")
+        copies = list(storage.glob(f"{name}.corrupt-*"))
+        assert len(copies) == 1
+        # The copy holds the very bytes that were found, for a look.
+        assert copies[0].read_bytes() == noise
+        issue = issue_registry.async_get_issue(
+            DOMAIN, f"state_corrupt_{mock_config_entry.entry_id}_{kind}_a"
+        )
+        assert issue is not None
+        assert issue.translation_key == "state_recovered"
+    await _unload(hass, mock_config_entry)
+
+
 async def test_every_ledger_slot_damaged_refuses_to_start(
     hass: HomeAssistant,
     hass_storage: StorageFiles,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.faults import metering, payments
+from benchmarks.faults import metering, payments, storage
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,25 @@ def test_payments_lose_nothing_under_faults(
         + sum(n for mode, n in result.requests.items() if mode != "pass")
         > 0
     ), "no fault was injected"
+
+
+def test_damaged_storage_files_lose_nothing_beyond_the_fallback() -> None:
+    """A real hass starts on damaged files: the documented fallback, an issue."""
+    results = storage.run_all(short=True)
+    assert [r.name for r in results] == [s.name for s in storage.scenarios(True)]
+    for result in results:
+        assert result.lost == 0, result
+        assert result.issues, result  # the user is told, always
+        assert result.copies_kept >= 1, result
+    one_head, both_live, both_outbox = results
+    # One damaged head slot: the other holds everything.
+    assert one_head.restored_from == one_head.expected
+    assert one_head.expected.startswith("live slot")
+    assert one_head.fallback_cost_j == 0
+    # Both live slots: the head's meter, an issue that says energy was lost.
+    assert both_live.restored_from == "ledger head"
+    assert "live_state_lost" in both_live.issues
+    assert both_live.fallback_cost_j > 0
+    # Both outbox slots: payments stop, metering goes on.
+    assert both_outbox.entry_state == "loaded"
+    assert "outbox_unreadable" in both_outbox.issues

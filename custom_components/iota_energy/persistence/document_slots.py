@@ -255,8 +255,14 @@ def storage_data(raw: str) -> dict[str, Any]:
 
 
 def read_text(path: Path) -> str | None:
+    """A slot's text; None if missing.
+
+    Bytes that are not UTF-8 (a sector of noise) come back as surrogates, so
+    they fail to parse like any damage and ``keep_aside`` writes them back
+    byte for byte, instead of escaping as a UnicodeDecodeError.
+    """
     try:
-        return path.read_text("utf-8")
+        return path.read_text("utf-8", errors="surrogateescape")
     except FileNotFoundError:
         return None
 
@@ -267,6 +273,6 @@ def keep_aside(path: Path, raw: str) -> str:
     copy = path.with_name(f"{path.name}.corrupt-{stamp}")
     copy.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
         handle.write(raw)
     return str(copy)
