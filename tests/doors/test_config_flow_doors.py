@@ -7,7 +7,7 @@ one moves the flow on (a new flow is started for the next case).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import random
 from typing import Any
 from unittest.mock import patch
@@ -49,13 +49,16 @@ BAD_URLS = (
 
 
 @pytest.fixture(autouse=True)
-def no_setup() -> Iterator[None]:
+async def no_setup(hass: HomeAssistant) -> AsyncIterator[None]:
     """An accepted flow creates its entry but does not set it up."""
     with (
         patch("custom_components.iota_energy.async_setup_entry", return_value=True),
         patch("custom_components.iota_energy.async_unload_entry", return_value=True),
     ):
         yield
+        # Unloaded while the stand-ins are still in place.
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_remove(entry.entry_id)
 
 
 def flow_of(hass: HomeAssistant) -> Callable[[str, dict[str, Any]], Awaitable[Any]]:
