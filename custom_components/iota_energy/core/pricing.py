@@ -110,7 +110,13 @@ def parse_price_text(text: str) -> Fraction | None:
 
 
 def _bounded_decimal(text: str) -> Fraction | None:
-    """A finite, non-negative decimal of bounded size, exactly; else None."""
+    """A finite, non-negative decimal of bounded size, exactly; else None.
+
+    ASCII only: Decimal also reads other scripts' digits ("١٢"), which no
+    stored price may hold (see numbers.py).
+    """
+    if not text.isascii():
+        return None
     try:
         number = Decimal(text.strip())
     except InvalidOperation:
