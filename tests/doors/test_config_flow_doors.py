@@ -167,3 +167,58 @@ async def test_node_wallet_and_receiver_steps(
         hass, tally, "receiver", (*menu, node, wallet), iter(bad), (PAYER_SEED[:30],)
     )
     tally.check()
+
+
+@pytest.mark.usefixtures("loopback_sockets")
+async def test_rebased_wallet_and_receiver_steps(hass: HomeAssistant) -> None:
+    """The Rebased forms against devrebased, with the real iota-sdk."""
+    pytest.importorskip("iota_sdk", reason="iota-sdk is not installed")
+    from custom_components.iota_energy.core.rebased_keys import RebasedKey
+    from devrebased.server import DevRebased
+    from tests.devrebased.conftest import PAYER_MNEMONIC
+
+    payer = RebasedKey.from_mnemonic(PAYER_MNEMONIC)
+    chain = DevRebased({payer.address: [5_000_000_000]}).start()
+    try:
+        rng = random.Random(14)
+        menu = (USER_INPUT, VIRTUAL_INPUT, BILLING_INPUT, {"next_step_id": "rebased"})
+        wallet = {
+            "network": "custom",
+            "graphql_url": chain.url,
+            "mnemonic": PAYER_MNEMONIC,
+            "key_path": "",
+            "max_gas_budget": 20_000_000,
+        }
+        words = PAYER_MNEMONIC.split()
+        near = (
+            " ".join(words[:-1]),
+            " ".join([*words[:-1], "zzzz"]),
+            " ".join(reversed(words)),
+            PAYER_MNEMONIC.upper() + " abandon",
+        )
+        secrets = (PAYER_MNEMONIC, *near, " ".join(words[:6]))
+        tally = Tally("config flow: rebased wallet")
+        cases = [wallet | {"mnemonic": phrase} for phrase in near]
+        cases += list(mutations(rng, wallet, CASES // 2))
+        await drive(hass, tally, "rebased", menu, iter(cases), secrets)
+        tally.check()
+
+        tally = Tally("config flow: rebased receiver")
+        good = {
+            "receiver": "0x" + "ab" * 32,
+            "auto_pay": False,
+            "max_payment_iota": 2_000_000_000,
+            "max_daily_iota": 5_000_000_000,
+        }
+        bad = [good | {"receiver": text} for text in TEXTS]
+        bad += [
+            good | {"receiver": payer.address},
+            good | {"receiver": "0x" + "AB" * 32},
+        ]
+        bad += list(mutations(rng, good, CASES // 2))
+        await drive(
+            hass, tally, "rebased_receiver", (*menu, wallet), iter(bad), secrets
+        )
+        tally.check()
+    finally:
+        chain.stop()

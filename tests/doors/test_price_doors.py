@@ -123,7 +123,7 @@ async def test_nonsense_prices_are_flagged_never_used(
             await hass.async_block_till_done()
             assert coordinator.last_update_success
 
-    response = await hass.services.async_call(
+    response: Any = await hass.services.async_call(
         DOMAIN,
         "close_period",
         {"config_entry_id": entry.entry_id},
