@@ -96,7 +96,13 @@ async def options_door(
             hass.config_entries.options.async_abort(flow_id)
             continue
         await hass.async_block_till_done()
-        # Accepted: put the entry back for the next case.
+        # Accepted: every number stored is the number typed (0.5 is no 0).
+        for key, typed in case.items():
+            if isinstance(typed, (int, float)) and not isinstance(typed, bool):
+                stored = entry.options[key]
+                if float(stored) != float(typed):
+                    tally.unhandled.append(f"{key}: typed {typed}, stored {stored}")
+        # Put the entry back for the next case.
         hass.config_entries.async_update_entry(entry, options=before[1])
 
 
