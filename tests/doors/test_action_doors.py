@@ -10,6 +10,7 @@ outbox are then exactly as they were.
 from __future__ import annotations
 
 from collections.abc import Callable
+import logging
 import random
 from typing import Any
 
@@ -115,8 +116,12 @@ async def test_every_action(
     wallet_tangle: DevTangle,
     entry_data: dict[str, Any],
     entry_options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Bad fields, unknown ids, an unloaded entry, another integration's entry."""
+    """Bad fields, unknown ids, an unloaded entry, another integration's entry,
+    an entry that bills only; no seed in any error or log line.
+    """
+    caplog.set_level(logging.DEBUG)
     entry = scenario_entry(
         entry_data
         | {
@@ -138,7 +143,21 @@ async def test_every_action(
     unloaded.add_to_hass(hass)
     other = MockConfigEntry(domain="sun", title="Sun")
     other.add_to_hass(hass)
-    ids = {"unloaded": unloaded.entry_id, "other": other.entry_id}
+    billing = MockConfigEntry(
+        domain=DOMAIN,
+        title="Porch",
+        data=VIRTUAL_ENTRY_DATA | {"address": 0x42},
+        options=ENTRY_OPTIONS,
+        unique_id="virtual-1-0x42",
+    )
+    billing.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(billing.entry_id)
+    await hass.async_block_till_done()
+    ids = {
+        "unloaded": unloaded.entry_id,
+        "other": other.entry_id,
+        "bill only": billing.entry_id,
+    }
 
     rng = random.Random(31)
     values = field_values(rng, ids)
@@ -164,5 +183,7 @@ async def test_every_action(
             elif service == "close_period":
                 await hass.async_block_till_done()
         tally.check()
+    assert PAYER_SEED[:30] not in caplog.text
     assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_unload(billing.entry_id)
     await hass.async_block_till_done()

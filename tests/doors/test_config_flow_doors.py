@@ -8,6 +8,7 @@ one moves the flow on (a new flow is started for the next case).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import logging
 import random
 from typing import Any
 from unittest.mock import patch
@@ -127,9 +128,10 @@ async def test_ina219_step(hass: HomeAssistant) -> None:
 
 @pytest.mark.usefixtures("loopback_sockets")
 async def test_node_wallet_and_receiver_steps(
-    hass: HomeAssistant, wallet_tangle: DevTangle
+    hass: HomeAssistant, wallet_tangle: DevTangle, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The legacy rail's forms against a real devtangle; the seed never shows."""
+    caplog.set_level(logging.DEBUG)
     rng = random.Random(13)
     menu = (USER_INPUT, VIRTUAL_INPUT, BILLING_INPUT, {"next_step_id": "node"})
     node = NODE_INPUT | {"node_url": wallet_tangle.url}
@@ -167,11 +169,15 @@ async def test_node_wallet_and_receiver_steps(
         hass, tally, "receiver", (*menu, node, wallet), iter(bad), (PAYER_SEED[:30],)
     )
     tally.check()
+    assert not any(secret in caplog.text for secret in secrets)
 
 
 @pytest.mark.usefixtures("loopback_sockets")
-async def test_rebased_wallet_and_receiver_steps(hass: HomeAssistant) -> None:
+async def test_rebased_wallet_and_receiver_steps(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
     """The Rebased forms against devrebased, with the real iota-sdk."""
+    caplog.set_level(logging.DEBUG)
     pytest.importorskip("iota_sdk", reason="iota-sdk is not installed")
     from custom_components.iota_energy.core.rebased_keys import RebasedKey
     from devrebased.server import DevRebased
@@ -220,5 +226,6 @@ async def test_rebased_wallet_and_receiver_steps(hass: HomeAssistant) -> None:
             hass, tally, "rebased_receiver", (*menu, wallet), iter(bad), secrets
         )
         tally.check()
+        assert not any(secret in caplog.text for secret in secrets)
     finally:
         chain.stop()

@@ -163,3 +163,66 @@ async def test_reconfigure_meter(hass: HomeAssistant) -> None:
             entry, data=before[0], unique_id=before[2]
         )
     tally.check()
+
+
+async def reconfigure_door(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    tally: Tally,
+    step_id: str,
+    cases: Any,
+) -> None:
+    """Each case in a new reconfigure flow at ``step_id``; data stays unless taken."""
+    for case in cases:
+        before = (dict(entry.data), dict(entry.options), entry.unique_id)
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": step_id}
+        )
+        assert result["step_id"] == step_id
+        moved = await submit(
+            tally,
+            hass.config_entries.flow.async_configure,
+            result["flow_id"],
+            step_id,
+            case,
+            secrets=(PAYER_SEED[:30],),
+        )
+        if moved is None:
+            assert (dict(entry.data), dict(entry.options), entry.unique_id) == before
+            hass.config_entries.flow.async_abort(result["flow_id"])
+            continue
+        await hass.async_block_till_done()
+        hass.config_entries.async_update_entry(entry, data=before[0], options=before[1])
+
+
+@pytest.mark.usefixtures("loopback_sockets")
+async def test_reconfigure_node_and_receiver(
+    hass: HomeAssistant, wallet_tangle: Any
+) -> None:
+    """A paying entry's node and receiver forms, against a real devtangle."""
+    rng = random.Random(24)
+    data = VIRTUAL_ENTRY_DATA | {
+        "node_url": wallet_tangle.url,
+        "min_weight_magnitude": 9,
+        "seed": PAYER_SEED,
+        "receiver": receiver(),
+    }
+    entry = entry_of(data, ENTRY_OPTIONS | POLICY_INPUT)
+    entry.add_to_hass(hass)
+    tally = Tally("reconfigure flow: node")
+    node = {
+        "node_url": wallet_tangle.url,
+        "min_weight_magnitude": 9,
+        "pow_mode": "auto",
+    }
+    cases = [node | {"node_url": text} for text in TEXTS]
+    cases += list(mutations(rng, node, CASES // 2))
+    await reconfigure_door(hass, entry, tally, "node", cases)
+    tally.check()
+
+    tally = Tally("reconfigure flow: receiver")
+    cases = [{"receiver": text} for text in TEXTS]
+    cases += list(mutations(rng, {"receiver": receiver()}, CASES // 2))
+    await reconfigure_door(hass, entry, tally, "receiver", cases)
+    tally.check()
