@@ -74,7 +74,11 @@ def entry_of(data: dict[str, Any], options: dict[str, Any]) -> MockConfigEntry:
 
 
 async def options_door(
-    hass: HomeAssistant, entry: MockConfigEntry, tally: Tally, cases: Any
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    tally: Tally,
+    cases: Any,
+    secrets: tuple[str, ...] = (PAYER_SEED[:30],),
 ) -> None:
     """Each case in a new options flow; refused ones change nothing."""
     entry.add_to_hass(hass)
@@ -89,7 +93,7 @@ async def options_door(
             "init",
             case,
             section="options",
-            secrets=(PAYER_SEED[:30],),
+            secrets=secrets,
         )
         if moved is None:
             assert (dict(entry.data), dict(entry.options)) == before
@@ -98,10 +102,12 @@ async def options_door(
         await hass.async_block_till_done()
         # Accepted: every number stored is the number typed (0.5 is no 0).
         for key, typed in case.items():
-            if isinstance(typed, (int, float)) and not isinstance(typed, bool):
-                stored = entry.options[key]
-                if float(stored) != float(typed):
-                    tally.unhandled.append(f"{key}: typed {typed}, stored {stored}")
+            stored = entry.options[key]
+            # (A switch takes any truthy value as on: Home Assistant's
+            # BooleanSelector coerces; the frontend only sends booleans.)
+            number = isinstance(typed, int | float) and not isinstance(stored, bool)
+            if number and float(stored) != float(typed):
+                tally.unhandled.append(f"{key}: typed {typed}, stored {stored}")
         # Put the entry back for the next case.
         hass.config_entries.async_update_entry(entry, options=before[1])
 
@@ -131,6 +137,30 @@ async def test_options_of_a_paying_entry(hass: HomeAssistant) -> None:
     options = ENTRY_OPTIONS | POLICY_INPUT | {"pow_mode": "auto"}
     cases = list(mutations(rng, OPTIONS_INPUT | POLICY_INPUT, CASES))
     await options_door(hass, entry_of(data, options), tally, cases)
+    tally.check()
+
+
+async def test_options_of_a_rebased_entry(hass: HomeAssistant) -> None:
+    """The Rebased policy (nanos, up to 2**64 - 1) too; nothing is probed."""
+    tally = Tally("options flow: rebased")
+    rng = random.Random(25)
+    mnemonic = " ".join(["abandon"] * 23 + ["art"])
+    data = VIRTUAL_ENTRY_DATA | {
+        "rail": "rebased",
+        "network": "custom",
+        "graphql_url": "http://127.0.0.1:1/graphql",
+        "mnemonic": mnemonic,
+        "key_path": "m/44'/4218'/0'/0'/0'",
+        "max_gas_budget": 20_000_000,
+        "chain_id": "00000000",
+        "receiver": "0x" + "ab" * 32,
+    }
+    policy = {"auto_pay": False, "max_payment_iota": 2**63, "max_daily_iota": 0}
+    options = ENTRY_OPTIONS | policy
+    cases = [OPTIONS_INPUT | policy | {"max_daily_iota": 2**64}]
+    cases += list(mutations(rng, OPTIONS_INPUT | policy, CASES))
+    entry = entry_of(data, options)
+    await options_door(hass, entry, tally, cases, (mnemonic,))
     tally.check()
 
 
