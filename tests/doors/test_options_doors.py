@@ -106,7 +106,7 @@ async def options_door(
             # (A switch takes any truthy value as on: Home Assistant's
             # BooleanSelector coerces; the frontend only sends booleans.)
             number = isinstance(typed, int | float) and not isinstance(stored, bool)
-            if number and float(stored) != float(typed):
+            if number and stored != typed:
                 tally.unhandled.append(f"{key}: typed {typed}, stored {stored}")
         # Put the entry back for the next case.
         hass.config_entries.async_update_entry(entry, options=before[1])
@@ -158,6 +158,10 @@ async def test_options_of_a_rebased_entry(hass: HomeAssistant) -> None:
     policy = {"auto_pay": False, "max_payment_iota": 2**63, "max_daily_iota": 0}
     options = ENTRY_OPTIONS | policy
     cases = [OPTIONS_INPUT | policy | {"max_daily_iota": 2**64}]
+    # Counts a float cannot hold: stored exactly, or refused; never rounded.
+    cases += [OPTIONS_INPUT | policy | {"max_payment_iota": 2**64}]
+    cases += [OPTIONS_INPUT | policy | {"max_daily_iota": 2**53 + 1}]
+    cases += [OPTIONS_INPUT | policy | {"max_payment_iota": 2**64 - 1}]
     cases += list(mutations(rng, OPTIONS_INPUT | policy, CASES))
     entry = entry_of(data, options)
     await options_door(hass, entry, tally, cases, (mnemonic,))

@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iota_energy.const import CONF_PERIOD, CONF_PRICE_ENTITY, DOMAIN
 from custom_components.iota_energy.core.pricing import PriceQuote
+from tests.integration.helpers import wait_for_more_energy
 
 from .bad_values import NUMBERS, TEXTS
 from .tally import Tally
@@ -92,6 +93,7 @@ async def test_nonsense_prices_are_flagged_never_used(
     tally = Tally("price entity: nonsense states")
 
     valid: Fraction | None = None
+    used: set[Fraction] = set()
     for number in range(CASES):
         if number == CASES // 3 or (number > CASES // 3 and rng.random() < 0.1):
             # Now and then a good price (per Wh: 1000 times per kWh).
@@ -99,6 +101,7 @@ async def test_nonsense_prices_are_flagged_never_used(
             set_price(hass, str(valid), "IOTA/Wh")
             await hass.async_block_till_done()
             valid *= 1000
+            used.add(valid)
             assert prices.current() == PriceQuote(valid, "entity")
             continue
         state, unit = nonsense(rng)
@@ -123,6 +126,14 @@ async def test_nonsense_prices_are_flagged_never_used(
             await hass.async_block_till_done()
             assert coordinator.last_update_success
 
+    # Meter some energy while a nonsense state is in force, then bill.
+    set_price(hass, "unavailable", None)
+    await hass.async_block_till_done()
+    await wait_for_more_energy(entry)
+    await coordinator.async_refresh()
+    billed = coordinator.state.engine.open_period.slices
+    assert {s.source for s in billed} <= {"entity", "last_valid", "fallback"}
+    assert {s.iota_per_kwh for s in billed} <= {STATIC, *used}
     response: Any = await hass.services.async_call(
         DOMAIN,
         "close_period",
