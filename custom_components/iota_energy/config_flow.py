@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from fractions import Fraction
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -120,8 +119,10 @@ from .core.node_probe import (
 )
 from .core.periods import schedule_from_options
 from .core.power_source import ADC_MODES, GAINS, Ina219Config, Ina219Source, SourceError
+from .core.pricing import parse_price_text
 from .core.rebased_sdk import SdkMissingError
 from .libraries import async_ensure_libraries
+from .number_selector import FiniteNumberSelector
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -161,13 +162,13 @@ def _number(
     maximum: float,
     step: float | Literal["any"],
     unit: str | None = None,
-) -> selector.NumberSelector:
+) -> FiniteNumberSelector:
     config = selector.NumberSelectorConfig(
         min=minimum, max=maximum, step=step, mode=selector.NumberSelectorMode.BOX
     )
     if unit is not None:
         config["unit_of_measurement"] = unit
-    return selector.NumberSelector(config)
+    return FiniteNumberSelector(config)
 
 
 def _chip_schema(defaults: dict[str, Any]) -> vol.Schema:
@@ -343,13 +344,8 @@ def _validate_billing(
     data, errors = _period_data(hass, user_input)
     options: dict[str, Any] = {}
     price_text = str(user_input[CONF_PRICE]).strip()
-    try:
-        price = Fraction(price_text)
-    except (ValueError, ZeroDivisionError):
+    if parse_price_text(price_text) is None:
         errors[CONF_PRICE] = "invalid_price"
-    else:
-        if price < 0:
-            errors[CONF_PRICE] = "invalid_price"
     options[CONF_PRICE] = price_text
     if entity_id := user_input.get(CONF_PRICE_ENTITY):
         options[CONF_PRICE_ENTITY] = entity_id
@@ -954,10 +950,7 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
         if user_input is not None:
             new_options = dict(options)
             price_text = str(user_input[CONF_PRICE]).strip()
-            try:
-                if Fraction(price_text) < 0:
-                    errors[CONF_PRICE] = "invalid_price"
-            except (ValueError, ZeroDivisionError):
+            if parse_price_text(price_text) is None:
                 errors[CONF_PRICE] = "invalid_price"
             if paying and rebased:
                 new_options |= rebased_policy_data(user_input)

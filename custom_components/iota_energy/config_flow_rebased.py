@@ -56,6 +56,7 @@ from .core.rebased_keys import (
 from .core.rebased_network import NetworkChoiceError, check_chain, graphql_url
 from .core.rebased_node import RebasedNode
 from .core.rebased_sdk import SdkMissingError
+from .number_selector import FiniteNumberSelector
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,8 +72,8 @@ def is_rebased(data: Mapping[str, Any]) -> bool:
     return data.get(CONF_RAIL) == RAIL_REBASED
 
 
-def _nanos(minimum: int) -> selector.NumberSelector:
-    return selector.NumberSelector(
+def _nanos(minimum: int) -> FiniteNumberSelector:
+    return FiniteNumberSelector(
         selector.NumberSelectorConfig(
             min=minimum,
             max=MAX_NANOS,

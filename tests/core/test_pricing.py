@@ -14,6 +14,7 @@ from custom_components.iota_energy.core.pricing import (
     PriceTracker,
     format_decimal,
     parse_price_state,
+    parse_price_text,
 )
 
 
@@ -198,3 +199,48 @@ def test_parse_fraction_reads_a_whole_number_and_names_the_field() -> None:
 def test_format_decimal_refuses_negative_places() -> None:
     with pytest.raises(ValueError, match=r"^places must be >= 0$"):
         format_decimal(Fraction(1), -1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("720000000", Fraction(720_000_000)),
+        ("0.25", Fraction(1, 4)),
+        ("1e3", Fraction(1000)),
+        ("1/3", Fraction(1, 3)),
+        (" 2/4 ", Fraction(1, 2)),
+        ("0", Fraction(0)),
+        ("9" * 40, Fraction(int("9" * 40))),
+    ],
+)
+def test_parse_price_text(text: str, expected: Fraction) -> None:
+    assert parse_price_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-1",
+        "1/0",
+        "-1/2",
+        "1 / 2",
+        "1.5/2",
+        "abc",
+        "NaN",
+        "inf",
+        "",
+        "9" * 41,
+        # Exact, these would stall for hours (and never be writable).
+        "1e999999999",
+        "1e-999999999",
+        "1e41",
+        "١٢",
+    ],
+)
+def test_parse_price_text_rejects(text: str) -> None:
+    assert parse_price_text(text) is None
+
+
+@pytest.mark.parametrize("state", ["1e999999999", "1e-999999999", "9" * 41, "١٢"])
+def test_parse_price_state_rejects_what_it_cannot_hold(state: str) -> None:
+    assert parse_price_state(state, None) is None

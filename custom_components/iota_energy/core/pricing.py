@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+import re
 from typing import Any, Literal, get_args
 
 from .numbers import format_fraction, parse_fraction
@@ -37,6 +38,10 @@ _ENERGY_UNITS: dict[str, Fraction] = {
     "MWh": Fraction(1000),
 }
 _CURRENCY_NAMES = frozenset({"IOTA", "iota", "i"})
+# More digits or a larger exponent is no price: "1e999999999" would take
+# hours to turn exact, and a numerator past 4300 digits cannot be written.
+MAX_PRICE_DIGITS = 40
+_WHOLE = re.compile(rf"[0-9]{{1,{MAX_PRICE_DIGITS}}}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +85,49 @@ def parse_price_state(state: str | None, unit: str | None) -> Fraction | None:
     kwh_per_unit = _kwh_per_price_unit(unit)
     if kwh_per_unit is None:
         return None
+    price = _bounded_decimal(state)
+    if price is None:
+        return None
+    # A price per Wh is 1000 times the price per kWh: divide by kWh per Wh.
+    return price / kwh_per_unit
+
+
+def parse_price_text(text: str) -> Fraction | None:
+    """A configured price: a decimal (``"0.25"``, ``"1e3"``) or ``"n/d"``.
+
+    None for anything else, for a negative price, and for numbers beyond
+    :data:`MAX_PRICE_DIGITS` digits or exponent.
+    """
+    numerator, slash, denominator = text.strip().partition("/")
+    if not slash:
+        return _bounded_decimal(numerator)
+    # As Fraction reads it (setup reads the stored text so): no inner spaces.
+    if not (_WHOLE.fullmatch(numerator) and _WHOLE.fullmatch(denominator)):
+        return None
+    if int(denominator) == 0:
+        return None
+    return Fraction(int(numerator), int(denominator))
+
+
+def _bounded_decimal(text: str) -> Fraction | None:
+    """A finite, non-negative decimal of bounded size, exactly; else None.
+
+    ASCII only: Decimal also reads other scripts' digits ("١٢"), which no
+    stored price may hold (see numbers.py).
+    """
+    if not text.isascii():
+        return None
     try:
-        number = Decimal(state.strip())
+        number = Decimal(text.strip())
     except InvalidOperation:
         return None
     if not number.is_finite():
         return None
-    price = Fraction(number)
-    if price < 0:
+    digits, exponent = number.as_tuple()[1:]
+    if len(digits) > MAX_PRICE_DIGITS or abs(int(exponent)) > MAX_PRICE_DIGITS:
         return None
-    # A price per Wh is 1000 times the price per kWh: divide by kWh per Wh.
-    return price / kwh_per_unit
+    price = Fraction(number)
+    return None if price < 0 else price
 
 
 def _kwh_per_price_unit(unit: str | None) -> Fraction | None:
