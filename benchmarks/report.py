@@ -65,9 +65,10 @@ SECTIONS = (
     ),
     Section("payments", "Payments", "python benchmarks/bench_payments.py"),
     Section("ledger", "Ledger writes", "python -m benchmarks.bench_ledger"),
-    Section("soak", "Soak", "soak"),
+    Section("soak", "Soak", "python -m benchmarks.soak"),
     Section("crash", "Real crashes", "python -m benchmarks.crash"),
     Section("faults", "Fault injection", "python -m benchmarks.faults"),
+    Section("doors", "Bad input at every door", "python -m benchmarks.doors"),
     Section("mutation", "Mutation testing", "scripts/mutation"),
     Section("ci", "CI timings", "python benchmarks/bench_ci.py"),
 )
