@@ -78,7 +78,7 @@ from .core.rail import Funds, Rail
 from .core.rebased_keys import DEFAULT_PATH, RebasedKey
 from .core.rebased_node import NETWORK_URLS, RebasedNode
 from .core.rebased_rail import DEFAULT_MAX_GAS_BUDGET, RebasedRail
-from .core.units import Amount, Denomination
+from .core.units import NANOS_PER_LEGACY_I, Amount, Denomination
 from .core.wallet import LegacyWallet
 from .core.worker_pool import WorkerPool
 from .persistence.document_slots import DurableState
@@ -161,17 +161,36 @@ class PaymentSettings:
             max_gas_budget=int(max_gas or DEFAULT_MAX_GAS_BUDGET),
             receiver=str(data[CONF_RECEIVER]),
             auto_pay=bool(options.get(CONF_AUTO_PAY, DEFAULT_AUTO_PAY)),
-            policy=_policy(data, options),
+            policy=_policy(data, options, caps_in_nanos=True),
         )
 
 
-def _policy(data: dict[str, Any], options: dict[str, Any]) -> PaymentPolicy:
+def _policy(
+    data: dict[str, Any], options: dict[str, Any], *, caps_in_nanos: bool = False
+) -> PaymentPolicy:
+    max_payment = int(options.get(CONF_MAX_PAYMENT, DEFAULT_MAX_PAYMENT))
+    max_daily = int(options.get(CONF_MAX_DAILY, DEFAULT_MAX_DAILY))
+    if caps_in_nanos:
+        # The Rebased forms take the caps in nanos; the outbox counts i.
+        max_payment = _nanos_cap_in_i(max_payment)
+        max_daily = _nanos_cap_in_i(max_daily)
     return PaymentPolicy(
         receiver=str(data[CONF_RECEIVER]),
-        max_payment=int(options.get(CONF_MAX_PAYMENT, DEFAULT_MAX_PAYMENT)),
-        max_daily=int(options.get(CONF_MAX_DAILY, DEFAULT_MAX_DAILY)),
+        max_payment=max_payment,
+        max_daily=max_daily,
         pow_mode=str(options.get(CONF_POW_MODE, DEFAULT_POW_MODE)),
     )
+
+
+def _nanos_cap_in_i(nanos: int) -> int:
+    """A cap in nanos as whole i, rounded down (a cap errs on the strict side).
+
+    0 stays "no cap"; a cap below one i becomes 1 i, the smallest cap the
+    outbox can hold (0 would lift it).
+    """
+    if nanos <= 0:
+        return 0
+    return max(1, nanos // NANOS_PER_LEGACY_I)
 
 
 @dataclass(frozen=True, slots=True)

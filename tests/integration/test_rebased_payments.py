@@ -31,7 +31,9 @@ pytest.importorskip(
 from custom_components.iota_energy.const import (
     CONF_AUTO_PAY,
     CONF_GRAPHQL_URL,
+    CONF_MAX_DAILY,
     CONF_MAX_GAS_BUDGET,
+    CONF_MAX_PAYMENT,
     CONF_MNEMONIC,
     CONF_NETWORK,
     CONF_RAIL,
@@ -309,3 +311,26 @@ def test_settings_of_a_rebased_entry() -> None:
     assert custom.max_gas_budget == 123
     # A Rebased entry without a mnemonic does not pay (meters and bills).
     assert PaymentSettings.from_entry({CONF_RAIL: RAIL_REBASED}, {}) is None
+
+
+def test_caps_of_a_rebased_entry_are_nanos_counted_in_i() -> None:
+    """The Rebased forms take the caps in nanos; the outbox holds them in i
+    (1 i = 1000 nanos), rounded down, a cap under one i still a cap."""
+    data = {
+        CONF_RAIL: RAIL_REBASED,
+        CONF_NETWORK: "testnet",
+        CONF_MNEMONIC: PAYER_MNEMONIC,
+        CONF_RECEIVER: RECEIVER,
+    }
+    cases = [
+        ({CONF_MAX_PAYMENT: 1_500_999, CONF_MAX_DAILY: 7_000_000}, (1_500, 7_000)),
+        ({CONF_MAX_PAYMENT: 500, CONF_MAX_DAILY: 0}, (1, 0)),
+        ({}, (0, 0)),
+    ]
+    for options, (max_payment, max_daily) in cases:
+        settings = PaymentSettings.from_entry(data, options)
+        assert settings is not None
+        assert (settings.policy.max_payment, settings.policy.max_daily) == (
+            max_payment,
+            max_daily,
+        ), options
