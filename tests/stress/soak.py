@@ -40,7 +40,7 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import json as json_helper
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -271,16 +271,23 @@ def soak_clock(clock: SteppedClock, readings: _Readings) -> Iterator[None]:
 
 @contextlib.contextmanager
 def storage_meter(figures: SoakFigures) -> Iterator[None]:
-    """Counts the integration's store writes and the bytes they left on disk."""
-    real = json_helper.save_json
+    """Counts the integration's store writes and the bytes they left on disk.
 
-    def save_json(filename: str, data: Any, *args: Any, **kwargs: Any) -> None:
-        real(filename, data, *args, **kwargs)
-        if DOMAIN in os.path.basename(filename):
+    Wraps ``Store._async_write_data``, whose arguments changed between the
+    tested Home Assistant releases (the path was dropped); ``Store.path`` is
+    on every one.
+    """
+    real = Store._async_write_data
+
+    async def write(self: Store[Any], *args: Any, **kwargs: Any) -> None:
+        await real(self, *args, **kwargs)
+        if self.key.startswith(f"{DOMAIN}."):
             figures.storage_writes += 1
-            figures.storage_bytes += os.path.getsize(filename)
+            figures.storage_bytes += await self.hass.async_add_executor_job(
+                os.path.getsize, self.path
+            )
 
-    with patch.object(json_helper, "save_json", save_json):
+    with patch.object(Store, "_async_write_data", write):
         yield
 
 
