@@ -43,7 +43,7 @@ TRYTES = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Generous: a cold uv cache downloads Home Assistant's dependencies.
 SUBPROCESS_TIMEOUT_S = 1800
 SDK_VERSION = Pin.parse(SDK_REQUIREMENT).version
-# The last Stardust release of the same distribution (docs/rebased.md).
+# A Stardust release (the 1.x line) of the same distribution (docs/rebased.md).
 STARDUST_VERSION = "1.1.4"
 
 
