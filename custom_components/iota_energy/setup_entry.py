@@ -57,6 +57,7 @@ from .core.ina219_model import VirtualIna219
 from .core.load_profiles import LoadProfile
 from .core.periods import schedule_from_options
 from .core.power_source import Ina219Config, Ina219Source, SourceError
+from .core.rebased_sdk import SdkMissingError
 from .core.sampler import Sampler
 from .libraries import async_ensure_libraries
 from .payment_manager import PaymentManager, PaymentSettings
@@ -271,6 +272,24 @@ async def _async_start_payments(
         )
         await payments.async_stop()
         return None
+    except SdkMissingError as err:
+        # Home Assistant installs the manifest's iota-sdk pin at its next
+        # start (replacing a Stardust iota-sdk); until then nothing is paid
+        # and nothing owed is touched.
+        LOGGER.error("%s: payments stopped: %s", entry.title, err)
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"rebased_sdk_missing_{entry.entry_id}",
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="rebased_sdk_missing",
+            translation_placeholders={"title": entry.title, "error": str(err)},
+        )
+        await payments.async_stop()
+        return None
+    ir.async_delete_issue(hass, DOMAIN, f"rebased_sdk_missing_{entry.entry_id}")
     return payments
 
 

@@ -11,9 +11,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 import json
 import logging
+from pathlib import Path
 import socket
+import sys
+import types
 from typing import Any
+from unittest.mock import patch
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -55,10 +60,11 @@ from tests.devrebased.conftest import (  # noqa: F401 - loopback_sockets is a fi
     loopback_sockets,
 )
 
-from .helpers import call_action, entity_id, refresh
+from .helpers import call_action, entity_id, refresh, wait_for_samples
 from .test_payments import close_a_period, until
 
 GAS_FEE = TRANSFER_GAS_UNITS * REFERENCE_GAS_PRICE
+INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
 
 
 @pytest.fixture
@@ -258,6 +264,58 @@ async def test_pay_with_the_node_down_is_a_clear_error_and_keeps_the_payment(
     assert problem.state == "on"
     assert problem.attributes["reason"] == "node_unreachable"
     assert PAYER_MNEMONIC.split()[0] not in str(err.value)
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("graphql_url", [_closed_port_url()])
+async def test_a_stardust_sdk_stops_payments_not_metering(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """iota-sdk 1.x in place of the pin: an issue, metering on, nothing lost."""
+    caplog.set_level(logging.DEBUG)
+    entry = mock_config_entry
+    entry.add_to_hass(hass)
+    issue_id = f"rebased_sdk_missing_{entry.entry_id}"
+    # The Stardust SDK's module: the same import name, none of Rebased's types.
+    stardust = types.ModuleType("iota_sdk")
+    with patch.dict(sys.modules, {"iota_sdk": stardust}):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.payments is None
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert not issue.is_fixable
+    assert issue.translation_key == "rebased_sdk_missing"
+    assert issue.translation_placeholders == {
+        "title": "Garden lights",
+        "error": "iota_sdk is not the Rebased SDK (iota-sdk==3.0.0b1)",
+    }
+    strings = json.loads((INTEGRATION / "strings.json").read_text("utf-8"))
+    description = strings["issues"]["rebased_sdk_missing"]["description"]
+    assert "{title}" in description
+    assert "{error}" in description
+    # Metering and billing go on; the statement stays owed.
+    await wait_for_samples(entry, 2)
+    statement = await close_a_period(hass, entry)
+
+    # The SDK back (what Home Assistant's next start installs): the owed
+    # statement is queued, the issue is gone.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    payments = entry.runtime_data.payments
+    assert payments is not None
+    assert isinstance(payments.outbox.rail, RebasedRail)
+    assert [p.statement_ids for p in payments.outbox.state.payments] == [
+        (statement["id"],)
+    ]
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert PAYER_MNEMONIC.split()[0] not in caplog.text
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 
