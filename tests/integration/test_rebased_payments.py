@@ -14,9 +14,11 @@ import logging
 import socket
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -30,7 +32,9 @@ pytest.importorskip(
 
 from custom_components.iota_energy.const import (
     CONF_AUTO_PAY,
+    CONF_CHAIN_ID,
     CONF_GRAPHQL_URL,
+    CONF_KEY_PATH,
     CONF_MAX_DAILY,
     CONF_MAX_GAS_BUDGET,
     CONF_MAX_PAYMENT,
@@ -43,11 +47,11 @@ from custom_components.iota_energy.const import (
     RAIL_REBASED,
 )
 from custom_components.iota_energy.core.payments import PaymentStatus
-from custom_components.iota_energy.core.rebased_keys import RebasedKey
+from custom_components.iota_energy.core.rebased_keys import DEFAULT_PATH, RebasedKey
 from custom_components.iota_energy.core.rebased_node import RebasedNode
 from custom_components.iota_energy.core.rebased_rail import RebasedRail
 from custom_components.iota_energy.payment_manager import PaymentSettings
-from devrebased.ledger import REFERENCE_GAS_PRICE, TRANSFER_GAS_UNITS
+from devrebased.ledger import CHAIN_ID, REFERENCE_GAS_PRICE, TRANSFER_GAS_UNITS
 from tests.devrebased.conftest import (  # noqa: F401 - loopback_sockets is a fixture
     PAYER_COINS,
     PAYER_MNEMONIC,
@@ -91,14 +95,39 @@ def receiver() -> str:
 
 
 @pytest.fixture
+def chain_id() -> str:
+    """The chain the entry was set up on; a test may parametrize it."""
+    return CHAIN_ID
+
+
+@pytest.fixture
+def mnemonic() -> str:
+    """The mnemonic the entry stores; a test may parametrize it."""
+    return PAYER_MNEMONIC
+
+
+@pytest.fixture
+def key_path() -> str:
+    """The key path the entry stores; a test may parametrize it."""
+    return DEFAULT_PATH
+
+
+@pytest.fixture
 def entry_data(
-    entry_data: dict[str, Any], graphql_url: str, receiver: str
+    entry_data: dict[str, Any],
+    graphql_url: str,
+    receiver: str,
+    chain_id: str,
+    mnemonic: str,
+    key_path: str,
 ) -> dict[str, Any]:
     return entry_data | {
+        CONF_KEY_PATH: key_path,
+        CONF_CHAIN_ID: chain_id,
         CONF_RAIL: RAIL_REBASED,
         CONF_NETWORK: NETWORK_CUSTOM,
         CONF_GRAPHQL_URL: graphql_url,
-        CONF_MNEMONIC: PAYER_MNEMONIC,
+        CONF_MNEMONIC: mnemonic,
         CONF_RECEIVER: receiver,
         CONF_MAX_GAS_BUDGET: 10**8,
     }
@@ -334,3 +363,144 @@ def test_caps_of_a_rebased_entry_are_nanos_counted_in_i() -> None:
             max_payment,
             max_daily,
         ), options
+
+
+MAINNET_CHAIN_ID = "6364aad5"
+
+
+@pytest.mark.parametrize("chain_id", [MAINNET_CHAIN_ID])
+async def test_a_service_of_another_network_pauses_payments_until_it_is_right(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    chain: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Set up on mainnet, the URL now answers devrebased's chain: nothing is
+    paid there, the meter meters, a repair issue says why; once the service
+    serves the entry's chain again the queued payment goes out, once."""
+    caplog.set_level(logging.DEBUG)
+    entry = init_integration
+    payments = entry.runtime_data.payments
+    assert payments is not None
+    issues = ir.async_get(hass)
+    issue_id = f"wrong_network_{entry.entry_id}"
+    # The start already asked the service, with nothing to pay yet.
+    await hass.async_block_till_done()
+    problem = payments.outbox.node_problem
+    assert problem is not None
+    assert (problem.last_error.kind, problem.last_error.detail) == (
+        "wrong_network",
+        CHAIN_ID,
+    )
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "wrong_network"
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders == {
+        "title": entry.title,
+        "url": chain.url,
+        "expected": MAINNET_CHAIN_ID,
+        "served": CHAIN_ID,
+    }
+
+    # Metering and billing go on; the statement's payment waits, unsigned.
+    statement = await close_a_period(hass, entry)
+    await hass.async_block_till_done()
+    for _ in range(3):
+        problem = payments.outbox.node_problem
+        assert problem is not None
+        problem.retry_at = dt_util.utcnow()  # as if the back-off had passed
+        await payments._async_tick(reschedule=False)
+    (queued,) = payments.outbox.state.payments
+    assert queued.status is PaymentStatus.QUEUED
+    assert queued.transfer is None
+    assert queued.statement_ids == (statement["id"],)
+    assert chain.ledger.executed == {}
+    assert entry.state is ConfigEntryState.LOADED
+    await refresh(hass, entry)
+    problem_state = hass.states.get(
+        entity_id(hass, entry, "payment_problem", "binary_sensor")
+    )
+    assert problem_state.state == "on"
+    assert problem_state.attributes["reason"] == "wrong_network"
+    assert issues.async_get_issue(DOMAIN, f"node_unreachable_{entry.entry_id}") is None
+
+    # The service serves the entry's chain again: the payment goes out.
+    chain.operations.chain_id = MAINNET_CHAIN_ID
+    problem = payments.outbox.node_problem
+    assert problem is not None
+    problem.retry_at = dt_util.utcnow()
+    await until(hass, entry, PaymentStatus.CONFIRMED)
+    assert len(chain.ledger.executed) == 1
+    assert payments.outbox.node_problem is None
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert PAYER_MNEMONIC.split()[0] not in caplog.text
+
+
+@pytest.mark.parametrize("chain_id", [MAINNET_CHAIN_ID])
+async def test_pay_on_a_service_of_another_network_is_a_clear_error(
+    hass: HomeAssistant,
+    entry_options: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    chain: Any,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options=entry_options | {CONF_AUTO_PAY: False}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    entry = mock_config_entry
+    await close_a_period(hass, entry)
+    payments = entry.runtime_data.payments
+    assert payments is not None
+    problem = payments.outbox.node_problem
+    assert problem is not None
+    problem.retry_at = dt_util.utcnow()
+    with pytest.raises(HomeAssistantError) as err:
+        await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "payment_wrong_network"
+    assert chain.ledger.executed == {}
+    (queued,) = payments.outbox.state.payments
+    assert queued.status is PaymentStatus.QUEUED
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("graphql_url", [_closed_port_url()])
+async def test_a_node_down_at_start_is_no_setup_failure(
+    hass: HomeAssistant, init_integration: MockConfigEntry, chain: Any
+) -> None:
+    """The meter starts and meters; payments wait for the node, nothing lost,
+    and once it answers (and serves the entry's chain) they go on."""
+    entry = init_integration
+    assert entry.state is ConfigEntryState.LOADED
+    payments = entry.runtime_data.payments
+    assert payments is not None
+    await hass.async_block_till_done()
+    problem = payments.outbox.node_problem
+    assert problem is not None
+    assert problem.last_error.kind == "unreachable"
+    statement = await close_a_period(hass, entry)
+    await hass.async_block_till_done()
+    (queued,) = payments.outbox.state.payments
+    assert queued.status is PaymentStatus.QUEUED
+    assert queued.statement_ids == (statement["id"],)
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, f"wrong_network_{entry.entry_id}") is None
+
+    # The node is back (here: the entry is pointed at it, as after a
+    # reconfigure); the payment queued meanwhile is paid, once.
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    hass.config_entries.async_update_entry(
+        entry, data=entry.data | {CONF_GRAPHQL_URL: chain.url}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await until(hass, entry, PaymentStatus.CONFIRMED)
+    assert len(chain.ledger.executed) == 1
+    paid = entry.runtime_data.payments
+    assert paid is not None
+    (confirmed,) = paid.outbox.state.payments
+    assert confirmed.statement_ids == (statement["id"],)
