@@ -78,7 +78,7 @@ from .core.payments import (
     statement_state_of,
 )
 from .core.rail import Funds, Rail
-from .core.rebased_keys import DEFAULT_PATH, RebasedKey
+from .core.rebased_keys import DEFAULT_PATH, MnemonicError, PathError, RebasedKey
 from .core.rebased_node import NETWORK_URLS, RebasedNode
 from .core.rebased_rail import DEFAULT_MAX_GAS_BUDGET, RebasedRail
 from .core.units import NANOS_PER_LEGACY_I, Amount, Denomination
@@ -104,6 +104,19 @@ WRONG_NETWORK = "wrong_network"
 
 class OutboxWriteError(OSError):
     """The outbox document could not be written: the step does not act."""
+
+
+class WalletUnreadableError(ValueError):
+    """The entry's stored wallet cannot be read into a key.
+
+    ``reason`` is a translation key (a ``rebased_keys`` mnemonic reason or
+    ``invalid_key_path``); nothing of the mnemonic is in it, and it is
+    raised without its cause.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -708,8 +721,16 @@ class PaymentManager:
 
 
 def build_rebased_rail(settings: PaymentSettings) -> Rail:
-    """The Rebased rail of ``settings`` (blocking: imports the SDK)."""
-    key = RebasedKey.from_mnemonic(settings.mnemonic, settings.key_path)
+    """The Rebased rail of ``settings`` (blocking: imports the SDK).
+
+    WalletUnreadableError if the stored mnemonic or key path is unusable.
+    """
+    try:
+        key = RebasedKey.from_mnemonic(settings.mnemonic, settings.key_path)
+    except MnemonicError as err:
+        raise WalletUnreadableError(err.reason) from None
+    except PathError:
+        raise WalletUnreadableError("invalid_key_path") from None
     return RebasedRail(
         key,
         RebasedNode(settings.node_url),

@@ -504,3 +504,110 @@ async def test_a_node_down_at_start_is_no_setup_failure(
     assert paid is not None
     (confirmed,) = paid.outbox.state.payments
     assert confirmed.statement_ids == (statement["id"],)
+
+
+_WORDS = PAYER_MNEMONIC.split()
+DAMAGED_WALLETS = {
+    # Two words swapped: every word valid, the checksum not.
+    "checksum": (" ".join([_WORDS[1], _WORDS[0], *_WORDS[2:]]), DEFAULT_PATH),
+    "unknown_word": (" ".join([*_WORDS[:-1], _WORDS[-1] + "x"]), DEFAULT_PATH),
+    "word_count": (" ".join(_WORDS[:-1]), DEFAULT_PATH),
+    "key_path": (PAYER_MNEMONIC, "m/44'/784'/0'/0'/0'"),
+}
+
+
+@pytest.mark.parametrize(
+    ("mnemonic", "key_path"), DAMAGED_WALLETS.values(), ids=DAMAGED_WALLETS.keys()
+)
+async def test_a_damaged_stored_wallet_stops_payments_not_the_meter(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    chain: Any,
+    mnemonic: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A translated issue without a word of the mnemonic; reconfiguring the
+    wallet (possible: the entry is loaded) brings the payments back."""
+    caplog.set_level(logging.DEBUG)
+    entry = init_integration
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.payments is None
+    issue_id = f"wallet_unreadable_{entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "wallet_unreadable"
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders == {"title": entry.title}
+    # The entry was set up before the test ran: its log is the setup phase's.
+    setup_log = "\n".join(r.getMessage() for r in caplog.get_records("setup"))
+    assert "cannot be read (" in setup_log
+    assert "payments are off until it is reconfigured" in setup_log
+    # Metering and billing go on.
+    statement = await close_a_period(hass, entry)
+    assert statement["payment_state"] == "due"
+
+    # Reconfigure: type the wallet's mnemonic again (the path: the default).
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "rebased"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NETWORK: NETWORK_CUSTOM,
+            CONF_GRAPHQL_URL: chain.url,
+            CONF_MNEMONIC: PAYER_MNEMONIC,
+            CONF_KEY_PATH: "",
+            CONF_MAX_GAS_BUDGET: 10**8,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    await until(hass, entry, PaymentStatus.CONFIRMED)
+    assert len(chain.ledger.executed) == 1
+
+    # Neither phrase is anywhere a user or a bug report could see it.
+    visible = [
+        setup_log,
+        caplog.text,
+        json.dumps(issue.translation_placeholders),
+        json.dumps(
+            [dict(s.attributes) | {"state": s.state} for s in hass.states.async_all()],
+            default=str,
+        ),
+    ]
+    leaks = [
+        index
+        for index, text in enumerate(visible)
+        for phrase in (mnemonic, PAYER_MNEMONIC)
+        if " ".join(phrase.split()[:3]) in text or phrase.split()[-1] in text.split()
+    ]
+    assert leaks == [], f"a mnemonic leaked into item(s) {leaks}"
+
+
+@pytest.mark.parametrize("mnemonic", [DAMAGED_WALLETS["checksum"][0]])
+def test_a_damaged_wallet_error_says_why_and_nothing_else(mnemonic: str) -> None:
+    from custom_components.iota_energy.payment_manager import (
+        WalletUnreadableError,
+        build_rebased_rail,
+    )
+
+    settings = PaymentSettings.from_entry(
+        {
+            CONF_RAIL: RAIL_REBASED,
+            CONF_NETWORK: NETWORK_CUSTOM,
+            CONF_GRAPHQL_URL: "http://127.0.0.1:1/graphql",
+            CONF_MNEMONIC: mnemonic,
+            CONF_RECEIVER: RECEIVER,
+        },
+        {},
+    )
+    assert settings is not None
+    with pytest.raises(WalletUnreadableError) as caught:
+        build_rebased_rail(settings)
+    assert caught.value.reason == "mnemonic_checksum"
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None or caught.value.__suppress_context__
+    text = f"{caught.value!s} {caught.value!r}"
+    assert not any(word in text.split() for word in mnemonic.split())
