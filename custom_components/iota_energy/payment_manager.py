@@ -753,10 +753,10 @@ def _in_i(amount: Amount) -> int:
 
 
 def _missing_text(payment: Payment) -> str:
-    """What the repair issue's "{missing} IOTA" reads: i, or today's IOTA."""
+    """The repair issue's "{missing}", with its unit: i, or today's IOTA."""
     if payment.unit is Denomination.LEGACY_I:
-        return str(payment.missing)
-    return format(Amount(payment.missing, payment.unit).iota, "f")
+        return f"{payment.missing} i"
+    return f"{format(Amount(payment.missing, payment.unit).iota, 'f')} IOTA"
 
 
 def _current(state: OutboxState) -> Payment | None:

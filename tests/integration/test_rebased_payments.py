@@ -228,7 +228,7 @@ async def test_a_closed_period_is_paid_on_rebased(
 async def test_missing_funds_are_named_in_todays_iota(
     hass: HomeAssistant, init_integration: MockConfigEntry, chain: Any
 ) -> None:
-    """The repair issue's "{missing} IOTA" is today's IOTA, not nanos or i."""
+    """The repair issue's "{missing}" is in today's IOTA and says so."""
     entry = init_integration
     await close_a_period(hass, entry)
     await hass.async_block_till_done()
@@ -245,7 +245,9 @@ async def test_missing_funds_are_named_in_todays_iota(
     )
     assert issue is not None
     assert issue.translation_placeholders is not None
-    missing = Decimal(issue.translation_placeholders["missing"])
+    number, unit = issue.translation_placeholders["missing"].split()
+    assert unit == "IOTA"
+    missing = Decimal(number)
     assert missing * 10**9 == waiting.missing
     assert issue.translation_placeholders["address"] == (
         RebasedKey.from_mnemonic(PAYER_MNEMONIC).address
