@@ -366,7 +366,7 @@ async def test_insufficient_funds_and_a_lasting_outage_raise_repairs(
         "iota_energy", f"insufficient_funds_{entry.entry_id}"
     )
     assert issue is not None
-    assert issue.translation_placeholders["missing"] == str(statement["due_iota"])
+    assert issue.translation_placeholders["missing"] == f"{statement['due_iota']} i"
     deposit = issue.translation_placeholders["address"]
     assert deposit[:81] == address_of(PAYER_SEED, 0)
     empty.stop()
