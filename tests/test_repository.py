@@ -224,12 +224,7 @@ def test_manifest_values(manifest: dict[str, Any]) -> None:
 
 
 def test_manifest_requirements_pinned(manifest: dict[str, Any]) -> None:
-    """Pinned with ==, and the ones the test venvs install (requirements/).
-
-    runtime.txt mirrors the manifest; the Rebased SDK's pin may still sit in
-    rebased.txt of its own (read by every leg), so the two are taken
-    together, in that order, each pin once.
-    """
+    """Pinned with ==, and the ones the test venvs install (runtime.txt)."""
     requirements = manifest["requirements"]
     assert requirements
     for requirement in requirements:
@@ -237,9 +232,6 @@ def test_manifest_requirements_pinned(manifest: dict[str, Any]) -> None:
             r"[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.+!-]*", requirement
         )
     pins = _requirement_lines(REPO_ROOT / "requirements" / "runtime.txt")
-    rebased = REPO_ROOT / "requirements" / "rebased.txt"
-    if rebased.exists():
-        pins += [pin for pin in _requirement_lines(rebased) if pin not in pins]
     assert requirements == pins
 
 

@@ -1,7 +1,7 @@
 """The Rebased wallet's offline half, on the real iota-sdk (no network).
 
 Skipped with a reason where ``iota-sdk==3.0.0b1`` is not installed
-(requirements/rebased.txt).
+(requirements/runtime.txt).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from tests.rebased_vectors import OFFICIAL_VECTORS
 
 sdk: Any = pytest.importorskip(
     "iota_sdk",
-    reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+    reason="iota-sdk==3.0.0b1 is not installed (requirements/runtime.txt)",
 )
 
 MNEMONIC = OFFICIAL_VECTORS[0][0]

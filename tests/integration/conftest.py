@@ -130,7 +130,7 @@ def rebased_chain() -> Iterator[Any]:
     """A devrebased node (loopback only) holding the Rebased wallet's coins."""
     pytest.importorskip(
         "iota_sdk",
-        reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+        reason="iota-sdk==3.0.0b1 is not installed (requirements/runtime.txt)",
     )
     from custom_components.iota_energy.core.rebased_keys import (
         RebasedKey,

@@ -31,7 +31,7 @@ import voluptuous as vol
 
 pytest.importorskip(
     "iota_sdk",
-    reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+    reason="iota-sdk==3.0.0b1 is not installed (requirements/runtime.txt)",
 )
 
 from custom_components.iota_energy.config_flow_rebased import payments_in_flight
