@@ -56,6 +56,7 @@ from .ledger import Statement
 from .legacy_node import NodeError
 from .legacy_rail import POW_MODES, FollowTimes, LegacyRail
 from .payments import (
+    HISTORY_LIMIT,
     IN_FLIGHT,
     UNSIGNED,
     OutboxState,
@@ -156,9 +157,21 @@ class Outbox:
         policy: PaymentPolicy,
         persist: Callable[[OutboxState], None],
         schedule: FollowSchedule | None = None,
+        *,
+        history: int | None = None,
     ) -> None:
-        """``rail``: a LegacyWallet is paid through a LegacyRail over it."""
+        """``rail``: a LegacyWallet is paid through a LegacyRail over it.
+
+        ``history``: how many finished payments the document keeps, settled
+        (default ``HISTORY_LIMIT``; payments.py says why that is enough). At
+        least one: the payment that just finished reaches the ledger only
+        after its write, and a restart in between mirrors it from here.
+        """
+        history = HISTORY_LIMIT if history is None else history
+        if history < 1:
+            raise ValueError("history keeps at least the newest finished payment")
         self._state = state
+        self.history = history
         self.policy = policy
         self._persist = persist
         self.schedule = schedule or FollowSchedule()
@@ -424,7 +437,7 @@ class Outbox:
         draft = self._draft()
         draft.put(confirmed)
         draft.paid_total += _in_i(confirmed)
-        draft.trim_history()
+        draft.trim_history(self.history)
         self._commit(draft)
         self._follow.checked.pop(payment.id, None)
         return [PaymentEvent(PaymentEventKind.CONFIRMED, confirmed)]
@@ -480,7 +493,7 @@ class Outbox:
         draft = self._draft()
         failed = payment.evolve(status=PaymentStatus.FAILED, reason=reason)
         draft.put(failed)
-        draft.trim_history()
+        draft.trim_history(self.history)
         self._commit(draft)
         return [PaymentEvent(PaymentEventKind.FAILED, failed)]
 
