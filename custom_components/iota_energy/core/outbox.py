@@ -30,6 +30,11 @@ A rail never signs a second transaction for a payment by itself; when
 can never execute) the payment goes back to ``queued``, its old transfer id
 kept in ``superseded``, and is signed anew.
 
+A payment that confirms or fails is settled in the same write (no trytes,
+no bill) and only the newest finished payments stay in the document, so
+its size does not grow with the payments made (see payments.py for what
+keeps a statement from being paid twice once its payment has left).
+
 One transfer is in flight at a time: a payment is signed only when no other
 payment is signed and unconfirmed. Node failures retry with exponential
 back-off (5 s doubling to 5 min) and never change what is stored. A wallet
