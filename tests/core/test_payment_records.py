@@ -175,6 +175,22 @@ def test_history_keeps_open_payments_and_the_newest_finished() -> None:
         assert kept.summary() == payment(int(kept.id[1:]), kept.status).summary()
 
 
+def test_the_newest_confirmed_payment_outlives_any_number_of_failures() -> None:
+    """The Last payment sensor reads it: failures after it do not push it out."""
+    outbox = OutboxState(payments=[payment(1, PaymentStatus.CONFIRMED)])
+    for number in range(2, HISTORY_LIMIT + 10):
+        outbox.put(payment(number, PaymentStatus.FAILED, reason="receiver_spent"))
+        outbox.trim_history()
+    last = outbox.last_confirmed()
+    assert last is not None
+    assert last.id == "P000001"
+    assert len(outbox.payments) == HISTORY_LIMIT + 1
+    outbox.put(payment(99, PaymentStatus.CONFIRMED))
+    outbox.trim_history()
+    assert outbox.payment("P000001") is None
+    assert len(outbox.payments) == HISTORY_LIMIT
+
+
 def test_open_payments_are_never_settled() -> None:
     for status in set(PaymentStatus) - {PaymentStatus.CONFIRMED, PaymentStatus.FAILED}:
         assert payment(1, status).settled() == payment(1, status)
@@ -268,11 +284,12 @@ def test_the_document_stays_bounded_however_many_payments(
         next_payment_number=10**6,
         paid_total=10**12,
     )
-    bound = len(json.dumps(frame.to_dict())) + HISTORY_LIMIT * (
+    # (+ 1: the newest confirmed payment stays behind any number of failed.)
+    bound = len(json.dumps(frame.to_dict())) + (HISTORY_LIMIT + 1) * (
         len(json.dumps(largest.to_dict())) + 2
     )
     assert max(sizes) <= bound
-    assert len(outbox.payments) == HISTORY_LIMIT
+    assert len(outbox.payments) <= HISTORY_LIMIT + 1
     assert all(not p.signed_trytes and not p.message for p in outbox.payments)
     assert outbox.to_dict()["spent_ranges"] == [[0, payments - 1]]
     assert len(outbox.sent_by_day) <= DAYS_KEPT

@@ -375,10 +375,15 @@ class OutboxState:
 
         Called when a payment finishes: its statements' states are in the
         ledger by the time ``limit`` newer payments have finished (each is
-        mirrored there right after its own write).
+        mirrored there right after its own write). The newest confirmed
+        payment stays too, behind any number of failed ones: the *Last
+        payment* sensor shows when it confirmed.
         """
         finished = [p for p in self.payments if p.status in FINISHED]
         drop = {p.id for p in finished[: max(0, len(finished) - limit)]}
+        last = self.last_confirmed()
+        if last is not None:
+            drop.discard(last.id)
         self.payments = [p.settled() for p in self.payments if p.id not in drop]
         for day in sorted(self.sent_by_day)[
             : max(0, len(self.sent_by_day) - DAYS_KEPT)
