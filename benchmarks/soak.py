@@ -100,6 +100,10 @@ def markdown(legs: Sequence[dict[str, Any]], command: str, when: datetime) -> st
             "{rss_start_mb} -> {rss_end_mb} ({rss_max_mb})",
         ),
         ("storage writes (bytes written)", "{storage_writes} ({storage_bytes})"),
+        (
+            "of which the payment outbox (bytes; largest document)",
+            "{outbox_writes} ({outbox_bytes}; {outbox_max_bytes})",
+        ),
         ("wall time (s)", "{wall_s}"),
     ]
     for label, template in rows:

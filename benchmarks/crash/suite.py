@@ -47,6 +47,7 @@ import threading
 import time
 import urllib.request
 
+from custom_components.iota_energy.core.ledger import PaymentState, Statement
 from custom_components.iota_energy.core.payments import PaymentStatus
 from devtangle import crypto
 
@@ -173,6 +174,10 @@ class CrashSuite:
         self.result = CrashResult()
         self.entry_id = ""
         self.bundles: dict[str, str] = {}  # payment id -> bundle hash, ever seen
+        # Ever seen in a snapshot (the outbox keeps only the newest finished
+        # payments): payment ids, and statement id -> confirmed payment ids.
+        self.payment_ids: set[str] = set()
+        self.paid_by: dict[str, set[str]] = {}
         self.hass: Hass | None = None
         self.depositor: Depositor | None = None
 
@@ -393,6 +398,10 @@ class CrashSuite:
         due = {s.id: s.due_iota for s in snap.statements}
         taken: Counter[str] = Counter()
         for payment in snap.outbox.payments:
+            self.payment_ids.add(payment.id)
+            if payment.status is PaymentStatus.CONFIRMED:
+                for statement_id in payment.statement_ids:
+                    self.paid_by.setdefault(statement_id, set()).add(payment.id)
             if payment.status is not PaymentStatus.FAILED:
                 taken.update(payment.statement_ids)
             if payment.bundle_hash:
@@ -435,19 +444,16 @@ class CrashSuite:
         final = storage.snapshot(self.config_dir, self.entry_id)
         self._compare(None, previous, final, time.time() - hass.started_at)
         self._check_outbox(None, final)
-        outbox = final.outbox
-        payments = [] if outbox is None else outbox.payments
-        confirmed = [p for p in payments if p.status is PaymentStatus.CONFIRMED]
         self.result.statements = len(final.statements)
-        self.result.payments = len(payments)
-        self.result.confirmed = len(confirmed)
+        self.result.payments = len(self.payment_ids)
+        self.result.confirmed = len({p for ids in self.paid_by.values() for p in ids})
         self.result.owed_iota = sum(s.due_iota for s in final.statements)
         self.result.carry = final.carry
-        paid = Counter(s for p in confirmed for s in p.statement_ids)
         for s in final.statements:
-            if s.due_iota > 0 and paid[s.id] == 0:
+            paid = self.paid_by.get(s.id, set()) | _ledger_paid_by(s)
+            if s.due_iota > 0 and not paid:
                 self._problem(None, "never_paid", s.id)
-            if paid[s.id] > 1:
+            if len(paid) > 1:
                 self._problem(None, "paid_twice", s.id)
         if not self.result.drained:
             self.result.problems.append("the payments did not all confirm in time")
@@ -594,6 +600,11 @@ def rescore(result: CrashResult) -> int:
 
 
 def _all_paid(snap: storage.Snapshot) -> bool:
+    """Every statement with IOTA due confirmed, by the outbox or the ledger.
+
+    The ledger is written after the outbox, so it never says paid first;
+    it remembers the payments the outbox's document no longer keeps.
+    """
     if snap.outbox is None:
         return False
     confirmed = {
@@ -602,7 +613,18 @@ def _all_paid(snap: storage.Snapshot) -> bool:
         if p.status is PaymentStatus.CONFIRMED
         for s in p.statement_ids
     }
-    return all(s.due_iota == 0 or s.id in confirmed for s in snap.statements)
+    return all(
+        s.due_iota == 0 or s.id in confirmed or _ledger_paid_by(s)
+        for s in snap.statements
+    )
+
+
+def _ledger_paid_by(statement: Statement) -> set[str]:
+    """The payment the ledger says paid ``statement`` (empty if none)."""
+    record = statement.payment
+    if statement.payment_state is not PaymentState.PAID or record is None:
+        return set()
+    return {str(record["payment_id"])}
 
 
 def _status_on_disk(snap: storage.Snapshot) -> str:

@@ -46,7 +46,11 @@ from custom_components.iota_energy.core.outbox import (
     Outbox,
     PaymentPolicy,
 )
-from custom_components.iota_energy.core.payments import OutboxState, PaymentStatus
+from custom_components.iota_energy.core.payments import (
+    OutboxState,
+    Payment,
+    PaymentStatus,
+)
 from custom_components.iota_energy.core.periods import FixedLengthSchedule
 from custom_components.iota_energy.core.pricing import PriceTracker
 from custom_components.iota_energy.core.thirdparty import import_pyota
@@ -185,6 +189,9 @@ class _Run:
         self.statements: list[Statement] = []
         self.unqueued: list[Statement] = []
         self.outbox = self._fresh_outbox()
+        # Every payment as last seen after a tick: the outbox's document
+        # keeps only the newest finished ones (what it held was written).
+        self.seen: dict[str, Payment] = {}
         self.restarts = 0
         self.down_s = 0.0
         self.stopped = False
@@ -220,6 +227,7 @@ class _Run:
                 break  # nothing was acted on (the shell's OutboxWriteError)
             if self.outbox.state is before and not events:
                 break
+        self.seen.update((p.id, p) for p in self.outbox.state.payments)
         if any(p.status is PaymentStatus.BROADCAST for p in self.outbox.state.payments):
             # A milestone costs devtangle about 0.4 s: only when one can confirm.
             self.tangle.node.issue_milestone()
@@ -270,7 +278,7 @@ class _Run:
     def _settled(self) -> bool:
         if self.unqueued:
             return False
-        payments = self.outbox.state.payments
+        payments = list(self.seen.values())
         return all(p.status is PaymentStatus.CONFIRMED for p in payments) and (
             sum(p.amount for p in payments) == sum(s.due_iota for s in self.statements)
         )
@@ -278,7 +286,7 @@ class _Run:
     def _count(self, now: datetime, drain: int) -> PaymentResult:
         scenario = self.scenario
         result = PaymentResult(scenario.name, (now - T0).total_seconds() / 3600)
-        payments = self.outbox.state.payments
+        payments = list(self.seen.values())
         result.statements = len(self.statements)
         result.payments = len(payments)
         result.owed_iota = sum(s.due_iota for s in self.statements)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import itertools
 import json
 from typing import Any
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.iota_energy.core.ledger import PaymentState
 from custom_components.iota_energy.core.payments import (
+    DAYS_KEPT,
     HISTORY_LIMIT,
     Attachment,
     OutboxState,
@@ -107,9 +109,15 @@ def test_amounts_name_their_unit() -> None:
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
-        (lambda d: d.update(version=2), "known version"),
+        (lambda d: d.update(version=3), "known version"),
         (lambda d: d.update(deposit_index=5), "never reserved"),
-        (lambda d: d.update(spent_indexes=[7]), "never reserved"),
+        (lambda d: d.update(spent_ranges=[[0, 7]]), "never reserved"),
+        (lambda d: d.update(spent_ranges=[[0, 10**12]]), "never reserved"),
+        (lambda d: d.update(spent_ranges=[[2, 2], [0, 0]]), "sorted"),
+        (lambda d: d.update(spent_ranges=[[0, 1], [2, 2]]), "apart"),
+        (lambda d: d.update(spent_ranges=[[3, 2]]), "not empty"),
+        (lambda d: d.update(spent_ranges=[[1]]), r"\[first, last\]"),
+        (lambda d: d.update(spent_ranges=[[0, -1]]), "int >= 0"),
         (lambda d: d["payments"].append(d["payments"][0]), "repeats a payment"),
         (
             lambda d: d["payments"][2].update(
@@ -154,11 +162,137 @@ def test_history_keeps_open_payments_and_the_newest_finished() -> None:
     outbox.payments.insert(3, payment(999))
     outbox.sent_by_day = {f"2026-11-{d:02d}": d for d in range(1, 20)}
     outbox.trim_history()
-    assert outbox.payment("P000999") is not None
+    assert outbox.payment("P000999") == payment(999)  # open: untouched
     finished = [p for p in outbox.payments if p.status is PaymentStatus.CONFIRMED]
     assert len(finished) == HISTORY_LIMIT
     assert finished[-1].id == f"P{HISTORY_LIMIT + 19:06d}"
     assert sorted(outbox.sent_by_day) == [f"2026-11-{d:02d}" for d in range(12, 20)]
+    # Settled: what says what was paid stays, nothing to send it again.
+    for kept in finished:
+        assert (kept.signed_trytes, kept.attached_trytes, kept.message) == ((), (), "")
+        assert kept.bundle_hash == HASH
+        assert kept.inputs == ((0, 100),)
+        assert kept.summary() == payment(int(kept.id[1:]), kept.status).summary()
+
+
+def test_the_newest_confirmed_payment_outlives_any_number_of_failures() -> None:
+    """The Last payment sensor reads it: failures after it do not push it out."""
+    outbox = OutboxState(payments=[payment(1, PaymentStatus.CONFIRMED)])
+    for number in range(2, HISTORY_LIMIT + 10):
+        outbox.put(payment(number, PaymentStatus.FAILED, reason="receiver_spent"))
+        outbox.trim_history()
+    last = outbox.last_confirmed()
+    assert last is not None
+    assert last.id == "P000001"
+    assert len(outbox.payments) == HISTORY_LIMIT + 1
+    outbox.put(payment(99, PaymentStatus.CONFIRMED))
+    outbox.trim_history()
+    assert outbox.payment("P000001") is None
+    assert len(outbox.payments) == HISTORY_LIMIT
+
+
+def test_open_payments_are_never_settled() -> None:
+    for status in set(PaymentStatus) - {PaymentStatus.CONFIRMED, PaymentStatus.FAILED}:
+        assert payment(1, status).settled() == payment(1, status)
+    failed = payment(2, PaymentStatus.FAILED, reason="receiver_spent").settled()
+    assert failed.message == ""
+    assert failed.summary()["reason"] == "receiver_spent"
+
+
+def version_1(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` as the version before settling wrote it."""
+    old = dict(document, version=1)
+    ranges = old.pop("spent_ranges")
+    old["spent_indexes"] = [i for first, last in ranges for i in range(first, last + 1)]
+    return old
+
+
+def test_a_version_1_document_is_read_and_settled() -> None:
+    """Written before settling: finished payments lose their trytes on load."""
+    original = state()
+    document = version_1(json.loads(json.dumps(original.to_dict())))
+    assert "spent_indexes" in document
+    loaded = OutboxState.from_dict(document)
+    confirmed, broadcast, queued = loaded.payments
+    assert confirmed == original.payments[0].settled() != original.payments[0]
+    assert confirmed.signed_trytes == ()
+    # In flight or open: exactly as stored, to be sent on.
+    assert (broadcast, queued) == (original.payments[1], original.payments[2])
+    assert loaded.spent_indexes == original.spent_indexes == {0, 2}
+    assert (loaded.next_index, loaded.deposit_index) == (5, 4)
+    assert (loaded.sent_by_day, loaded.paid_total) == ({"2026-12-02": 23}, 11)
+    # Written back in the current version, and read again unchanged.
+    again = json.loads(json.dumps(loaded.to_dict()))
+    assert again["version"] == 2
+    assert "spent_indexes" not in again
+    assert OutboxState.from_dict(again) == loaded
+    document["spent_indexes"] = [0, 7]
+    with pytest.raises(ValueError, match="never reserved"):
+        OutboxState.from_dict(document)
+
+
+@given(st.sets(st.integers(min_value=0, max_value=300), max_size=60))
+def test_spent_indexes_are_stored_as_ranges(spent: set[int]) -> None:
+    ranges = OutboxState(next_index=301, spent_indexes=spent).to_dict()["spent_ranges"]
+    assert {i for first, last in ranges for i in range(first, last + 1)} == spent
+    # Runs never touch: each is as long as it can be.
+    assert all(b[0] > a[1] + 1 for a, b in itertools.pairwise(ranges))
+    stored = OutboxState(next_index=301, spent_indexes=spent).to_dict()
+    assert OutboxState.from_dict(json.loads(json.dumps(stored))).spent_indexes == spent
+
+
+def pay_through(outbox: OutboxState, number: int, day: str, *, fail: bool) -> None:
+    """One payment's life as the outbox writes it: queued, in flight, finished."""
+    payment_id = outbox.new_payment_id()
+    queued = payment(number, id=payment_id)
+    outbox.put(queued)
+    spent = outbox.reserve_index() - 1  # the previous remainder is signed from
+    outbox.spent_indexes.add(spent)
+    if fail:
+        outbox.put(queued.evolve(status=PaymentStatus.FAILED, reason="signing_failed"))
+    else:
+        sent = payment(number, PaymentStatus.CONFIRMED, id=payment_id)
+        outbox.put(sent.evolve(inputs=((spent, 100),)))
+        outbox.sent_by_day[day] = outbox.sent_by_day.get(day, 0) + sent.amount
+        outbox.paid_total += sent.amount
+    outbox.trim_history()
+
+
+@settings(deadline=None, max_examples=20)
+@given(
+    st.integers(min_value=HISTORY_LIMIT + 2, max_value=250),
+    st.lists(st.booleans(), min_size=1, max_size=50),
+)
+def test_the_document_stays_bounded_however_many_payments(
+    payments: int, failures: list[bool]
+) -> None:
+    """Its size stops growing once the history is full (up to digits)."""
+    outbox = OutboxState()
+    sizes = []
+    for number in range(1, payments + 1):
+        day = f"2026-{1 + number // 300:02d}-{1 + number % 28:02d}"
+        pay_through(outbox, number, day, fail=failures[number % len(failures)])
+        sizes.append(len(json.dumps(outbox.to_dict())))
+    # The bound knows nothing of ``payments``: a full history of the
+    # largest settled payments, eight days, one run of spent indexes, big
+    # numbers. One payment kept with its trytes (5 kB) would break it.
+    largest = payment(10**6, PaymentStatus.CONFIRMED, id="P1000000").settled()
+    frame = OutboxState(
+        next_index=10**6,
+        spent_indexes={0, 10**6 - 1},
+        sent_by_day={f"2026-01-0{d}": 10**9 for d in range(DAYS_KEPT)},
+        next_payment_number=10**6,
+        paid_total=10**12,
+    )
+    # (+ 1: the newest confirmed payment stays behind any number of failed.)
+    bound = len(json.dumps(frame.to_dict())) + (HISTORY_LIMIT + 1) * (
+        len(json.dumps(largest.to_dict())) + 2
+    )
+    assert max(sizes) <= bound
+    assert len(outbox.payments) <= HISTORY_LIMIT + 1
+    assert all(not p.signed_trytes and not p.message for p in outbox.payments)
+    assert outbox.to_dict()["spent_ranges"] == [[0, payments - 1]]
+    assert len(outbox.sent_by_day) <= DAYS_KEPT
 
 
 def test_statement_states_follow_the_payment() -> None:

@@ -432,3 +432,59 @@ async def test_the_wallet_works_in_its_own_process_and_stops_with_the_entry(
         os.kill(pid, 0)  # stopped and reaped
     with pytest.raises(WorkerLost):
         await hass.async_add_executor_job(worker.run, os.getpid)
+
+
+@pytest.fixture
+def short_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox keeps one finished payment, so three cross the boundary."""
+    monkeypatch.setattr("custom_components.iota_energy.core.outbox.HISTORY_LIMIT", 1)
+
+
+async def test_a_restart_after_pruning_pays_no_statement_twice(
+    hass: HomeAssistant,
+    short_history: None,
+    paying: MockConfigEntry,
+    tangle: DevTangle,
+) -> None:
+    statements = []
+    for _ in range(3):
+        statement = await close_a_period(hass, paying)
+        await hass.async_block_till_done()
+        payments = paying.runtime_data.payments
+        assert payments.outbox.state.payments[-1].statement_ids == (statement["id"],)
+        await until(hass, paying, PaymentStatus.CONFIRMED, tangle)
+        statements.append(statement)
+    paid = sum(s["due_iota"] for s in statements)
+    assert bob_balance(tangle) == paid
+    assert [p.id for p in payments.outbox.state.payments] == ["P000003"]
+
+    assert await hass.config_entries.async_reload(paying.entry_id)
+    await hass.async_block_till_done()
+    resumed = paying.runtime_data.payments
+    assert resumed is not payments
+    for _ in range(5):
+        tangle.node.issue_milestone()
+        await tick(hass)
+    # Nothing queued again: the ledger, not the pruned document, says paid.
+    assert [p.id for p in resumed.outbox.state.payments] == ["P000003"]
+    assert bob_balance(tangle) == paid
+    assert resumed.snapshot().paid_total == paid
+    response = await call_action(
+        hass, "get_statements", config_entry_id=paying.entry_id
+    )
+    shown = {s["id"]: s for s in response["statements"]}
+    for number, statement in enumerate(statements, start=1):
+        assert shown[statement["id"]]["payment_state"] == "paid"
+        assert shown[statement["id"]]["payment"]["payment_id"] == f"P{number:06d}"
+        with pytest.raises(ServiceValidationError) as err:
+            await call_action(
+                hass,
+                "pay",
+                config_entry_id=paying.entry_id,
+                statement_ids=[statement["id"]],
+            )
+        assert err.value.translation_key == "statement_not_payable"
+    history = await call_action(hass, "get_payments", config_entry_id=paying.entry_id)
+    assert [p["payment_id"] for p in history["payments"]] == ["P000003"]
+    await hass.config_entries.async_unload(paying.entry_id)
+    await hass.async_block_till_done()

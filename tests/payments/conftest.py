@@ -131,6 +131,8 @@ class Payer:
     node_wrapper: Callable[[LegacyNode], LegacyNode] | None = None
     # Where the wallet's CPU-bound work runs (a WorkerPool's run, or here).
     run: CpuRunner = run_here
+    # Finished payments the document keeps (None: the outbox's default).
+    history: int | None = None
 
     def outbox(self) -> Outbox:
         """A fresh outbox from the stored document, as after a restart."""
@@ -141,7 +143,12 @@ class Payer:
             PAYER_SEED, node, mwm=TEST_MWM, tag="HOTELIOTA", run=self.run
         )
         return Outbox(
-            self.store.load(), wallet, self.policy, self.store.persist, self.schedule
+            self.store.load(),
+            wallet,
+            self.policy,
+            self.store.persist,
+            self.schedule,
+            history=self.history,
         )
 
     def milestone(self) -> None:

@@ -72,6 +72,7 @@ from custom_components.iota_energy.core.numbers import parse_fraction
 from custom_components.iota_energy.core.payments import PaymentStatus
 from custom_components.iota_energy.core.power_source import PowerSource
 from custom_components.iota_energy.core.sampler import Sample, Sampler
+from custom_components.iota_energy.payment_manager import OUTBOX
 from devtangle.server import DevTangle
 from tests.integration.stepped_clock import SteppedClock
 
@@ -148,6 +149,10 @@ class SoakFigures:
     memory_series: list[tuple[float, float]] = field(default_factory=list)
     storage_writes: int = 0
     storage_bytes: int = 0
+    # Of those, the payment outbox's document (rewritten at each payment step).
+    outbox_writes: int = 0
+    outbox_bytes: int = 0
+    outbox_max_bytes: int = 0
     wall_s: float = 0.0
 
     @property
@@ -193,6 +198,9 @@ class SoakFigures:
             ],
             "storage_writes": self.storage_writes,
             "storage_bytes": self.storage_bytes,
+            "outbox_writes": self.outbox_writes,
+            "outbox_bytes": self.outbox_bytes,
+            "outbox_max_bytes": self.outbox_max_bytes,
             "wall_s": round(self.wall_s, 1),
         }
 
@@ -282,10 +290,13 @@ def storage_meter(figures: SoakFigures) -> Iterator[None]:
     async def write(self: Store[Any], *args: Any, **kwargs: Any) -> None:
         await real(self, *args, **kwargs)
         if self.key.startswith(f"{DOMAIN}."):
+            size = await self.hass.async_add_executor_job(os.path.getsize, self.path)
             figures.storage_writes += 1
-            figures.storage_bytes += await self.hass.async_add_executor_job(
-                os.path.getsize, self.path
-            )
+            figures.storage_bytes += size
+            if f".{OUTBOX}." in self.key:
+                figures.outbox_writes += 1
+                figures.outbox_bytes += size
+                figures.outbox_max_bytes = max(figures.outbox_max_bytes, size)
 
     with patch.object(Store, "_async_write_data", write):
         yield

@@ -30,6 +30,11 @@ A rail never signs a second transaction for a payment by itself; when
 can never execute) the payment goes back to ``queued``, its old transfer id
 kept in ``superseded``, and is signed anew.
 
+A payment that confirms or fails is settled in the same write (no trytes,
+no bill) and only the newest finished payments stay in the document, so
+its size does not grow with the payments made (see payments.py for what
+keeps a statement from being paid twice once its payment has left).
+
 One transfer is in flight at a time: a payment is signed only when no other
 payment is signed and unconfirmed. The first step, and the first after a
 node failure, asks the rail whether its node serves the entry's network
@@ -59,6 +64,7 @@ from .ledger import Statement
 from .legacy_node import NodeError
 from .legacy_rail import POW_MODES, FollowTimes, LegacyRail
 from .payments import (
+    HISTORY_LIMIT,
     IN_FLIGHT,
     UNSIGNED,
     OutboxState,
@@ -159,9 +165,21 @@ class Outbox:
         policy: PaymentPolicy,
         persist: Callable[[OutboxState], None],
         schedule: FollowSchedule | None = None,
+        *,
+        history: int | None = None,
     ) -> None:
-        """``rail``: a LegacyWallet is paid through a LegacyRail over it."""
+        """``rail``: a LegacyWallet is paid through a LegacyRail over it.
+
+        ``history``: how many finished payments the document keeps, settled
+        (default ``HISTORY_LIMIT``; payments.py says why that is enough). At
+        least one: the payment that just finished reaches the ledger only
+        after its write, and a restart in between mirrors it from here.
+        """
+        history = HISTORY_LIMIT if history is None else history
+        if history < 1:
+            raise ValueError("history keeps at least the newest finished payment")
         self._state = state
+        self.history = history
         self.policy = policy
         self._persist = persist
         self.schedule = schedule or FollowSchedule()
@@ -434,7 +452,7 @@ class Outbox:
         draft = self._draft()
         draft.put(confirmed)
         draft.paid_total += _in_i(confirmed)
-        draft.trim_history()
+        draft.trim_history(self.history)
         self._commit(draft)
         self._follow.checked.pop(payment.id, None)
         return [PaymentEvent(PaymentEventKind.CONFIRMED, confirmed)]
@@ -490,7 +508,7 @@ class Outbox:
         draft = self._draft()
         failed = payment.evolve(status=PaymentStatus.FAILED, reason=reason)
         draft.put(failed)
-        draft.trim_history()
+        draft.trim_history(self.history)
         self._commit(draft)
         return [PaymentEvent(PaymentEventKind.FAILED, failed)]
 

@@ -12,11 +12,26 @@ and each status is written durably before the step that follows it acts
 (see outbox.py). Once signed, a payment never fails and is never signed
 again: it is rebroadcast, promoted or reattached until it confirms.
 
-:class:`OutboxState` is the whole durable document: the payments (finished
-ones kept for a while as history), the wallet's key bookkeeping (the next
-key index never handed out, the indexes signed from, the deposit index) and
-what was sent per day for the daily cap. It round-trips through JSON exactly
-and :meth:`OutboxState.from_dict` validates every field.
+:class:`OutboxState` is the whole durable document: the open payments, the
+newest finished ones as a short history, the wallet's key bookkeeping (the
+next key index never handed out, the indexes signed from, the deposit index)
+and what was sent per day for the daily cap. It round-trips through JSON
+exactly and :meth:`OutboxState.from_dict` validates every field.
+
+The document is rewritten before every payment step, so it must not grow
+with the payments made. A payment that finishes is *settled*
+(:meth:`Payment.settled`): its signed trytes, attached trytes, bill message
+and Rebased transaction bytes are dropped (nothing ever sends it again; the
+bill is on the chain and its statements are in the ledger), and only the
+newest ``HISTORY_LIMIT`` settled payments are kept. The ledger records each
+statement's payment state and transfer id as the payment moves, so a
+statement that left this history stays paid (or failed, payable again);
+what the daily cap and the ``Total paid`` sensor count is kept in
+``sent_by_day`` and ``paid_total``, not in the history. The key indexes
+signed from are stored as ranges (they are nearly contiguous).
+
+Version 1 documents (every finished payment's trytes kept, key indexes
+listed one by one) are read and settled on load.
 """
 
 from __future__ import annotations
@@ -31,10 +46,15 @@ from .ledger import PaymentState, parse_datetime
 from .rail import RailName, SignedTransfer
 from .units import Amount, Denomination
 
-OUTBOX_VERSION = 1
-# Finished payments kept in the document as history (newest).
-HISTORY_LIMIT = 100
+OUTBOX_VERSION = 2
+# Versions from_dict reads (1: spent indexes one by one, finished payments
+# with their trytes; settled on load).
+READABLE_VERSIONS = frozenset({1, OUTBOX_VERSION})
+# Settled payments kept in the document as history (newest; without trytes).
+HISTORY_LIMIT = 20
 DAYS_KEPT = 8
+# What a settled Rebased transfer no longer needs: it is never executed again.
+_SETTLED_REBASED_DROPS = frozenset({"tx_bytes", "signature"})
 
 
 class PaymentStatus(StrEnum):
@@ -175,6 +195,24 @@ class Payment:
 
     def evolve(self, **changes: Any) -> Payment:
         return replace(self, **changes)
+
+    def settled(self) -> Payment:
+        """This finished payment as history: nothing kept to send it again.
+
+        Unchanged while it is open. Its bundle hash (or digest), inputs,
+        remainder, attachments' tails and times stay: they say what was paid
+        and which keys were signed from.
+        """
+        if self.status not in FINISHED:
+            return self
+        transfer = self.transfer
+        if transfer is not None:
+            kept = transfer.record.keys() - _SETTLED_REBASED_DROPS
+            record = {k: v for k, v in transfer.record.items() if k in kept}
+            transfer = replace(transfer, record=record)
+        return self.evolve(
+            message="", signed_trytes=(), attached_trytes=(), transfer=transfer
+        )
 
     def summary(self) -> dict[str, Any]:
         """JSON-able facts for events, actions and the ledger (no trytes)."""
@@ -332,11 +370,21 @@ class OutboxState:
     def statement_ids_in_open_payments(self) -> set[str]:
         return {s for p in self.open_payments() for s in p.statement_ids}
 
-    def trim_history(self) -> None:
-        """Keep every open payment and the newest finished ones."""
+    def trim_history(self, limit: int = HISTORY_LIMIT) -> None:
+        """Keep every open payment and the newest ``limit`` finished ones, settled.
+
+        Called when a payment finishes: its statements' states are in the
+        ledger by the time ``limit`` newer payments have finished (each is
+        mirrored there right after its own write). The newest confirmed
+        payment stays too, behind any number of failed ones: the *Last
+        payment* sensor shows when it confirmed.
+        """
         finished = [p for p in self.payments if p.status in FINISHED]
-        drop = {p.id for p in finished[: max(0, len(finished) - HISTORY_LIMIT)]}
-        self.payments = [p for p in self.payments if p.id not in drop]
+        drop = {p.id for p in finished[: max(0, len(finished) - limit)]}
+        last = self.last_confirmed()
+        if last is not None:
+            drop.discard(last.id)
+        self.payments = [p.settled() for p in self.payments if p.id not in drop]
         for day in sorted(self.sent_by_day)[
             : max(0, len(self.sent_by_day) - DAYS_KEPT)
         ]:
@@ -348,7 +396,7 @@ class OutboxState:
             "payments": [p.to_dict() for p in self.payments],
             "next_index": self.next_index,
             "deposit_index": self.deposit_index,
-            "spent_indexes": sorted(self.spent_indexes),
+            "spent_ranges": index_ranges(self.spent_indexes),
             "sent_by_day": dict(self.sent_by_day),
             "next_payment_number": self.next_payment_number,
             "node_pow_refused": self.node_pow_refused,
@@ -358,14 +406,23 @@ class OutboxState:
     @classmethod
     def from_dict(cls, data: Any) -> OutboxState:
         """Validate and read the document; ValueError on any defect."""
-        if not isinstance(data, Mapping) or data.get("version") != OUTBOX_VERSION:
+        version = data.get("version") if isinstance(data, Mapping) else None
+        if isinstance(version, bool) or version not in READABLE_VERSIONS:
             raise ValueError("not an outbox document of a known version")
         try:
+            payments = [Payment.from_dict(p) for p in data["payments"]]
+            if version == 1:
+                # Migrate: version 1 kept every finished payment's trytes.
+                payments = [p.settled() for p in payments]
+                spent = {_int(i, "spent index") for i in data["spent_indexes"]}
+            else:
+                below = _int(data["next_index"], "next_index")
+                spent = _read_ranges(data["spent_ranges"], below)
             state = cls(
-                payments=[Payment.from_dict(p) for p in data["payments"]],
+                payments=payments,
                 next_index=_int(data["next_index"], "next_index"),
                 deposit_index=_int(data["deposit_index"], "deposit_index"),
-                spent_indexes={_int(i, "spent index") for i in data["spent_indexes"]},
+                spent_indexes=spent,
                 sent_by_day={
                     _str(k, "day"): _int(v, "sent")
                     for k, v in data["sent_by_day"].items()
@@ -387,6 +444,36 @@ class OutboxState:
         if sum(p.status in IN_FLIGHT for p in state.payments) > 1:
             raise ValueError("outbox document has more than one bundle in flight")
         return state
+
+
+def index_ranges(indexes: set[int]) -> list[list[int]]:
+    """``indexes`` as sorted ``[first, last]`` runs (both included)."""
+    runs: list[list[int]] = []
+    for index in sorted(indexes):
+        if runs and runs[-1][1] == index - 1:
+            runs[-1][1] = index
+        else:
+            runs.append([index, index])
+    return runs
+
+
+def _read_ranges(value: Any, below: int) -> set[int]:
+    """The indexes of stored ``[first, last]`` runs, all ``< below``."""
+    indexes: set[int] = set()
+    end = -2  # the last index of the previous run (none yet)
+    for run in value:
+        if not isinstance(run, list) or len(run) != 2:
+            raise ValueError("a spent range is [first, last]")
+        first, last = _int(run[0], "spent index"), _int(run[1], "spent index")
+        if last < first or first <= end + 1:
+            raise ValueError("spent ranges are sorted, apart and not empty")
+        if last >= below:
+            # Checked before the range is expanded: a damaged run is not
+            # allowed to fill the memory.
+            raise ValueError("outbox document hands out an index it never reserved")
+        indexes.update(range(first, last + 1))
+        end = last
+    return indexes
 
 
 def _time_text(moment: datetime | None) -> str | None:
