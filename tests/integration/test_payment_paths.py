@@ -161,12 +161,9 @@ async def test_payments_are_not_there_before_they_start(
     hass: HomeAssistant, manual: MockConfigEntry
 ) -> None:
     """A manager built but not started has no outbox to show (no made-up state)."""
-    running = manager(manual)
-    fresh = PaymentManager(
-        hass,
-        running.coordinator,
-        PaymentSettings.from_entry(dict(manual.data), dict(manual.options)),  # type: ignore[arg-type]
-    )
+    settings = PaymentSettings.from_entry(dict(manual.data), dict(manual.options))
+    assert settings is not None
+    fresh = PaymentManager(hass, manager(manual).coordinator, settings)
     with pytest.raises(RuntimeError, match="payments are not started"):
         fresh.snapshot()
     with pytest.raises(RuntimeError, match="payments are not started"):
