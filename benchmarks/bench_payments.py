@@ -75,6 +75,7 @@ import warnings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.report import commit
 from custom_components.iota_energy.core import pow as local_pow
 from custom_components.iota_energy.core.billing import BillingEngine
 from custom_components.iota_energy.core.circuit import TutorialCircuit
@@ -769,27 +770,6 @@ def spread(values: Sequence[float], unit: float = 1.0, digits: int = 2) -> str:
     )
 
 
-def git_commit() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + (" with uncommitted changes" if dirty else "")
-
-
 def cpu_name() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -811,7 +791,7 @@ def report(
         "# Payment benchmarks",
         "",
         f"Written by `benchmarks/bench_payments.py` on {time.strftime('%Y-%m-%d')} "
-        f"at commit {git_commit()}; Python {platform.python_version()} "
+        f"at commit {commit()}; Python {platform.python_version()} "
         f"({platform.python_implementation()}), {platform.machine()}, {cpu_name()}, "
         f"{os.cpu_count()} logical cores shared with other work (load average "
         f"{load[0]:.1f} at the start, {load[1]:.1f} at the end); the whole run took "

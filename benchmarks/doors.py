@@ -25,22 +25,11 @@ import sys
 import tempfile
 from typing import Any
 
+from benchmarks.report import commit
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "doors.md"
 RESULTS_ENV = "IOTA_ENERGY_DOORS_RESULTS"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REPO_ROOT,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def run_doors(counts: Path) -> int:
@@ -74,7 +63,7 @@ def report(rows: Sequence[dict[str, Any]], exit_code: int) -> str:
     header = (
         f"`python -m benchmarks.doors` on {platform.machine()} "
         f"({platform.python_version()}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"commit {_commit()}; pytest exit code {exit_code}."
+        f"commit {commit()}; pytest exit code {exit_code}."
     )
     explanation = (
         "**refused** means the input ended in a translated error: a form "

@@ -50,8 +50,11 @@ def _b64(data: bytes) -> str:
 class Operations:
     """One method per GraphQL operation the SDK's payment path sends."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, chain_id: str = CHAIN_ID) -> None:
         self.ledger = ledger
+        # What ChainIdentifierQuery answers; a test may change it while the
+        # node runs, as if the URL now led to another network's service.
+        self.chain_id = chain_id
 
     def answer(self, request: Any) -> dict[str, Any]:
         if not isinstance(request, dict) or not isinstance(request.get("query"), str):
@@ -78,7 +81,7 @@ class Operations:
         return result
 
     def chain_identifier_query(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"chainIdentifier": CHAIN_ID}
+        return {"chainIdentifier": self.chain_id}
 
     def service_config_query(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"serviceConfig": SERVICE_CONFIG}
@@ -195,9 +198,10 @@ class DevRebased:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        chain_id: str = CHAIN_ID,
     ) -> None:
         self.ledger = Ledger(allocations)
-        self.operations = Operations(self.ledger)
+        self.operations = Operations(self.ledger, chain_id)
         self._server = _Server((host, port), self.operations)
         self._thread: threading.Thread | None = None
 

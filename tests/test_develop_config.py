@@ -205,3 +205,90 @@ async def test_demo_inputs_create_the_demo_entry(
         assert entry.options[key] == value
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+# --- the demo on the IOTA Rebased rail (scripts/develop --rail rebased) ------
+
+# The BIP-39 test vector of entropy 0x7f x 32 (public).
+NEIGHBOUR_MNEMONIC = (
+    "legal winner thank year wave sausage worth useful legal winner thank year "
+    "wave sausage worth useful legal winner thank year wave sausage worth title"
+)
+
+
+def test_the_demo_rebased_wallet_is_funded_and_pays_the_neighbour() -> None:
+    """devrebased's demo genesis funds the demo mnemonic's first address; the
+    receiver is the neighbour mnemonic's, whose balance the demo shows."""
+    pytest.importorskip("iota_sdk", reason="iota-sdk==3.0.0b1 is not installed")
+    from custom_components.iota_energy.core.rebased_keys import RebasedKey
+    from devrebased.__main__ import load_genesis as load_rebased_genesis
+
+    payer = RebasedKey.from_mnemonic(develop_ha.DEMO_MNEMONIC).address
+    genesis = load_rebased_genesis(CONFIG / "devrebased-genesis.json")
+    assert list(genesis) == [payer]
+    # Enough for many payments of the demo and their gas.
+    assert sum(genesis[payer]) >= 10**9
+    neighbour = RebasedKey.from_mnemonic(NEIGHBOUR_MNEMONIC).address
+    assert neighbour == develop_ha.NEIGHBOUR_REBASED_ADDRESS
+    assert neighbour in (CONFIG / "configuration.yaml").read_text()
+    (receiver,) = [
+        answer["receiver"]
+        for step_id, answer in develop_ha.REBASED_FLOW_STEPS
+        if step_id == "rebased_receiver"
+    ]
+    assert receiver == neighbour
+    assert develop_ha.NEIGHBOUR_SENSORS["rebased"] == (
+        "sensor.neighbour_balance_rebased"
+    )
+
+
+def test_a_bad_devrebased_genesis_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("iota_sdk", reason="iota-sdk==3.0.0b1 is not installed")
+    from devrebased.__main__ import GenesisError, load_genesis as load_rebased_genesis
+
+    bad_word = " ".join(["abandon"] * 23 + ["zzz"])
+    for document in (
+        {},
+        {"wallets": [{"mnemonic": develop_ha.DEMO_MNEMONIC, "coins": []}]},
+        {"wallets": [{"mnemonic": develop_ha.DEMO_MNEMONIC, "coins": [0]}]},
+        {"wallets": [{"mnemonic": bad_word, "coins": [1]}]},
+        {"wallets": [{"address": "0x12", "coins": [1]}]},
+    ):
+        path = tmp_path / "genesis.json"
+        path.write_text(json.dumps(document))
+        with pytest.raises(GenesisError) as caught:
+            load_rebased_genesis(path)
+        assert "zzz" not in str(caught.value)
+
+
+async def test_demo_inputs_create_the_rebased_demo_entry(hass: HomeAssistant) -> None:
+    """develop_ha.py's Rebased answers are accepted against devrebased with the
+    demo genesis, as scripts/develop --rail rebased starts it."""
+    pytest.importorskip("iota_sdk", reason="iota-sdk==3.0.0b1 is not installed")
+    from devrebased.__main__ import load_genesis as load_rebased_genesis
+    from devrebased.server import DevRebased
+
+    node = DevRebased(load_rebased_genesis(CONFIG / "devrebased-genesis.json"))
+    node.start()
+    try:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+        for step_id, answer in develop_ha.REBASED_FLOW_STEPS:
+            assert result["type"] in (FlowResultType.FORM, FlowResultType.MENU)
+            assert result["step_id"] == step_id
+            url = {"graphql_url": node.url} if step_id == "rebased" else {}
+            body = answer | url
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], body
+            )
+            assert not result.get("errors"), (step_id, result.get("errors"))
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        entry = result["result"]
+        assert entry.data["rail"] == "rebased"
+        assert entry.data["receiver"] == develop_ha.NEIGHBOUR_REBASED_ADDRESS
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    finally:
+        node.stop()

@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
 from custom_components.iota_energy.const import DOMAIN
+from custom_components.iota_energy.core.rebased_sdk import SDK_REQUIREMENT
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO_ROOT / "custom_components" / DOMAIN
@@ -223,15 +224,20 @@ def test_manifest_values(manifest: dict[str, Any]) -> None:
 
 
 def test_manifest_requirements_pinned(manifest: dict[str, Any]) -> None:
-    """Pinned with ==, and the ones the test venvs install (requirements/)."""
+    """Pinned with ==, and the ones the test venvs install (runtime.txt)."""
     requirements = manifest["requirements"]
     assert requirements
     for requirement in requirements:
         assert re.fullmatch(
             r"[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.+!-]*", requirement
         )
-    runtime = _requirement_lines(REPO_ROOT / "requirements" / "runtime.txt")
-    assert requirements == runtime
+    pins = _requirement_lines(REPO_ROOT / "requirements" / "runtime.txt")
+    assert requirements == pins
+
+
+def test_manifest_brings_the_rebased_sdk(manifest: dict[str, Any]) -> None:
+    """The Rebased rail's SDK comes with the integration, at the core's pin."""
+    assert SDK_REQUIREMENT in manifest["requirements"]
 
 
 # -- hacs.json -----------------------------------------------------------------

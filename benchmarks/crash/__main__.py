@@ -25,9 +25,10 @@ import json
 from pathlib import Path
 import platform
 import statistics
-import subprocess
 import sys
 from typing import Any
+
+from benchmarks.report import commit
 
 from .suite import (
     FLUSH_INTERVAL_S,
@@ -41,18 +42,6 @@ from .suite import (
 )
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def report(result: CrashResult, meta: dict[str, Any], note: str = "") -> list[str]:
@@ -175,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         result = from_json(data)
         changed = rescore(result)
         note = (
-            f"Scored again from data/crash.json with the rules of commit {_commit()}: "
+            f"Scored again from data/crash.json with the rules of commit {commit()}: "
             f"{changed} kills whose newest document held only the previous run's "
             "samples (a start writes the ledger before its first sample) moved from "
             "a measured loss to 'no sample of this run saved yet'; the recorded "
@@ -190,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
             # Home Assistant loads the integration from this checkout at each start.
-            "commit": _commit(),
+            "commit": commit(),
             "seed": args.seed,
         }
         say = lambda line: print(line, flush=True)  # noqa: E731

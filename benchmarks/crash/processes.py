@@ -208,8 +208,15 @@ class Hass:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def set_up_entry(self, options: dict[str, object]) -> str:
-        """First start: onboarding, login, the demo's config flow; the entry id."""
+    def set_up_entry(
+        self, options: dict[str, object], ready_path: str = "/api/onboarding"
+    ) -> str:
+        """First start: onboarding, login, the demo's config flow; the entry id.
+
+        Later starts find the entry and only wait until it is loaded; they
+        wait for another ``ready_path``, since the onboarding API is gone once
+        onboarding is done.
+        """
         module = develop_ha()
         assert self.process is not None
         pid = self.process.pid
@@ -226,13 +233,24 @@ class Hass:
                     pid,
                     600,
                     self.tangle_url,
-                    ready_path="/api/onboarding",
+                    ready_path=ready_path,
                     options=options,
                     units=False,
                 )
                 return entry_id
 
         return asyncio.run(run())
+
+    def wait_running(self) -> None:
+        """Until Home Assistant runs and the entry is loaded.
+
+        Home Assistant handles SIGTERM only once it has started; a stop sent
+        while it still starts ends it by the signal (exit status -15) instead
+        of its clean shutdown.
+        """
+        # The entry exists: this only waits for it. (``/auth/providers``
+        # answers without a login as soon as the HTTP server runs.)
+        self.set_up_entry({}, ready_path="/auth/providers")
 
     def kill(self) -> float:
         """SIGKILL the session (hass and its wallet worker); the kill's wall time."""

@@ -417,6 +417,8 @@ class CrashSuite:
         assert hass is not None
         if not hass.alive():
             hass.start()
+        # A restart right before the drain may still be starting.
+        hass.wait_running()
         self.say("draining: running until every payment is confirmed")
         deadline = time.time() + DRAIN_TIMEOUT_S
         while time.time() < deadline:

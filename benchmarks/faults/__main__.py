@@ -39,25 +39,14 @@ from datetime import UTC, datetime
 import logging
 from pathlib import Path
 import platform
-import subprocess
 import sys
 import time
+
+from benchmarks.report import commit
 
 from . import metering, payments, storage
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "faults.md"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def metering_table(results: list[metering.MeteringResult]) -> list[str]:
@@ -163,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         f"`python -m benchmarks.faults{' --short' if args.short else ''}"
         f"{' --only ' + args.only if args.only else ''}` on "
         f"{platform.node() and platform.machine()} ({platform.python_version()}), "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}, "
         f"seed {args.seed}.",
         "",
         "**lost** counts everything that went wrong: energy outside the read path's "

@@ -125,6 +125,9 @@ from .libraries import async_ensure_libraries
 from .number_selector import FiniteNumberSelector
 
 _LOGGER = logging.getLogger(__name__)
+# Statements, prices, the minimum payment and the legacy caps count legacy i
+# on either rail (a Rebased payment pays each i as 1000 nanos).
+UNIT_I = "i"
 
 if TYPE_CHECKING:
     _OptionsFlowBase = OptionsFlow
@@ -267,7 +270,7 @@ def _billing_schema(defaults: dict[str, Any]) -> vol.Schema:
                 )
             ),
             vol.Required(CONF_MIN_PAYMENT, default=defaults[CONF_MIN_PAYMENT]): _number(
-                1, 10**15, 1, "IOTA"
+                1, 10**15, 1, UNIT_I
             ),
         }
     )
@@ -392,8 +395,8 @@ def _policy_fields() -> dict[vol.Marker, Any]:
     return {
         vol.Required(CONF_TAG): selector.TextSelector(),
         vol.Required(CONF_AUTO_PAY): selector.BooleanSelector(),
-        vol.Required(CONF_MAX_PAYMENT): _number(0, IOTA_SUPPLY, 1, "IOTA"),
-        vol.Required(CONF_MAX_DAILY): _number(0, IOTA_SUPPLY, 1, "IOTA"),
+        vol.Required(CONF_MAX_PAYMENT): _number(0, IOTA_SUPPLY, 1, UNIT_I),
+        vol.Required(CONF_MAX_DAILY): _number(0, IOTA_SUPPLY, 1, UNIT_I),
     }
 
 
@@ -998,7 +1001,7 @@ class IotaEnergyOptionsFlow(_OptionsFlowBase):
                         domain=["sensor", "input_number", "number"]
                     )
                 ),
-                vol.Required(CONF_MIN_PAYMENT): _number(1, 10**15, 1, "IOTA"),
+                vol.Required(CONF_MIN_PAYMENT): _number(1, 10**15, 1, UNIT_I),
                 vol.Required(CONF_STATEMENT_RETENTION): _number(10, 100000, 1),
             }
         )

@@ -24,6 +24,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -33,6 +34,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_AUTO_PAY,
+    CONF_CHAIN_ID,
     CONF_GRAPHQL_URL,
     CONF_KEY_PATH,
     CONF_MAX_DAILY,
@@ -64,6 +66,7 @@ from .core.legacy_node import LegacyNode
 from .core.legacy_rail import LegacyRail
 from .core.outbox import (
     FollowSchedule,
+    NodeProblem,
     Outbox,
     PaymentEvent,
     PaymentPolicy,
@@ -76,7 +79,7 @@ from .core.payments import (
     statement_state_of,
 )
 from .core.rail import Funds, Rail
-from .core.rebased_keys import DEFAULT_PATH, RebasedKey
+from .core.rebased_keys import DEFAULT_PATH, MnemonicError, PathError, RebasedKey
 from .core.rebased_node import NETWORK_URLS, RebasedNode
 from .core.rebased_rail import DEFAULT_MAX_GAS_BUDGET, RebasedRail
 from .core.units import NANOS_PER_LEGACY_I, Amount, Denomination
@@ -95,10 +98,26 @@ BALANCE_INTERVAL = timedelta(minutes=5)
 MAX_STEPS_PER_TICK = 20
 PAY_ACTION_TIMEOUT_S = 120.0
 PAYMENT_STATES = ("idle", *[s.value for s in PaymentStatus])
+# The NodeError kind (and problem, issue and error key) of a service that
+# serves another chain than the entry's.
+WRONG_NETWORK = "wrong_network"
 
 
 class OutboxWriteError(OSError):
     """The outbox document could not be written: the step does not act."""
+
+
+class WalletUnreadableError(ValueError):
+    """The entry's stored wallet cannot be read into a key.
+
+    ``reason`` is a translation key (a ``rebased_keys`` mnemonic reason or
+    ``invalid_key_path``); nothing of the mnemonic is in it, and it is
+    raised without its cause.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +138,8 @@ class PaymentSettings:
     mnemonic: str = field(default="", repr=False)
     key_path: str = DEFAULT_PATH
     max_gas_budget: int = DEFAULT_MAX_GAS_BUDGET
+    # The chain the service served at setup; None: not checked.
+    chain_id: str | None = None
 
     @classmethod
     def from_entry(
@@ -160,6 +181,7 @@ class PaymentSettings:
             mnemonic=str(data[CONF_MNEMONIC]),
             key_path=str(data.get(CONF_KEY_PATH) or DEFAULT_PATH),
             max_gas_budget=int(max_gas or DEFAULT_MAX_GAS_BUDGET),
+            chain_id=str(data[CONF_CHAIN_ID]) if data.get(CONF_CHAIN_ID) else None,
             receiver=str(data[CONF_RECEIVER]),
             auto_pay=bool(options.get(CONF_AUTO_PAY, DEFAULT_AUTO_PAY)),
             policy=_policy(data, options, caps_in_nanos=True),
@@ -373,13 +395,19 @@ class PaymentManager:
             assert current is not None
             if current.status not in {PaymentStatus.QUEUED}:
                 return current
-            if self.outbox.node_problem is not None:
+            if (problem := self.outbox.node_problem) is not None:
+                if problem.last_error.kind == WRONG_NETWORK:
+                    raise HomeAssistantError(
+                        translation_domain=DOMAIN,
+                        translation_key="payment_wrong_network",
+                        translation_placeholders={"payment_id": payment.id},
+                    )
                 raise HomeAssistantError(
                     translation_domain=DOMAIN,
                     translation_key="payment_node_unreachable",
                     translation_placeholders={
                         "payment_id": payment.id,
-                        "error": str(self.outbox.node_problem.last_error),
+                        "error": str(problem.last_error),
                     },
                 )
             if self._write_failed:
@@ -631,6 +659,8 @@ class PaymentManager:
         outbox = self.outbox
         problem = outbox.node_problem
         if problem is not None:
+            if problem.last_error.kind == WRONG_NETWORK:
+                return WRONG_NETWORK
             return "node_unreachable"
         for payment in outbox.state.open_payments():
             if payment.status is PaymentStatus.WAITING_FUNDS:
@@ -646,8 +676,14 @@ class PaymentManager:
     def _update_issues(self) -> None:
         outbox = self.outbox
         problem = outbox.node_problem
+        wrong = problem is not None and problem.last_error.kind == WRONG_NETWORK
+        self._update_network_issue(problem if wrong else None)
         node_issue = f"node_unreachable_{self._entry_id}"
-        if problem is not None and dt_util.utcnow() - problem.since >= NODE_ISSUE_AFTER:
+        now = dt_util.utcnow()
+        if wrong:
+            # Its own issue says more than "unreachable" would.
+            ir.async_delete_issue(self.hass, DOMAIN, node_issue)
+        elif problem is not None and now - problem.since >= NODE_ISSUE_AFTER:
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
@@ -656,7 +692,7 @@ class PaymentManager:
                 severity=ir.IssueSeverity.ERROR,
                 translation_key="node_unreachable",
                 translation_placeholders={
-                    "url": self.settings.node_url,
+                    "url": shown_url(self.settings.node_url),
                     "since": dt_util.as_local(problem.since).isoformat(),
                 },
             )
@@ -688,6 +724,28 @@ class PaymentManager:
         else:
             ir.async_delete_issue(self.hass, DOMAIN, funds_issue)
 
+    @callback
+    def _update_network_issue(self, problem: NodeProblem | None) -> None:
+        """Raised at once: waiting cannot fix a service of another network."""
+        issue_id = f"{WRONG_NETWORK}_{self._entry_id}"
+        if problem is None:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="wrong_network",
+            translation_placeholders={
+                "title": self.coordinator.config_entry.title,
+                "url": shown_url(self.settings.node_url),
+                "expected": self.settings.chain_id or "",
+                "served": problem.last_error.detail,
+            },
+        )
+
     # --- durability -------------------------------------------------------
 
     def _persist_blocking(self, state: OutboxState) -> None:
@@ -700,11 +758,30 @@ class PaymentManager:
 
 
 def build_rebased_rail(settings: PaymentSettings) -> Rail:
-    """The Rebased rail of ``settings`` (blocking: imports the SDK)."""
-    key = RebasedKey.from_mnemonic(settings.mnemonic, settings.key_path)
+    """The Rebased rail of ``settings`` (blocking: imports the SDK).
+
+    WalletUnreadableError if the stored mnemonic or key path is unusable.
+    """
+    try:
+        key = RebasedKey.from_mnemonic(settings.mnemonic, settings.key_path)
+    except MnemonicError as err:
+        raise WalletUnreadableError(err.reason) from None
+    except PathError:
+        raise WalletUnreadableError("invalid_key_path") from None
     return RebasedRail(
-        key, RebasedNode(settings.node_url), max_gas_budget=settings.max_gas_budget
+        key,
+        RebasedNode(settings.node_url),
+        max_gas_budget=settings.max_gas_budget,
+        chain_id=settings.chain_id,
     )
+
+
+def shown_url(url: str) -> str:
+    """``url`` without user name and password (a node behind a proxy)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _in_i(amount: Amount) -> int:
@@ -713,10 +790,10 @@ def _in_i(amount: Amount) -> int:
 
 
 def _missing_text(payment: Payment) -> str:
-    """What the repair issue's "{missing} IOTA" reads: i, or today's IOTA."""
+    """The repair issue's "{missing}", with its unit: i, or today's IOTA."""
     if payment.unit is Denomination.LEGACY_I:
-        return str(payment.missing)
-    return format(Amount(payment.missing, payment.unit).iota, "f")
+        return f"{payment.missing} i"
+    return f"{format(Amount(payment.missing, payment.unit).iota, 'f')} IOTA"
 
 
 def _current(state: OutboxState) -> Payment | None:

@@ -57,9 +57,10 @@ from .core.ina219_model import VirtualIna219
 from .core.load_profiles import LoadProfile
 from .core.periods import schedule_from_options
 from .core.power_source import Ina219Config, Ina219Source, SourceError
+from .core.rebased_sdk import SdkMissingError
 from .core.sampler import Sampler
 from .libraries import async_ensure_libraries
-from .payment_manager import PaymentManager, PaymentSettings
+from .payment_manager import PaymentManager, PaymentSettings, WalletUnreadableError
 from .persistence.document_slots import StateCorruptError
 from .persistence.entry_state import StateFactory
 from .persistence.entry_store import EntryPersistence
@@ -251,12 +252,35 @@ async def _async_start_payments(
     coordinator: IotaEnergyCoordinator,
 ) -> PaymentManager | None:
     """Start paying, if the entry pays; metering goes on if payments cannot."""
+    wallet_issue = f"wallet_unreadable_{entry.entry_id}"
+    # Raised again below if the wallet is still unreadable.
+    ir.async_delete_issue(hass, DOMAIN, wallet_issue)
     settings = PaymentSettings.from_entry(dict(entry.data), dict(entry.options))
     if settings is None:
         return None
     payments = PaymentManager(hass, coordinator, settings)
     try:
         await payments.async_start()
+    except WalletUnreadableError as err:
+        # Only reconfiguring can fix it: the meter meters, nothing is paid
+        # and what is owed stays queued. The reason is a key, never a word.
+        LOGGER.error(
+            "The wallet stored for %s cannot be read (%s); payments are off "
+            "until it is reconfigured",
+            entry.title,
+            err.reason,
+        )
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            wallet_issue,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="wallet_unreadable",
+            translation_placeholders={"title": entry.title},
+        )
+        await payments.async_stop()
+        return None
     except StateCorruptError:
         # Never pay from unknown key bookkeeping: a key could be used twice.
         ir.async_create_issue(
@@ -271,6 +295,24 @@ async def _async_start_payments(
         )
         await payments.async_stop()
         return None
+    except SdkMissingError as err:
+        # Home Assistant installs the manifest's iota-sdk pin at its next
+        # start (replacing a Stardust iota-sdk); until then nothing is paid
+        # and nothing owed is touched.
+        LOGGER.error("%s: payments stopped: %s", entry.title, err)
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"rebased_sdk_missing_{entry.entry_id}",
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="rebased_sdk_missing",
+            translation_placeholders={"title": entry.title, "error": str(err)},
+        )
+        await payments.async_stop()
+        return None
+    ir.async_delete_issue(hass, DOMAIN, f"rebased_sdk_missing_{entry.entry_id}")
     return payments
 
 

@@ -1,8 +1,8 @@
 """Drive the demo Home Assistant of scripts/develop through its public APIs.
 
     python develop_ha.py prepare --config DIR
-    python develop_ha.py up    --url URL --pid PID [--timeout S]
-    python develop_ha.py check --url URL
+    python develop_ha.py up    --url URL --pid PID [--timeout S] [--rail R]
+    python develop_ha.py check --url URL [--rail R]
 
 ``prepare`` readies a config folder before Home Assistant starts: the
 integration linked in from this checkout, onboarding's steps other than the
@@ -11,8 +11,10 @@ owner account marked done.
 account (onboarding's user step), logs in, and creates the demo meter
 through the integration's real config flow unless an entry exists already;
 then waits until the entry is loaded. ``check`` verifies the running demo:
-the entry is loaded, the power sensor has a number, and turning the
-potentiometer changes the power.
+the entry is loaded, the power sensor has a number, turning the
+potentiometer changes the power, and a payment reaches the neighbour.
+``--rail`` is ``legacy`` (devtangle, a PyOTA seed) or ``rebased``
+(devrebased, an IOTA Rebased mnemonic); scripts/develop passes its own.
 
 Runs with the demo venv's Python (it has aiohttp). Exit status 0 on success,
 1 on a failed check or setup, 2 when Home Assistant went away.
@@ -54,10 +56,26 @@ NEIGHBOUR_ADDRESS = (
     "OWKAXSCZD"
 )
 
+# The demo's IOTA Rebased wallet and its neighbour: PUBLIC BIP-39 test
+# vectors (all-zero and 0x7f entropy; config/devrebased-genesis.json funds the
+# first with 10 IOTA on devrebased). Never use them for anything of value.
+DEMO_MNEMONIC = " ".join(["abandon"] * 23 + ["art"])
+# m/44'/4218'/0'/0'/0' of "legal winner thank year wave sausage worth useful"
+# x3 ending in "title"; config/configuration.yaml shows its balance.
+NEIGHBOUR_REBASED_ADDRESS = (
+    "0x9812e3e455d8c915b41fdf80f2ddd274de17cf6ae7564d16360c9f08829b9ff9"
+)
+RAILS = ("legacy", "rebased")
+# Each rail's neighbour balance sensor (config/configuration.yaml).
+NEIGHBOUR_SENSORS = {
+    "legacy": "sensor.neighbour_balance",
+    "rebased": "sensor.neighbour_balance_rebased",
+}
+
 # The demo meter: the virtual INA219 with the tutorial's circuit, billed
-# every 60 s at the tutorial's price (0.2 IOTA per mW*s).
+# every 60 s at the tutorial's price (0.2 i per mW*s).
 METER_NAME = "IOTA Energy"
-FLOW_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
+METER_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("user", {"name": METER_NAME, "source": "virtual"}),
     ("virtual", {"address": "0x40"}),
     (
@@ -69,6 +87,9 @@ FLOW_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
             "min_payment": 1,
         },
     ),
+)
+FLOW_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
+    *METER_STEPS,
     # A menu: pay the neighbour in IOTA (not "meter and bill only").
     ("payments", {"next_step_id": "node"}),
     ("node", {"node_url": "", "min_weight_magnitude": 9, "pow_mode": "auto"}),
@@ -78,6 +99,31 @@ FLOW_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
         {
             "receiver": NEIGHBOUR_ADDRESS,
             "tag": "HOTELIOTA",
+            "auto_pay": True,
+            "max_payment_iota": 0,
+            "max_daily_iota": 0,
+        },
+    ),
+)
+# The same meter paying on IOTA Rebased: devrebased's URL is filled in as the
+# custom network's GraphQL service; the gas cap is the flow's default.
+REBASED_FLOW_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
+    *METER_STEPS,
+    ("payments", {"next_step_id": "rebased"}),
+    (
+        "rebased",
+        {
+            "network": "custom",
+            "graphql_url": "",
+            "mnemonic": DEMO_MNEMONIC,
+            "key_path": "",
+            "max_gas_budget": 50_000_000,
+        },
+    ),
+    (
+        "rebased_receiver",
+        {
+            "receiver": NEIGHBOUR_REBASED_ADDRESS,
             "auto_pay": True,
             "max_payment_iota": 0,
             "max_daily_iota": 0,
@@ -388,6 +434,7 @@ async def create_entry(
     client: Client,
     tangle_url: str,
     steps: tuple[tuple[str, dict[str, Any]], ...] = FLOW_STEPS,
+    graphql_url: str = "",
 ) -> str:
     """Run the config flow as a user would; return the new entry's id."""
     result = await client.request(
@@ -403,13 +450,18 @@ async def create_entry(
             raise DevelopError(
                 f"config flow: expected the step '{step_id}', got {result}"
             )
-        body = answer | {"node_url": tangle_url} if step_id == "node" else answer
+        body = answer
+        if step_id == "node":
+            body = answer | {"node_url": tangle_url}
+        elif step_id == "rebased":
+            body = answer | {"graphql_url": graphql_url}
         result = await client.request(
             "POST",
             f"/api/config/config_entries/flow/{result['flow_id']}",
             json_body=body,
         )
         if result.get("errors"):
+            # The errors are translation keys: never the mnemonic typed.
             raise DevelopError(
                 f"config flow step '{step_id}' refused: {result['errors']}"
             )
@@ -495,6 +547,7 @@ async def up(  # noqa: PLR0913 - the crash suite varies the demo
     steps: tuple[tuple[str, dict[str, Any]], ...] = FLOW_STEPS,
     options: Mapping[str, Any] = DEMO_OPTIONS,
     units: bool = True,
+    graphql_url: str = "",
 ) -> str:
     """Bring the demo up (see the module docstring); return the entry's id.
 
@@ -514,7 +567,7 @@ async def up(  # noqa: PLR0913 - the crash suite varies the demo
         say(f"the demo meter exists already (entry {entry_id})")
     else:
         say("creating the demo meter through the config flow")
-        entry_id = await create_entry(client, tangle_url, steps)
+        entry_id = await create_entry(client, tangle_url, steps, graphql_url)
         await wait_loaded(client, entry_id)
         await set_demo_options(client, entry_id, options)
         await asyncio.sleep(2)  # the options reload the entry
@@ -591,7 +644,7 @@ async def set_knob(client: Client, entity_id: str, percent: float) -> None:
     )
 
 
-async def check(client: Client) -> None:
+async def check(client: Client, rail: str = "legacy") -> None:
     for path in ("/", "/iota-energy/meter"):
         status = await client.status(path)
         if status != 200:
@@ -631,7 +684,7 @@ async def check(client: Client) -> None:
         f"the power follows the potentiometer ({low} -> {high}); "
         f"the knob is back at {original:.0f} %"
     )
-    await check_payment(client, entry["entry_id"])
+    await check_payment(client, entry["entry_id"], rail)
 
 
 async def call_for_response(
@@ -646,8 +699,11 @@ async def call_for_response(
     return response
 
 
-async def check_payment(client: Client, entry_id: str, limit_s: float = 200) -> None:
-    """A payment confirms within PAYMENT_LIMIT_S of its period's close."""
+async def check_payment(
+    client: Client, entry_id: str, rail: str = "legacy", limit_s: float = 200
+) -> None:
+    """A payment confirms within PAYMENT_LIMIT_S of its period's close, and
+    the neighbour's balance (asked of the rail's node) holds at least it."""
     deadline = time.monotonic() + limit_s
     before = await call_for_response(
         client, "get_payments", {"config_entry_id": entry_id}
@@ -682,19 +738,29 @@ async def check_payment(client: Client, entry_id: str, limit_s: float = 200) -> 
         if s["id"] in payment["statement_ids"]
     )
     delay = (datetime.fromisoformat(payment["confirmed_at"]) - closed).total_seconds()
+    unit = payment.get("amount_unit", "i")
+    transfer = str(payment.get("transfer_id") or payment.get("bundle_hash"))
+    fee = payment.get("fee")
     say(
-        f"payment {payment['payment_id']} of {payment['amount_iota']} i confirmed "
-        f"{delay:.0f} s after its period closed "
-        f"(bundle {payment['bundle_hash'][:12]}...)"
+        f"payment {payment['payment_id']} of {payment['amount_iota']} {unit} "
+        f"confirmed {delay:.0f} s after its period closed "
+        f"(transfer {transfer[:12]}...)"
+        + (f", gas {fee} {payment.get('fee_unit')}" if fee is not None else "")
     )
     if delay > PAYMENT_LIMIT_S:
         raise DevelopError(
             f"the payment took {delay:.0f} s (limit {PAYMENT_LIMIT_S} s)"
         )
-    neighbour = await numeric_state(client, "sensor.neighbour_balance")
+    sensor = NEIGHBOUR_SENSORS[rail]
+    neighbour = await numeric_state(client, sensor)
+    for _ in range(10):  # the REST sensor asks the node every 5 s
+        if neighbour is not None and neighbour >= payment["amount_iota"]:
+            break
+        await asyncio.sleep(1)
+        neighbour = await numeric_state(client, sensor)
     if neighbour is None or neighbour < payment["amount_iota"]:
-        raise DevelopError(f"the neighbour's balance shows {neighbour}")
-    say(f"the neighbour's balance shows {neighbour:.0f} i")
+        raise DevelopError(f"the neighbour's balance ({sensor}) shows {neighbour}")
+    say(f"the neighbour's balance ({sensor}) shows {neighbour:.0f} {unit}")
 
 
 # --- main ---------------------------------------------------------------
@@ -713,9 +779,17 @@ async def main_async(args: argparse.Namespace) -> int:
         client = Client(session, args.url)
         try:
             if args.command == "up":
-                await up(client, args.pid, args.timeout, args.tangle)
+                steps = REBASED_FLOW_STEPS if args.rail == "rebased" else FLOW_STEPS
+                await up(
+                    client,
+                    args.pid,
+                    args.timeout,
+                    args.tangle,
+                    steps=steps,
+                    graphql_url=args.graphql,
+                )
             else:
-                await check(client)
+                await check(client, args.rail)
         except HomeAssistantGoneError as err:
             say(f"error: {err}")
             return 2
@@ -735,7 +809,15 @@ def main() -> int:
     parser.add_argument(
         "--tangle",
         default="http://127.0.0.1:14265/",
-        help="devtangle's URL, the demo wallet's node (up)",
+        help="devtangle's URL, the demo wallet's node (up, legacy rail)",
+    )
+    parser.add_argument(
+        "--rail", choices=RAILS, default="legacy", help="the rail the demo pays on"
+    )
+    parser.add_argument(
+        "--graphql",
+        default="http://127.0.0.1:9125/graphql",
+        help="devrebased's GraphQL URL (up, rebased rail)",
     )
     args = parser.parse_args()
     if args.command == "prepare" and not args.config:

@@ -29,7 +29,7 @@ from custom_components.iota_energy.core.rebased_network import (
 
 needs_sdk = pytest.mark.skipif(
     find_spec("iota_sdk") is None,
-    reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+    reason="iota-sdk==3.0.0b1 is not installed (requirements/runtime.txt)",
 )
 # MAINNET_ and TESTNET_CHAIN_IDENTIFIER_BASE58 in iotaledger/iota
 # crates/iota-types/src/digests.rs: the genesis checkpoints' digests.

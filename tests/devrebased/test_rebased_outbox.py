@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip(
     "iota_sdk",
-    reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+    reason="iota-sdk==3.0.0b1 is not installed (requirements/runtime.txt)",
 )
 
 from custom_components.iota_energy.core.ledger import (

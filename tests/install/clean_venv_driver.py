@@ -8,23 +8,31 @@ Step ``install``: what Home Assistant does when a user adds the integration
 then what the integration does at setup (``libraries.async_ensure_libraries``).
 Step ``use``: import PyOTA and pi-ina219 through ``core.thirdparty`` and use
 them: derive an address, build and sign a bundle offline, validate it, and
-read a simulated INA219. Prints one JSON object. Never prints the seed (read
-from standard input).
+read a simulated INA219. Step ``use-rebased``: through the core's Rebased
+wallet on the iota-sdk the manifest brought, derive the address of a
+mnemonic, then build, sign and check a transfer offline (no client is made,
+so nothing touches a network). Step ``sdk-state``: what the core's SDK check
+says. Each prints one JSON object. Never prints the seed or the mnemonic
+(read from standard input).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.metadata
 import importlib.util
 import json
 from pathlib import Path
 import sys
 import tempfile
+import time
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = REPO_ROOT / "custom_components" / "iota_energy" / "manifest.json"
+SDK_DISTRIBUTION = "iota-sdk"
+REBASED_RECEIVER = "0x" + "ab" * 32
 
 
 def _absent(module: str) -> bool:
@@ -51,7 +59,9 @@ async def _install(config_dir: str) -> dict[str, Any]:
     try:
         # Home Assistant's requirements manager: is_installed, then
         # install_package with HA's pip_kwargs (constraints file, target).
+        started = time.monotonic()
         await async_process_requirements(hass, "iota_energy", requirements)
+        requirements_s = time.monotonic() - started
         missing_before = missing_libraries()
         # What async_setup_entry does first.
         await async_ensure_libraries(hass)
@@ -59,8 +69,102 @@ async def _install(config_dir: str) -> dict[str, Any]:
         await hass.async_stop(force=True)
     return {
         "requirements": requirements,
+        # Measured for the record (README), never asserted.
+        "requirements_s": round(requirements_s, 2),
         "missing_before": missing_before,
         "missing_after": missing_libraries(),
+    }
+
+
+def _sdk_version() -> str | None:
+    try:
+        return importlib.metadata.version(SDK_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _sdk_state() -> dict[str, Any]:
+    """What the core's import check says about the installed ``iota_sdk``."""
+    from custom_components.iota_energy.core.rebased_sdk import (
+        SdkMissingError,
+        import_iota_sdk,
+    )
+
+    state: dict[str, Any] = {"distribution_version": _sdk_version()}
+    try:
+        sdk = import_iota_sdk()
+    except SdkMissingError as err:
+        return state | {"usable": False, "error": str(err)}
+    module_file = Path(str(sdk.__file__)).resolve()
+    return state | {
+        "usable": True,
+        "error": None,
+        # Imported from this venv, not from the interpreter it was made with.
+        "in_this_venv": module_file.is_relative_to(Path(sys.prefix).resolve()),
+    }
+
+
+def _use_rebased(mnemonic: str) -> dict[str, Any]:
+    from custom_components.iota_energy.core.rail import SignedTransfer, TransferOrder
+    from custom_components.iota_energy.core.rebased_keys import RebasedKey
+    from custom_components.iota_energy.core.rebased_sdk import import_iota_sdk
+    from custom_components.iota_energy.core.rebased_wallet import (
+        GasCoin,
+        sign_transfer,
+        stored_transaction,
+    )
+    from custom_components.iota_energy.core.units import Amount, Denomination
+
+    sdk = import_iota_sdk()
+    key = RebasedKey.from_mnemonic(mnemonic)
+    # A coin as the network would list it; no network is asked.
+    coin = GasCoin(
+        object_id="0x" + "01" * 32,
+        version=7,
+        digest=sdk.ObjectDigest.from_bytes(bytes([1]) * 32).to_base58(),
+        balance=5_000_000,
+    )
+    order = TransferOrder(
+        "P000001", REBASED_RECEIVER, Amount(1_000_000, Denomination.NANOS)
+    )
+    signed = sign_transfer(
+        key, order, [coin], gas_price=1000, gas_budget=2_000_000, max_gas_budget=10**8
+    )
+    if not isinstance(signed, SignedTransfer):
+        return {"address": key.address, "signed": False}
+    # What the outbox stores, read back and checked as a resume would.
+    stored = SignedTransfer.from_dict(json.loads(json.dumps(signed.to_dict())))
+    transaction, signature = stored_transaction(stored)
+    sdk.UserSignatureVerifier().verify(transaction.signing_digest(), signature)
+    programmable = json.loads(transaction.to_json())["V1"]["kind"]["Programmable"]
+    gas = transaction.gas_payment()
+    # One byte of the stored transaction changed: refused, never executed.
+    raw = bytearray(base64.b64decode(stored.record["tx_bytes"]))
+    raw[-1] ^= 0x01
+    tampered = SignedTransfer(
+        stored.rail,
+        stored.transfer_id,
+        stored.amount,
+        dict(stored.record) | {"tx_bytes": base64.b64encode(raw).decode("ascii")},
+    )
+    try:
+        stored_transaction(tampered)
+    except ValueError:
+        tamper_refused = True
+    else:
+        tamper_refused = False
+    return {
+        "signed": True,
+        "address": key.address,
+        "path": key.path,
+        "sender": transaction.sender().to_hex(),
+        "digest": stored.transfer_id,
+        "recomputed_digest": transaction.digest().to_base58(),
+        "receiver": stored.record["receiver"],
+        "amount": [stored.amount.value, str(stored.amount.unit)],
+        "gas": [gas.budget, gas.price],
+        "commands": [next(iter(c)) for c in programmable["commands"]],
+        "tamper_refused": tamper_refused,
     }
 
 
@@ -149,6 +253,10 @@ def main() -> None:
         seed_trytes = sys.stdin.read().strip()
         result["pyota"] = _use_pyota(seed_trytes)
         result["ina219"] = _use_ina219()
+    elif step == "use-rebased":
+        result["rebased"] = _use_rebased(sys.stdin.read())
+    elif step == "sdk-state":
+        result["sdk"] = _sdk_state()
     elif step == "probe-distributions":
         result["distributions"] = _distributions()
         result["setuptools_absent"] = _absent("setuptools")

@@ -4,13 +4,21 @@ A clean virtualenv holds only ``homeassistant`` at this leg's version (no
 setuptools, no compiler: ``CC=false CXX=false``). Inside it, Home Assistant's
 own requirements manager installs the manifest's ``requirements`` and the
 integration's ``async_ensure_libraries`` installs PyOTA, pi-ina219 and
-Adafruit-GPIO; then PyOTA derives addresses and signs a bundle, and
-pi-ina219 reads a simulated INA219. ``clean_venv_driver.py`` runs there.
+Adafruit-GPIO; then PyOTA derives addresses and signs a bundle,
+pi-ina219 reads a simulated INA219, and the core's Rebased wallet, on the
+iota-sdk the manifest brought, derives the address of IOTA's official test
+mnemonic and builds and signs a transfer offline. Last, a stand-in for the
+unrelated Stardust SDK (same distribution and import name, not in the index
+here) takes its place: the core says the SDK is missing, and Home
+Assistant's requirements manager puts the pinned one back.
+``clean_venv_driver.py`` runs there.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -19,10 +27,13 @@ import shutil
 import subprocess
 import sys
 from typing import Any
+import zipfile
 
 import pytest
 
 from custom_components.iota_energy.core.installer import LIBRARIES, Pin
+from custom_components.iota_energy.core.rebased_sdk import SDK_REQUIREMENT
+from tests.rebased_vectors import OFFICIAL_VECTORS
 
 pytestmark = pytest.mark.install
 
@@ -31,6 +42,9 @@ DRIVER = Path(__file__).with_name("clean_venv_driver.py")
 TRYTES = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Generous: a cold uv cache downloads Home Assistant's dependencies.
 SUBPROCESS_TIMEOUT_S = 1800
+SDK_VERSION = Pin.parse(SDK_REQUIREMENT).version
+# A Stardust release (the 1.x line) of the same distribution (docs/rebased.md).
+STARDUST_VERSION = "1.1.4"
 
 
 def _ha_version() -> str:
@@ -69,6 +83,51 @@ def _run(
         f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     )
     return result
+
+
+def _uv_install(python: Path, *requirements: str) -> None:
+    """Install into the clean venv as a user's shell would (no compiler)."""
+    command = [sys.executable, "-m", "uv", "pip", "install", "--quiet"]
+    _run([*command, "--python", str(python), *requirements], _environment())
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest())
+    return "sha256=" + digest.rstrip(b"=").decode("ascii")
+
+
+def _stardust_stand_in(folder: Path) -> Path:
+    """A wheel named like the Stardust SDK: ``iota_sdk`` without Rebased's API.
+
+    The real one cannot be installed here (the index holds only iota-sdk
+    0.1.0 and the 3.x line); what matters is its distribution name, version
+    and import name, and that it lacks TransactionBuilder and
+    Ed25519PrivateKey.
+    """
+    info = f"iota_sdk-{STARDUST_VERSION}.dist-info"
+    files = {
+        "iota_sdk/__init__.py": (
+            '"""Stand-in for the Stardust iota-sdk 1.x (tests/install)."""\n\n\n'
+            "class Client:\n    pass\n\n\nclass Wallet:\n    pass\n"
+        ),
+        f"{info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: iota-sdk\nVersion: {STARDUST_VERSION}\n"
+        ),
+        f"{info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: iota-energy-tests\n"
+            "Root-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = [
+        f"{path},{_record_hash(text.encode())},{len(text.encode())}"
+        for path, text in files.items()
+    ]
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = folder / f"iota_sdk-{STARDUST_VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
 
 
 def _driver(
@@ -114,9 +173,40 @@ def installed(clean_python: Path) -> dict[str, Any]:
     """Probe the clean venv, then install the way Home Assistant would."""
     env = _environment()
     probe, _ = _driver(clean_python, "probe", env)
+    sdk_before, _ = _driver(clean_python, "sdk-state", env)
     install, _ = _driver(clean_python, "install", env)
+    sdk_after, _ = _driver(clean_python, "sdk-state", env)
     again, _ = _driver(clean_python, "install", env)
-    return {"probe": probe, "install": install, "again": again}
+    return {
+        "probe": probe,
+        "sdk_before": sdk_before["sdk"],
+        "install": install,
+        "sdk_after": sdk_after["sdk"],
+        "again": again,
+    }
+
+
+@pytest.fixture(scope="module")
+def stardust_replaced(
+    clean_python: Path,
+    installed: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """Stardust's SDK over the Rebased one, then Home Assistant's setup again.
+
+    Ends with the pinned SDK back in place, so the other tests see the venv
+    as the first setup left it, whatever their order.
+    """
+    env = _environment()
+    _uv_install(clean_python, str(_stardust_stand_in(tmp_path_factory.mktemp("sdk"))))
+    stardust, _ = _driver(clean_python, "sdk-state", env)
+    install, _ = _driver(clean_python, "install", env)
+    restored, _ = _driver(clean_python, "sdk-state", env)
+    return {
+        "stardust": stardust["sdk"],
+        "install": install,
+        "restored": restored["sdk"],
+    }
 
 
 def test_clean_venv_is_stock(installed: dict[str, Any]) -> None:
@@ -161,6 +251,60 @@ def test_pyota_and_ina219_work(clean_python: Path, installed: dict[str, Any]) ->
     )
 
 
+def test_manifest_brings_the_rebased_sdk(installed: dict[str, Any]) -> None:
+    """Home Assistant's requirements manager installs the pinned pre-release."""
+    assert SDK_REQUIREMENT in installed["install"]["requirements"]
+    before = installed["sdk_before"]
+    assert before["usable"] is False
+    assert before["distribution_version"] is None
+    assert before["error"] == f"{SDK_REQUIREMENT} is not installed"
+    after = installed["sdk_after"]
+    assert after["usable"] is True, after["error"]
+    assert after["distribution_version"] == SDK_VERSION
+    assert after["in_this_venv"] is True
+
+
+def test_rebased_wallet_works_offline(
+    clean_python: Path, installed: dict[str, Any]
+) -> None:
+    """IOTA's test mnemonic gives its address; a transfer is built and signed."""
+    assert installed["sdk_after"]["usable"] is True
+    mnemonic, _, address = OFFICIAL_VECTORS[0]
+    used, result = _driver(clean_python, "use-rebased", _environment(), mnemonic)
+
+    # The mnemonic is sacred too, even a public one in a test's output.
+    for shown in (result.stdout, result.stderr):
+        assert mnemonic not in shown
+        assert " ".join(mnemonic.split()[:2]) not in shown
+
+    rebased = used["rebased"]
+    assert rebased["signed"] is True
+    assert rebased["address"] == address
+    assert rebased["path"] == "m/44'/4218'/0'/0'/0'"
+    assert rebased["sender"] == address
+    # The digest stored before execution is the one the bytes hash to.
+    assert rebased["digest"] == rebased["recomputed_digest"]
+    assert len(rebased["digest"]) in (43, 44)
+    assert rebased["receiver"] == "0x" + "ab" * 32
+    assert rebased["amount"] == [1_000_000, "nanos"]
+    assert rebased["gas"] == [2_000_000, 1000]
+    assert rebased["commands"] == ["SplitCoins", "TransferObjects"]
+    assert rebased["tamper_refused"] is True
+
+
+def test_stardust_sdk_is_replaced(stardust_replaced: dict[str, Any]) -> None:
+    """With Stardust's SDK installed the rail says so; setup restores the pin."""
+    stardust = stardust_replaced["stardust"]
+    assert stardust["distribution_version"] == STARDUST_VERSION
+    assert stardust["usable"] is False
+    assert stardust["error"] == f"iota_sdk is not the Rebased SDK ({SDK_REQUIREMENT})"
+    # is_installed() sees 1.1.4 != 3.0.0b1; the installer upgrades in place.
+    assert stardust_replaced["install"]["missing_after"] == []
+    restored = stardust_replaced["restored"]
+    assert restored["usable"] is True, restored["error"]
+    assert restored["distribution_version"] == SDK_VERSION
+
+
 def test_unbuildable_dependencies_left_out(
     clean_python: Path, installed: dict[str, Any]
 ) -> None:
@@ -168,7 +312,7 @@ def test_unbuildable_dependencies_left_out(
     assert installed["install"]["missing_after"] == []
     used, _ = _driver(clean_python, "probe-distributions", _environment())
     distributions = used["distributions"]
-    for requirement in LIBRARIES:
+    for requirement in (*LIBRARIES, *installed["install"]["requirements"]):
         pin = Pin.parse(requirement)
         assert distributions.get(pin.name.lower()) == pin.version
     for absent in ("pysha3", "spidev", "setuptools"):

@@ -32,11 +32,10 @@ from custom_components.iota_energy.const import (
     NETWORK_CUSTOM,
     RAIL_REBASED,
 )
-from devtangle.genesis import Allocation
 from devtangle.server import DevTangle
 from tests.devrebased.conftest import PAYER_MNEMONIC, RECEIVER as REBASED_RECEIVER
-from tests.devtangle.conftest import TEST_MWM, address_of
-from tests.payments.conftest import PAYER_FUNDS, PAYER_SEED, receiver
+from tests.devtangle.conftest import TEST_MWM
+from tests.payments.conftest import PAYER_SEED, funded_tangle, receiver
 
 from .metered_scenario import pay_and_confirm, run_scenario, scenario_entry
 from .stepped_clock import SteppedClock, stepped_clock
@@ -96,15 +95,8 @@ def wallet_tangle(tmp_path: Path) -> Iterator[DevTangle]:
     """A devtangle node (loopback only) holding the payer's funds."""
     pytest_socket.enable_socket()
     pytest_socket.socket_allow_hosts(["127.0.0.1"])
-    node = DevTangle(
-        tmp_path / "tangle.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-    ).start()
-    yield node
-    node.stop()
+    with funded_tangle(tmp_path) as node:
+        yield node
     pytest_socket.disable_socket(allow_unix_socket=True)
 
 
@@ -138,7 +130,7 @@ def rebased_chain() -> Iterator[Any]:
     """A devrebased node (loopback only) holding the Rebased wallet's coins."""
     pytest.importorskip(
         "iota_sdk",
-        reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+        reason="iota-sdk==3.0.0b1 is not installed (requirements/runtime.txt)",
     )
     from custom_components.iota_energy.core.rebased_keys import (
         RebasedKey,

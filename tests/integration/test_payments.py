@@ -43,7 +43,6 @@ from custom_components.iota_energy.core.worker_pool import WorkerLost
 from custom_components.iota_energy.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from devtangle.genesis import Allocation
 from devtangle.server import DevTangle
 from tests.devtangle.conftest import (  # noqa: F401 - loopback_sockets is a fixture
     BOB_SEED,
@@ -51,7 +50,7 @@ from tests.devtangle.conftest import (  # noqa: F401 - loopback_sockets is a fix
     address_of,
     loopback_sockets,
 )
-from tests.payments.conftest import PAYER_FUNDS, PAYER_SEED, receiver
+from tests.payments.conftest import PAYER_FUNDS, PAYER_SEED, funded_tangle, receiver
 
 from .helpers import call_action, entity_id, refresh, wait_for_more_energy
 
@@ -60,15 +59,8 @@ BOB = address_of(BOB_SEED, 0)
 
 @pytest.fixture
 def tangle(tmp_path: Path) -> Iterator[DevTangle]:
-    node = DevTangle(
-        tmp_path / "tangle.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-    ).start()
-    yield node
-    node.stop()
+    with funded_tangle(tmp_path) as node:
+        yield node
 
 
 @pytest.fixture
@@ -374,7 +366,7 @@ async def test_insufficient_funds_and_a_lasting_outage_raise_repairs(
         "iota_energy", f"insufficient_funds_{entry.entry_id}"
     )
     assert issue is not None
-    assert issue.translation_placeholders["missing"] == str(statement["due_iota"])
+    assert issue.translation_placeholders["missing"] == f"{statement['due_iota']} i"
     deposit = issue.translation_placeholders["address"]
     assert deposit[:81] == address_of(PAYER_SEED, 0)
     empty.stop()

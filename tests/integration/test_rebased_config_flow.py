@@ -31,7 +31,7 @@ import voluptuous as vol
 
 pytest.importorskip(
     "iota_sdk",
-    reason="iota-sdk==3.0.0b1 is not installed (requirements/rebased.txt)",
+    reason="iota-sdk==3.0.0b1 is not installed (requirements/runtime.txt)",
 )
 
 from custom_components.iota_energy.config_flow_rebased import payments_in_flight
@@ -708,3 +708,63 @@ async def test_every_rebased_form_menu_and_choice_is_translated(
     assert set(networks) == {"mainnet", "testnet", "devnet", "custom"}
     assert {"node", "rebased"} <= set(config["enable_payments"]["menu_options"])
     assert {"rebased", "rebased_receiver"} <= set(config["reconfigure"]["menu_options"])
+
+
+def _units(result: Any) -> dict[str, str | None]:
+    """Each number field's unit as the form shows it next to the box."""
+    return {
+        str(key): getattr(value, "config", {}).get("unit_of_measurement")
+        for key, value in result["data_schema"].schema.items()
+    }
+
+
+async def test_every_amount_states_its_unit_on_either_rail(
+    hass: HomeAssistant, chain: DevRebased, payer: RebasedKey
+) -> None:
+    """Prices and bills count legacy i on both rails; the Rebased caps and gas
+    nanos. Every amount field names its unit, by its box or its label, and no
+    form calls an amount of i "IOTA" (today's IOTA is 10^6 i)."""
+    texts = strings()
+    billing_labels = texts["config"]["step"]["billing"]["data"]
+    assert billing_labels["price"] == "Price (i/kWh)"
+    assert texts["options"]["step"]["init"]["data"]["price"] == "Price (i/kWh)"
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    result = await configure(
+        hass, result, {CONF_NAME: "Garden lights", CONF_SOURCE: SOURCE_VIRTUAL}
+    )
+    result = await configure(hass, result, {CONF_ADDRESS: "0x40"})
+    assert result["step_id"] == "billing"
+    assert _units(result)["min_payment"] == "i"
+    result = await configure(hass, result, BILLING_INPUT)
+    result = await configure(hass, result, {"next_step_id": "rebased"})
+    assert _units(result)["max_gas_budget"] == "nanos"
+    result = await configure(hass, result, wallet_input(chain.url))
+    assert result["step_id"] == "rebased_receiver"
+    units = _units(result)
+    assert units["max_payment_iota"] == units["max_daily_iota"] == "nanos"
+
+    entry = rebased_entry(chain, payer)
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    units = _units(result)
+    assert units["min_payment"] == "i"
+    assert units["max_payment_iota"] == units["max_daily_iota"] == "nanos"
+
+    # The legacy rail's caps: i.
+    from custom_components.iota_energy.config_flow import _policy_fields
+
+    legacy = {str(k): v for k, v in _policy_fields().items()}
+    assert legacy["max_payment_iota"].config["unit_of_measurement"] == "i"
+    assert legacy["max_daily_iota"].config["unit_of_measurement"] == "i"
+
+    # Nothing in the forms reads "IOTA/kWh" as a unit of its own (only where
+    # it explains that a sensor's "IOTA/kWh" means i/kWh).
+    for section in ("config", "options"):
+        for step_id, step in texts[section]["step"].items():
+            for part in ("data", "data_description"):
+                for key, text in step.get(part, {}).items():
+                    if "IOTA/kWh" in text:
+                        assert "is read as i/kWh" in text, (section, step_id, key)

@@ -28,14 +28,13 @@ from custom_components.iota_energy.const import (
     EVENT_PERIOD_CLOSED,
 )
 from custom_components.iota_energy.core.payments import PaymentStatus
-from devtangle.genesis import Allocation
 from devtangle.server import DevTangle
 from tests.devtangle.conftest import (  # noqa: F401 - loopback_sockets is a fixture
     TEST_MWM,
     address_of,
     loopback_sockets,
 )
-from tests.payments.conftest import PAYER_FUNDS, PAYER_SEED, receiver
+from tests.payments.conftest import PAYER_SEED, funded_tangle, receiver
 
 from .helpers import call_action, wait_for_more_energy, wait_for_samples
 
@@ -124,15 +123,8 @@ async def test_payment_actions_on_an_entry_that_does_not_pay(
 @pytest.fixture
 def tangle(tmp_path: Path, loopback_sockets: None) -> Iterator[DevTangle]:  # noqa: F811
     """A devtangle node holding the payer's funds (loopback only)."""
-    node = DevTangle(
-        tmp_path / "tangle.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-    ).start()
-    yield node
-    node.stop()
+    with funded_tangle(tmp_path) as node:
+        yield node
 
 
 async def test_pay_and_approve_without_a_response_still_act(

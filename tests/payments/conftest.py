@@ -6,6 +6,7 @@ The seeds are test constants; they are never printed (see test_secrecy).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -178,18 +179,29 @@ def payer_address() -> str:
     return address_of(PAYER_SEED, 0)
 
 
-@pytest.fixture
-def tangle(tmp_path: Path) -> Iterator[DevTangle]:
-    genesis = [Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)]
+@contextmanager
+def funded_tangle(folder: Path, funds: int = PAYER_FUNDS) -> Iterator[DevTangle]:
+    """A devtangle node whose genesis gives the payer's index 0 ``funds``.
+
+    Milestones only when a test issues them (``Payer.milestone``).
+    """
     node = DevTangle(
-        tmp_path / "tangle.sqlite3",
-        genesis=genesis,
+        folder / "tangle.sqlite3",
+        genesis=[Allocation(address_of(PAYER_SEED, 0), funds)],
         port=0,
         mwm=TEST_MWM,
         milestone_interval=None,
     ).start()
-    yield node
-    node.stop()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def tangle(tmp_path: Path) -> Iterator[DevTangle]:
+    with funded_tangle(tmp_path) as node:
+        yield node
 
 
 @pytest.fixture

@@ -476,6 +476,45 @@ def test_stale_attachment_is_reattached_with_the_same_signature(payer: Payer) ->
     assert len(bundles_to(payer, address_of(BOB_SEED, 0))) == 1
 
 
+def test_the_change_of_a_reattached_payment_funds_the_next_one(
+    payer: Payer,
+) -> None:
+    """The copy of a bundle that lost to its reattachment pends forever.
+
+    Its change output sits on the wallet's remainder address as an
+    unconfirmed value transfer; it must not make that address look busy once
+    another copy of the same bundle is confirmed.
+    """
+    outbox = payer.outbox()
+    first = outbox.enqueue([statement(1, 21)], T0)
+    assert first is not None
+    now, _ = run_until(
+        outbox, lambda o: status_of(o, first.id) is PaymentStatus.BROADCAST, T0
+    )
+    for _ in range(12 * 12 + 6):
+        now += timedelta(seconds=5)
+        outbox.step(now, "2026-12-02")
+    reattached = outbox.state.payment(first.id)
+    assert reattached is not None
+    assert len(reattached.attachments) >= 2
+    now, _ = run_until(outbox, confirmed(first.id), now, milestones=payer.milestone)
+    # Both copies put the change on the remainder address: one confirmed,
+    # the first one still unconfirmed.
+    assert reattached.remainder_index is not None
+    node = LegacyNode(payer.tangle.url)
+    on_remainder = node.transactions_of(
+        address_of(PAYER_SEED, reattached.remainder_index)
+    )
+    states = node.confirmed(on_remainder)
+    assert any(states)
+    assert not all(states)
+
+    second = outbox.enqueue([statement(2, 13)], now)
+    assert second is not None
+    run_until(outbox, confirmed(second.id), now, milestones=payer.milestone)
+    assert payer.balance(address_of(BOB_SEED, 0)) == 21 + 13
+
+
 def test_a_failed_write_acts_on_nothing(payer: Payer) -> None:
     outbox = payer.outbox()
     payment = outbox.enqueue([statement(1, 9)], T0)

@@ -8,8 +8,6 @@ until everything is paid and a clean stop. See benchmarks/crash.
 
 from __future__ import annotations
 
-import signal
-
 from benchmarks.crash import suite
 
 
@@ -23,11 +21,11 @@ def test_a_killed_hass_loses_nothing() -> None:
     assert result.measured_lost_s(), "no kill came after a save"
     assert max(result.measured_lost_s()) <= suite.FLUSH_INTERVAL_S + suite.SLACK_S
     # Something was billed and paid through the kills, and devtangle holds it.
-    # (On a cold machine, where the first start also builds the demo's venv,
-    # a fresh-clone run closed one statement only and its final stop ended by
-    # SIGTERM (-15) rather than 0: both are about how long the run lasted, not
-    # loss, which the checks above count. Left to investigate: see the note.)
+    # (How many statements depends on how long the run lasted: a cold
+    # machine's first start also builds the demo's venv.)
     assert result.statements >= 1
     assert result.confirmed >= 1
     assert result.owed_iota == result.paid_iota > 0
-    assert result.clean_stop_status in (0, -signal.SIGTERM)
+    # Stopped by Home Assistant's own shutdown, not by the signal: the drain
+    # waits until a restarted hass runs before it stops it.
+    assert result.clean_stop_status == 0

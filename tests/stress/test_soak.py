@@ -21,7 +21,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.iota_energy import coordinator as coordinator_module
-from devtangle.genesis import Allocation
 from devtangle.server import DevTangle
 from tests.devtangle.conftest import (  # noqa: F401 - loopback_sockets is a fixture
     BOB_SEED,
@@ -30,7 +29,7 @@ from tests.devtangle.conftest import (  # noqa: F401 - loopback_sockets is a fix
     loopback_sockets,
 )
 from tests.integration.stepped_clock import SteppedClock
-from tests.payments.conftest import PAYER_SEED, receiver
+from tests.payments.conftest import PAYER_SEED, funded_tangle, receiver
 
 from .soak import PROFILE, PROFILE_FILE, SoakFigures, SoakLeg, legs, run_leg, soak_entry
 
@@ -51,15 +50,8 @@ MEMORY_GROWTH_BOUND_MB = 64.0
 
 @pytest.fixture
 def soak_tangle(tmp_path: Path) -> Iterator[DevTangle]:
-    node = DevTangle(
-        tmp_path / "tangle.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, 0), SOAK_FUNDS)],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-    ).start()
-    yield node
-    node.stop()
+    with funded_tangle(tmp_path, SOAK_FUNDS) as node:
+        yield node
 
 
 @pytest.fixture

@@ -82,6 +82,9 @@ class LegacyRail:
 
     # --- the receiver and the wallet's funds ------------------------------------
 
+    def check_network(self) -> None:
+        """Nothing to check: a legacy entry stores no network identity."""
+
     def check_receiver(self, receiver: str) -> str:
         """A receiver the node reports as spent from would lose the IOTA."""
         if self.wallet.node.spent([receiver])[0]:

@@ -31,8 +31,11 @@ can never execute) the payment goes back to ``queued``, its old transfer id
 kept in ``superseded``, and is signed anew.
 
 One transfer is in flight at a time: a payment is signed only when no other
-payment is signed and unconfirmed. Node failures retry with exponential
-back-off (5 s doubling to 5 min) and never change what is stored. A wallet
+payment is signed and unconfirmed. The first step, and the first after a
+node failure, asks the rail whether its node serves the entry's network
+(``rail.check_network``). Node failures, a wrong network included, retry
+with exponential back-off (5 s doubling to 5 min) and never change what is
+stored. A wallet
 worker process that dies mid-step (:class:`~.worker_pool.WorkerLost`) leaves
 the step undone and unwritten; the next step repeats it, as after a crash.
 
@@ -170,6 +173,7 @@ class Outbox:
         self.node_problem: NodeProblem | None = None
         self.workers_lost = 0  # in a row; the next step starts a new worker
         self._follow = _Follow()
+        self._network_checked = False
 
     @property
     def state(self) -> OutboxState:
@@ -262,16 +266,22 @@ class Outbox:
         if problem is not None and now < problem.retry_at:
             return []
         payment = self._workable()
-        if payment is None:
-            return []
         try:
-            events = self._advance(payment, now, day)
+            if not self._network_checked:
+                # Before anything is read or sent: the node must serve the
+                # entry's network (again after a failure: it may come back
+                # as another service).
+                self.rail.check_network()
+                self._network_checked = True
+            events = [] if payment is None else self._advance(payment, now, day)
         except NodeError as err:
+            self._network_checked = False
             self._node_failed(err, now)
             return []
         except WorkerLost as err:
             if not self.workers_lost:
-                _LOGGER.warning("Payment %s: %s; the step is repeated", payment.id, err)
+                which = "-" if payment is None else payment.id
+                _LOGGER.warning("Payment %s: %s; the step is repeated", which, err)
             self.workers_lost += 1
             return []
         self.workers_lost = 0

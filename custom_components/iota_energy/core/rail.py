@@ -152,6 +152,15 @@ class Rail(Protocol):
     @property
     def unit(self) -> Denomination: ...
 
+    def check_network(self) -> None:
+        """NodeError unless the node serves the network the entry was set up on.
+
+        The outbox calls it before its first step and again after every node
+        failure (the service may come back as another one); ``kind`` is
+        ``wrong_network`` when the node answers for another network.
+        """
+        ...
+
     def check_receiver(self, receiver: str) -> str:
         """The receiver in canonical form; ReceiverError if unusable."""
         ...

@@ -52,20 +52,36 @@ class RebasedRail:
     name = RailName.REBASED
     unit = Denomination.NANOS
 
-    def __init__(self, key: RebasedKey, node: RebasedNode, *, max_gas_budget: int):
+    def __init__(
+        self,
+        key: RebasedKey,
+        node: RebasedNode,
+        *,
+        max_gas_budget: int,
+        chain_id: str | None = None,
+    ):
+        """``chain_id``: the chain the entry was set up on (None: not checked)."""
         if max_gas_budget <= 0:
             raise ValueError("the gas budget cap is > 0")
         self.key = key
         self.node = node
         self.max_gas_budget = max_gas_budget
+        self.chain_id = chain_id
 
     def __repr__(self) -> str:
         return f"RebasedRail(address={self.key.address!r}, node={self.node.url!r})"
 
-    def check_network(self, chain_id: str) -> None:
-        """NodeError ``wrong_network`` unless the service serves ``chain_id``."""
+    def check_network(self, chain_id: str | None = None) -> None:
+        """NodeError ``wrong_network`` unless the service serves ``chain_id``.
+
+        Without an argument the rail's own ``chain_id`` (none: nothing to
+        check). The detail is the chain the service serves.
+        """
+        expected = chain_id or self.chain_id
+        if expected is None:
+            return
         served = self.node.chain_id()
-        if served != chain_id:
+        if served != expected:
             raise NodeError("chainIdentifier", "wrong_network", served)
 
     def check_receiver(self, receiver: str) -> str:

@@ -179,24 +179,41 @@ class LegacyWallet:
         return usable, newly_spent
 
     def _has_pending_value(self, address: str) -> bool:
+        """Whether a value transfer touching ``address`` may still confirm.
+
+        A reattached bundle leaves its older copies unconfirmed for good once
+        one copy confirms; their outputs must not keep the address busy
+        forever, so a pending transaction of a bundle with a confirmed copy
+        on this address does not count.
+        """
         hashes = self.node.transactions_of(address)
         if not hashes:
             return False
-        pending = [
-            h
-            for h, ok in zip(hashes, self.node.confirmed(hashes), strict=True)
-            if not ok
-        ]
+        states = self.node.confirmed(hashes)
+        pending = [h for h, ok in zip(hashes, states, strict=True) if not ok]
         if not pending:
             return False
+        pending_value_bundles = {
+            transaction.bundle_hash
+            for transaction in self._transactions(pending)
+            if transaction.value != 0
+        }
+        if not pending_value_bundles:
+            return False
+        settled = [h for h, ok in zip(hashes, states, strict=True) if ok]
+        confirmed_bundles = {
+            transaction.bundle_hash for transaction in self._transactions(settled)
+        }
+        return not pending_value_bundles <= confirmed_bundles
+
+    def _transactions(self, hashes: Sequence[str]) -> list[Any]:
+        if not hashes:
+            return []
         iota = self._iota
-        for trytes in self.node.trytes(pending):
-            transaction = iota.Transaction.from_tryte_string(
-                iota.TransactionTrytes(trytes)
-            )
-            if transaction.value != 0:
-                return True
-        return False
+        return [
+            iota.Transaction.from_tryte_string(iota.TransactionTrytes(trytes))
+            for trytes in self.node.trytes(hashes)
+        ]
 
     # --- signing ---------------------------------------------------------------
 
