@@ -16,6 +16,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 import errno
+import json
 from typing import Any
 from unittest.mock import patch
 
@@ -33,7 +34,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.iota_energy import payment_manager
-from custom_components.iota_energy.const import CONF_AUTO_PAY, CONF_MAX_PAYMENT
+from custom_components.iota_energy.const import (
+    CONF_AUTO_PAY,
+    CONF_MAX_PAYMENT,
+    CONF_NODE_URL,
+)
 from custom_components.iota_energy.core.outbox import Outbox
 from custom_components.iota_energy.core.payments import PaymentStatus
 from custom_components.iota_energy.payment_manager import (
@@ -420,6 +425,11 @@ async def test_a_tick_takes_a_bounded_number_of_steps(
     """At the step limit a tick ends; the next one goes on where it stopped."""
     monkeypatch.setattr(payment_manager, "MAX_STEPS_PER_TICK", 1)
     payments = manager(manual)
+    # This test ticks by hand: the periodic check's ticks would add steps.
+    await hass.async_block_till_done()
+    assert payments._timer is not None
+    payments._timer()
+    payments._timer = None
     statement = await close_a_period(hass, manual)
     response = await call_action(hass, "pay", config_entry_id=manual.entry_id)
     # One step (signing); sending would have been the next.
@@ -490,3 +500,39 @@ async def test_a_node_outage_is_retried_when_its_backoff_ends(
     assert retried.failures == 2
     assert payments.snapshot().problem == "node_unreachable"
     await unload(hass, paying)
+
+
+async def test_the_node_issue_shows_the_url_without_its_credentials(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_data: dict[str, Any],
+    tangle: DevTangle,
+) -> None:
+    """A node behind a proxy: the repair issue names it, never its password."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data=entry_data
+        | {CONF_NODE_URL: tangle.url.replace("//", "//meter:n0de-pa55word@")},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    entry = mock_config_entry
+    payments = manager(entry)
+    await close_a_period(hass, entry)
+    await hass.async_block_till_done()
+    tangle.stop()
+    payments.outbox._follow.checked.clear()
+    await payments._async_tick(reschedule=False)
+    problem = payments.outbox.node_problem
+    assert problem is not None
+    problem.since -= timedelta(minutes=11)
+    await payments._async_tick(reschedule=False)
+    issue = ir.async_get(hass).async_get_issue(
+        "iota_energy", f"node_unreachable_{entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["url"] == tangle.url
+    assert "n0de-pa55word" not in json.dumps(issue.translation_placeholders)
+    await unload(hass, entry)
