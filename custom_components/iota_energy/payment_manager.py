@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -258,6 +259,7 @@ class PaymentManager:
         self._timer: CALLBACK_TYPE | None = None
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._stopped = False
+        self._stopping = asyncio.Event()  # set with _stopped, to be awaited
         self._funds: Funds | None = None
         self._funds_at: datetime | None = None
         self._deposit_address: str | None = None
@@ -265,6 +267,8 @@ class PaymentManager:
         # Statements whose queueing could not be written (a full disk): they
         # are still due, and each tick tries to queue them again.
         self._unqueued: set[str] = set()
+        # The last step could not write the outbox (nothing was acted on).
+        self._write_failed = False
         # Cleared while a tick runs, so stopping can wait for it.
         self._ticks_running = 0
         self._ticks_done = asyncio.Event()
@@ -295,6 +299,7 @@ class PaymentManager:
     async def async_stop(self) -> None:
         """Stop the timer and wait for a tick in progress (its step is written)."""
         self._stopped = True
+        self._stopping.set()
         for unsub in self._unsubscribers:
             unsub()
         self._unsubscribers.clear()
@@ -369,13 +374,22 @@ class PaymentManager:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="nothing_to_pay"
             )
-        payment = await self._async_enqueue(statements)
-        if payment is None:  # pragma: no cover - _payable_statements filtered
+        try:
+            payment = await self._async_enqueue(statements)
+        except OutboxWriteError:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="outbox_not_written"
+            ) from None
+        if payment is None:
+            # Queued meanwhile by automatic payment (it held the lock).
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="nothing_to_pay"
             )
-        deadline = self.hass.loop.time() + PAY_ACTION_TIMEOUT_S
-        while self.hass.loop.time() < deadline:
+        loop = self.hass.loop
+        deadline = loop.time() + PAY_ACTION_TIMEOUT_S
+        # A stop ends the wait (the payment stays queued, durably): its ticks
+        # no longer run, and waiting on would only spin.
+        while not self._stopped:
             await self._async_tick(reschedule=False)
             current = self.outbox.state.payment(payment.id)
             assert current is not None
@@ -395,6 +409,22 @@ class PaymentManager:
                         "payment_id": payment.id,
                         "error": str(problem.last_error),
                     },
+                )
+            if self._write_failed:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="payment_not_written",
+                    translation_placeholders={"payment_id": payment.id},
+                )
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            # Behind a payment in flight: wait for its next check (or a
+            # stop), not in a loop of steps that cannot move.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(),
+                    min(remaining, self._schedule.check_interval.total_seconds()),
                 )
         current = self.outbox.state.payment(payment.id)
         assert current is not None
@@ -417,6 +447,10 @@ class PaymentManager:
                     translation_domain=DOMAIN,
                     translation_key="payment_not_awaiting_approval",
                     translation_placeholders={"payment_id": payment_id},
+                ) from None
+            except OutboxWriteError:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN, translation_key="outbox_not_written"
                 ) from None
         await self._async_mirror([payment])
         self._schedule_tick(0)
@@ -532,20 +566,23 @@ class PaymentManager:
         if self._unqueued:
             await self._async_retry_unqueued()
         for _ in range(MAX_STEPS_PER_TICK):
-            if self._stopped:
-                return
             before = outbox.state
             now = dt_util.utcnow()
             day = dt_util.as_local(now).date().isoformat()
             async with self._lock:
+                # Checked holding the lock: a tick that waited for another
+                # tick's step takes none after a stop that came meanwhile.
+                if self._stopped:
+                    return
                 try:
                     events = await self.hass.async_add_executor_job(
                         outbox.step, now, day
                     )
                 except OutboxWriteError:
                     # Nothing was acted on; the storage issue says why.
-                    events = []
+                    self._write_failed = True
                     break
+            self._write_failed = False
             await self._async_handle(events)
             if outbox.state is before and not events:
                 break
