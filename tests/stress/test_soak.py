@@ -32,7 +32,16 @@ from tests.devtangle.conftest import (  # noqa: F401 - loopback_sockets is a fix
 from tests.integration.stepped_clock import SteppedClock
 from tests.payments.conftest import PAYER_SEED, receiver
 
-from .soak import PROFILE, PROFILE_FILE, SoakFigures, SoakLeg, legs, run_leg, soak_entry
+from .soak import (
+    PROFILE,
+    PROFILE_FILE,
+    TRACEMALLOC,
+    SoakFigures,
+    SoakLeg,
+    legs,
+    run_leg,
+    soak_entry,
+)
 
 FULL = os.environ.get("IOTA_ENERGY_SOAK") == "full"
 # The full soak's durations times this (benchmarks.soak --scale).
@@ -83,6 +92,11 @@ def _append_result(path: Path, figures: SoakFigures) -> None:
         out.write(json.dumps(figures.to_dict()) + "\n")
 
 
+def _write_memory_report(folder: Path, leg: SoakLeg, report: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"soak-memory-{leg.slug}.md").write_text(report, "utf-8")
+
+
 @pytest.mark.usefixtures("loopback_sockets")
 @pytest.mark.parametrize("leg", legs(FULL, SCALE), ids=lambda leg: leg.slug)
 async def test_soak(
@@ -115,6 +129,11 @@ async def test_soak(
     )
     if RESULTS:
         await hass.async_add_executor_job(_append_result, Path(RESULTS), figures)
+    if TRACEMALLOC:
+        folder = Path("." if TRACEMALLOC == "1" else TRACEMALLOC)
+        await hass.async_add_executor_job(
+            _write_memory_report, folder, leg, figures.memory_report
+        )
 
     expected_samples = leg.simulated_s * leg.rate_hz
     assert figures.samples >= expected_samples
