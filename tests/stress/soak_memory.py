@@ -3,11 +3,14 @@
 The soak's resident set is the whole test process: Home Assistant, the
 integration, devtangle (the node stores every transaction) and the harness.
 :class:`AllocationTracker` traces Python allocations with a deep enough stack
-to tell them apart: a block belongs to the innermost frame of its stack that
-lies in this repository (``integration``, ``devtangle``, ``harness``), else to
-the library its innermost frame lies in (``homeassistant``, ``iota``,
-``stdlib``...). So a ``Fraction`` the billing builds is the integration's, a
-row devtangle's sqlite cursor decodes is devtangle's.
+to tell them apart: a block belongs to the first of ``devtangle``,
+``integration``, ``harness`` with a frame in its stack (devtangle calls the
+integration's proof of work, never the other way round; the harness calls
+both), at that owner's innermost frame; else to the library its innermost
+frame lies in (``homeassistant``, ``iota``, ``stdlib``...). So a ``Fraction``
+the billing builds is the integration's, a milestone devtangle attaches with
+the integration's proof of work is devtangle's. The tracker's own blocks are
+left out.
 
 At each mark it records every owner's traced bytes; at the end it writes the
 growth per owner (a least-squares slope per simulated hour over the marks
@@ -32,11 +35,18 @@ from types import CodeType, FrameType, FunctionType, ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-# The repository's own code, most specific first.
+# The repository's own code, the outermost caller first.
 _PROJECT = (
-    ("integration", f"{REPO / 'custom_components' / 'iota_energy'}/"),
     ("devtangle", f"{REPO / 'devtangle'}/"),
+    ("integration", f"{REPO / 'custom_components' / 'iota_energy'}/"),
     ("harness", f"{REPO / 'tests'}/"),
+)
+# Blocks the tracker makes itself (its tallies) are no one's growth.
+_OWN = (
+    tracemalloc.Filter(inclusive=False, filename_pattern=__file__, all_frames=True),
+    tracemalloc.Filter(
+        inclusive=False, filename_pattern=tracemalloc.__file__, all_frames=True
+    ),
 )
 _STDLIB = f"{sysconfig.get_paths()['stdlib']}/"
 # Deep enough to reach a repository frame from inside json, sqlite3,
@@ -58,9 +68,9 @@ def _library(filename: str) -> str:
 
 
 def owner_site(frames: Sequence[tracemalloc.Frame]) -> tuple[str, str, int]:
-    """The block's owner and the line that made it: ``frames`` innermost first."""
-    for frame in frames:
-        for owner, prefix in _PROJECT:
+    """The block's owner and its line that made it: ``frames`` innermost first."""
+    for owner, prefix in _PROJECT:
+        for frame in frames:
             if frame.filename.startswith(prefix):
                 return owner, frame.filename.removeprefix(f"{REPO}/"), frame.lineno
     if not frames:
@@ -144,7 +154,7 @@ class AllocationTracker:
         (the second is the sites' baseline when there are three or more: the
         first comes before warm-up, caches and the first statements)."""
         gc.collect()
-        tally = _Tally.of(tracemalloc.take_snapshot())
+        tally = _Tally.of(tracemalloc.take_snapshot().filter_traces(_OWN))
         self.series.append((hours, dict(tally.owners)))
         self._tallies = [*self._tallies[:2], (hours, tally)]
 

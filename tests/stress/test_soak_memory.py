@@ -16,18 +16,23 @@ def _frame(filename: str, lineno: int) -> tracemalloc.Frame:
     return tracemalloc.Frame((filename, lineno))
 
 
-def test_innermost_repository_frame_owns_the_block() -> None:
-    """A Fraction the integration builds is the integration's, not fractions.py's."""
+def test_the_calling_repository_part_owns_the_block() -> None:
+    """A Fraction the integration builds is the integration's, not fractions.py's;
+    a milestone devtangle attaches with the integration's proof of work is
+    devtangle's; what the harness calls is the callee's."""
     stdlib = tracemalloc.__file__
-    integration = str(REPO / "custom_components/iota_energy/core/billing.py")
-    devtangle = str(REPO / "devtangle/store.py")
-    frames = [_frame(stdlib, 10), _frame(integration, 20), _frame(devtangle, 30)]
-    assert owner_site(frames) == (
+    integration = str(REPO / "custom_components/iota_energy/core/pow.py")
+    devtangle = str(REPO / "devtangle/coordinator.py")
+    harness = str(REPO / "tests/stress/soak.py")
+    billing = [_frame(stdlib, 10), _frame(integration, 20), _frame(harness, 40)]
+    assert owner_site(billing) == (
         "integration",
-        "custom_components/iota_energy/core/billing.py",
+        "custom_components/iota_energy/core/pow.py",
         20,
     )
-    assert owner_site(frames[2:]) == ("devtangle", "devtangle/store.py", 30)
+    milestone = [_frame(integration, 20), _frame(devtangle, 30), _frame(harness, 40)]
+    assert owner_site(milestone) == ("devtangle", "devtangle/coordinator.py", 30)
+    assert owner_site([_frame(stdlib, 1), _frame(harness, 40)])[0] == "harness"
     # No repository frame: the library the allocating line is in.
     library = "/venv/lib/python3.13/site-packages/homeassistant/core.py"
     assert owner_site([_frame(library, 5)])[0] == "homeassistant"
