@@ -157,9 +157,9 @@ class SoakFigures:
     rss_end_mb: float = 0.0
     rss_max_mb: float = 0.0
     memory_series: list[tuple[float, float]] = field(default_factory=list)
-    # KiB reachable from the integration's runtime data (of which the
-    # ledger's, the outbox's) and from devtangle's store, with the simulated
-    # hour: after setup, each simulated hour and at the end.
+    # KiB reachable from the integration's runtime data (of which: the
+    # ledger's, the outbox's stored payments) and from devtangle's store, with
+    # the simulated hour: after setup, each simulated hour and at the end.
     retained_series: list[dict[str, float]] = field(default_factory=list)
     # Traced (IOTA_ENERGY_SOAK_TRACEMALLOC): the integration's own bytes.
     traced: dict[str, float] = field(default_factory=dict)
@@ -502,7 +502,7 @@ def _census(
     roots = {
         "integration": runtime,
         "ledger": runtime.coordinator.state.ledger,
-        "outbox": runtime.payments.outbox,
+        "outbox": runtime.payments.outbox.state,
         "devtangle": tangle.store,
     }
     figures.retained_series.append(
