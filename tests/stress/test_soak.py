@@ -61,6 +61,11 @@ MEMORY_GROWTH_BOUND_MB = 64.0
 # the day of 60 s periods), so the node's default cache alone would fill the
 # memory bound; the soak bounds it to measure the integration, not the node.
 TANGLE_CACHE = 1_000
+# What the integration's runtime data may keep more at the end than after
+# setup (soak_memory.retained_bytes): a statement and its payment take about
+# 4 to 10 KiB; a leak of a few bytes per sample (36,000 an hour) exceeds it.
+KEPT_SLACK_KIB = 128
+KEPT_PER_STATEMENT_KIB = 16
 
 
 @pytest.fixture
@@ -157,6 +162,10 @@ async def test_soak(
     assert figures.unaccounted_iota == 0
     assert 0 <= figures.carried_iota < 1
     assert figures.storage_bytes > 0
+    kept = [mark["integration"] for mark in figures.retained_series]
+    assert kept[-1] - kept[0] <= (
+        KEPT_SLACK_KIB + KEPT_PER_STATEMENT_KIB * figures.statements
+    ), figures.retained_series
     if FULL:
         after_first_hour = figures.memory_series[0][1]
         growth = figures.rss_end_mb - after_first_hour
