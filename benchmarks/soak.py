@@ -100,7 +100,7 @@ def markdown(legs: Sequence[dict[str, Any]], command: str, when: datetime) -> st
             "{rss_start_mb} -> {rss_end_mb} ({rss_max_mb})",
         ),
         (
-            "kept by the integration start -> end, KiB (ledger, outbox)",
+            "kept by the integration start -> end, KiB (ledger, outbox's payments)",
             "{integration_kept}",
         ),
         ("kept by devtangle's store start -> end, KiB", "{devtangle_kept}"),
@@ -123,10 +123,12 @@ def markdown(legs: Sequence[dict[str, Any]], command: str, when: datetime) -> st
         "at each simulated hour; the test allows at most "
         "64 MiB of growth from the first hour to the end in the full soak. "
         "Kept: the bytes reachable from the integration's runtime data (the "
-        "ledger and the outbox are part of it) and from devtangle's store (its "
-        "cache of up to 20,000 transactions), walked after setup and at the end "
-        "(`soak_memory.retained_bytes`); these say which part of the resident "
-        "set's growth is the integration's. `IOTA_ENERGY_SOAK_TRACEMALLOC` "
+        "ledger and the outbox's payments are part of it) and from devtangle's "
+        "store (the soak's node keeps up to 1,000 decoded transactions, about "
+        "6 MiB), walked after setup and at the end (`soak_memory.retained_bytes`); "
+        "they say which part of the resident set's growth is the integration's "
+        "(the test allows it 128 KiB and 16 KiB a statement). "
+        "`IOTA_ENERGY_SOAK_TRACEMALLOC` "
         "attributes every allocation instead (slow; see `memory.md`).",
         "",
     ]
