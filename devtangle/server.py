@@ -11,7 +11,7 @@ from typing import Self
 from .genesis import Allocation
 from .http import ApiServer
 from .node import Limits, Node
-from .store import Store
+from .store import CACHE_SIZE, Store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,8 +34,9 @@ class DevTangle:
         mwm: int = 9,
         milestone_interval: float | None = 10.0,
         limits: Limits | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
-        self.store = Store(db_path)
+        self.store = Store(db_path, cache_size=cache_size)
         try:
             self._apply_genesis(genesis)
             self.node = Node(self.store, mwm=mwm, limits=limits)

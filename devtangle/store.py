@@ -19,7 +19,9 @@ from .errors import StoreError
 from .transaction import Transaction
 
 SCHEMA_VERSION: Final = "1"
-_CACHE_SIZE: Final = 20_000
+# Transactions kept decoded in memory (about 6 KiB each; the rest are read
+# back from the database when asked for).
+CACHE_SIZE: Final = 20_000
 
 _SCHEMA: Final = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,9 +80,12 @@ class Milestone:
 class Store:
     """The node's durable state. Not thread-safe: callers hold a lock."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, cache_size: int = CACHE_SIZE) -> None:
+        if cache_size < 0:
+            raise ValueError(f"cache_size is >= 0, not {cache_size}")
         self._path = str(path)
         self._cache: OrderedDict[str, Transaction] = OrderedDict()
+        self._cache_size = cache_size
         try:
             self._db = sqlite3.connect(
                 self._path, check_same_thread=False, isolation_level=None, timeout=10
@@ -178,8 +183,13 @@ class Store:
     def _remember(self, tx: Transaction) -> None:
         self._cache[tx.hash] = tx
         self._cache.move_to_end(tx.hash)
-        if len(self._cache) > _CACHE_SIZE:
+        if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+
+    @property
+    def cached(self) -> int:
+        """Transactions held decoded in memory now."""
+        return len(self._cache)
 
     def forget(self, hashes: Iterable[str]) -> None:
         """Drop cached transactions whose insert was rolled back."""

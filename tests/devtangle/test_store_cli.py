@@ -17,7 +17,7 @@ from devtangle.genesis import GenesisError, load_genesis, parse_genesis
 from devtangle.server import DevTangle
 from devtangle.store import Store
 
-from .conftest import ALICE_SEED, address_of
+from .conftest import ALICE_SEED, TEST_MWM, address_of
 from .http_client import post
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,3 +176,28 @@ def test_serve_without_genesis_starts_empty(tmp_path: Path) -> None:
         assert (status, answer["balances"]) == (200, ["0"])
     finally:
         assert _stop(process) == 0
+
+
+@pytest.mark.usefixtures("loopback_sockets")
+def test_the_transaction_cache_is_bounded_and_misses_read_the_database(
+    tmp_path: Path,
+) -> None:
+    """A long-running node (the soak's) keeps at most ``cache_size`` decoded."""
+    tangle = DevTangle(
+        tmp_path / "t.sqlite3",
+        port=0,
+        mwm=TEST_MWM,
+        milestone_interval=None,
+        cache_size=2,
+    ).start()
+    try:
+        milestones = [tangle.node.issue_milestone() for _ in range(4)]
+        assert tangle.store.cached == 2
+        first = tangle.store.get(milestones[0].hash)
+        assert first is not None
+        assert first.hash == milestones[0].hash
+        assert tangle.store.cached == 2
+    finally:
+        tangle.stop()
+    with pytest.raises(ValueError, match="cache_size"):
+        Store(tmp_path / "t.sqlite3", cache_size=-1)

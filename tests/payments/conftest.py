@@ -187,10 +187,13 @@ def payer_address() -> str:
 
 
 @contextmanager
-def funded_tangle(folder: Path, funds: int = PAYER_FUNDS) -> Iterator[DevTangle]:
+def funded_tangle(
+    folder: Path, funds: int = PAYER_FUNDS, **options: Any
+) -> Iterator[DevTangle]:
     """A devtangle node whose genesis gives the payer's index 0 ``funds``.
 
-    Milestones only when a test issues them (``Payer.milestone``).
+    Milestones only when a test issues them (``Payer.milestone``); further
+    ``options`` go to ``DevTangle`` (e.g. its ``cache_size``).
     """
     node = DevTangle(
         folder / "tangle.sqlite3",
@@ -198,6 +201,7 @@ def funded_tangle(folder: Path, funds: int = PAYER_FUNDS) -> Iterator[DevTangle]
         port=0,
         mwm=TEST_MWM,
         milestone_interval=None,
+        **options,
     ).start()
     try:
         yield node

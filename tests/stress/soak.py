@@ -18,7 +18,11 @@ What a leg counts, from outside the integration where it can:
 * payments: the ``iota_energy_payment_confirmed`` events and the receiver's
   balance on the node (IOTA owed minus IOTA paid must be exactly the last
   statement's carried fraction);
-* memory: the process's resident set each simulated hour;
+* memory: the process's resident set each simulated hour, and apart from it
+  the bytes reachable from the integration's runtime data and from
+  devtangle's store (a walk, ``soak_memory.retained_bytes``); with
+  ``IOTA_ENERGY_SOAK_TRACEMALLOC`` set, also who allocated what
+  (``soak_memory.AllocationTracker``; slow);
 * storage: bytes Home Assistant's store wrote for the integration.
 """
 
@@ -39,7 +43,9 @@ import time
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.entity_platform import EntityPlatform
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -76,12 +82,17 @@ from custom_components.iota_energy.payment_manager import OUTBOX
 from devtangle.server import DevTangle
 from tests.integration.stepped_clock import SteppedClock
 
+from .soak_memory import AllocationTracker, retained_bytes
+
 NS = 1_000_000_000
 # The demo's load: a small household's day compressed to ten minutes.
 PROFILE = Path(__file__).resolve().parents[2] / "config" / "load-profiles"
 PROFILE_FILE = "household-day.csv"
 OPEN = frozenset({PaymentStatus.CONFIRMED, PaymentStatus.FAILED})
 _LOGGER = logging.getLogger(__name__)
+# A folder ("1": the working directory): trace allocations and write each
+# leg's owners and top growing sites there (slow: about twice the wall time).
+TRACEMALLOC = os.environ.get("IOTA_ENERGY_SOAK_TRACEMALLOC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +158,13 @@ class SoakFigures:
     rss_end_mb: float = 0.0
     rss_max_mb: float = 0.0
     memory_series: list[tuple[float, float]] = field(default_factory=list)
+    # KiB reachable from the integration's runtime data (of which: the
+    # ledger's, the outbox's stored payments) and from devtangle's store, with
+    # the simulated hour: after setup, each simulated hour and at the end.
+    retained_series: list[dict[str, float]] = field(default_factory=list)
+    # Traced (IOTA_ENERGY_SOAK_TRACEMALLOC): the integration's own bytes.
+    traced: dict[str, float] = field(default_factory=dict)
+    memory_report: str = ""
     storage_writes: int = 0
     storage_bytes: int = 0
     # Of those, the payment outbox's document (rewritten at each payment step).
@@ -196,6 +214,11 @@ class SoakFigures:
             "memory_series": [
                 [round(hours, 3), round(mb, 1)] for hours, mb in self.memory_series
             ],
+            "retained_series": [
+                {key: round(value, 3) for key, value in mark.items()}
+                for mark in self.retained_series
+            ],
+            **self.traced,
             "storage_writes": self.storage_writes,
             "storage_bytes": self.storage_bytes,
             "outbox_writes": self.outbox_writes,
@@ -409,7 +432,14 @@ async def run_leg(
     began = time.monotonic()
     readings = _Readings()
     gc.collect()
-    with soak_clock(clock, readings), storage_meter(figures):
+    tracker = AllocationTracker() if TRACEMALLOC else None
+    # Marks of the tracker: hourly, or every ten periods of a fixed length.
+    mark_s = 3600 if leg.period_s is None else 10 * leg.period_s
+    with (
+        soak_clock(clock, readings),
+        storage_meter(figures),
+        _tracing(tracker),
+    ):
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
@@ -417,15 +447,16 @@ async def run_leg(
         await clock.wait_idle()
         figures.rss_start_mb = rss_mb()
         start_wall = clock.wall()
+        _census(figures, 0.0, entry, tangle)
+        _mark(tracker, 0.0)
         elapsed = 0
         while elapsed < leg.simulated_s:
             await _step(hass, entry, clock, tangle, leg.step_s)
             elapsed += leg.step_s
             if elapsed % 3600 == 0:
-                gc.collect()
-                figures.memory_series.append(
-                    ((clock.wall() - start_wall) / 3600, rss_mb())
-                )
+                _hourly(figures, (clock.wall() - start_wall) / 3600, entry, tangle)
+            if elapsed % mark_s == 0:
+                _mark(tracker, (clock.wall() - start_wall) / 3600)
         # Readings past the last boundary close its period for sure.
         await _step(hass, entry, clock, tangle, 2)
         # The last period's payment: time goes on until nothing is open.
@@ -435,6 +466,8 @@ async def run_leg(
             await _step(hass, entry, clock, tangle, 5)
         gc.collect()
         figures.rss_end_mb = rss_mb()
+        _census(figures, (clock.wall() - start_wall) / 3600, entry, tangle)
+        _mark(tracker, (clock.wall() - start_wall) / 3600, figures)
         meter = entry.runtime_data.coordinator.state.meter.snapshot()
         figures.metered_j = meter.energy_j
         circuit = entry.runtime_data.circuit
@@ -456,6 +489,66 @@ async def run_leg(
     figures.wall_s = time.monotonic() - began
     _LOGGER.info("soak leg %s: %s", leg.name, figures.to_dict())
     return figures
+
+
+# Where the walk from the integration's runtime data stops: Home Assistant's
+# core and entries, and the entity platforms (shared by every integration).
+_NOT_OURS = (HomeAssistant, ConfigEntry, EntityPlatform)
+
+
+def _hourly(
+    figures: SoakFigures, hours: float, entry: MockConfigEntry, tangle: DevTangle
+) -> None:
+    gc.collect()
+    figures.memory_series.append((hours, rss_mb()))
+    _census(figures, hours, entry, tangle)
+
+
+def _census(
+    figures: SoakFigures, hours: float, entry: MockConfigEntry, tangle: DevTangle
+) -> None:
+    """KiB the integration and devtangle keep now (a walk, no tracing)."""
+    runtime = entry.runtime_data
+    assert runtime.payments is not None
+    roots = {
+        "integration": runtime,
+        "ledger": runtime.coordinator.state.ledger,
+        "outbox": runtime.payments.outbox.state,
+        "devtangle": tangle.store,
+    }
+    figures.retained_series.append(
+        {"hours": hours}
+        | {
+            name: retained_bytes(root, shared=_NOT_OURS) / 1024
+            for name, root in roots.items()
+        }
+    )
+
+
+def _mark(
+    tracker: AllocationTracker | None,
+    hours: float,
+    last: SoakFigures | None = None,
+) -> None:
+    """A tracker's mark; at the ``last`` one, its figures and report."""
+    if tracker is None:
+        return
+    tracker.mark(hours)
+    if last is not None:
+        last.traced = tracker.figures()
+        last.memory_report = tracker.report(last.leg)
+
+
+@contextlib.contextmanager
+def _tracing(tracker: AllocationTracker | None) -> Iterator[None]:
+    if tracker is None:
+        yield
+        return
+    tracker.start()
+    try:
+        yield
+    finally:
+        tracker.stop()
 
 
 def _exact_energy(
