@@ -318,6 +318,49 @@ def test_node_down_for_a_while_then_back_pays_once(tmp_path: Path) -> None:
         tangle.stop()
 
 
+def test_an_outage_while_waiting_for_funds_lasts_until_the_node_answers(
+    tmp_path: Path,
+) -> None:
+    """A retry that finds nothing due has not heard the node: the outage goes on.
+
+    A payment waiting for funds asks the node once a minute; the retries of an
+    outage come sooner. Each retry must ask the node, and only an answer ends
+    the outage (its start is what the repair issue counts from).
+    """
+    from .conftest import free_port
+
+    port = free_port()
+    db = tmp_path / "t.sqlite3"
+    genesis = [Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)]
+    tangle = DevTangle(
+        db, genesis=genesis, port=port, mwm=TEST_MWM, milestone_interval=None
+    ).start()
+    payer = Payer(tangle)
+    outbox = payer.outbox()
+    payment = outbox.enqueue([statement(1, PAYER_FUNDS + 500)], T0)
+    assert payment is not None
+    outbox.step(T0, "2026-12-02")
+    assert status_of(outbox, payment.id) is PaymentStatus.WAITING_FUNDS
+    tangle.stop()
+    down_at = T0 + timedelta(minutes=1)
+    now = down_at
+    for _ in range(120):  # ten minutes, a step every 5 s
+        outbox.step(now, "2026-12-02")
+        problem = outbox.node_problem
+        assert problem is not None, f"the outage ended at {now - down_at} unheard"
+        assert problem.since == down_at
+        now += timedelta(seconds=5)
+    assert problem.failures >= 7  # retried on the backoff, not once a minute
+    tangle = DevTangle(db, port=port, mwm=TEST_MWM, milestone_interval=None).start()
+    try:
+        now += outbox.schedule.backoff_max
+        outbox.step(now, "2026-12-02")
+        assert outbox.node_problem is None
+        assert status_of(outbox, payment.id) is PaymentStatus.WAITING_FUNDS
+    finally:
+        tangle.stop()
+
+
 def test_insufficient_funds_waits_then_pays_once_funded(payer: Payer) -> None:
     outbox = payer.outbox()
     payment = outbox.enqueue([statement(1, PAYER_FUNDS + 500)], T0)

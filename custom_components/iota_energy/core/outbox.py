@@ -40,7 +40,8 @@ payment is signed and unconfirmed. The first step, and the first after a
 node failure, asks the rail whether its node serves the entry's network
 (``rail.check_network``). Node failures, a wrong network included, retry
 with exponential back-off (5 s doubling to 5 min) and never change what is
-stored. A wallet
+stored; while they last, every retry asks the node (the intervals above wait
+for the back-off instead), and only an answer ends the outage. A wallet
 worker process that dies mid-step (:class:`~.worker_pool.WorkerLost`) leaves
 the step undone and unwritten; the next step repeats it, as after a crash.
 
@@ -514,7 +515,9 @@ class Outbox:
 
     def _due(self, payment_id: str, now: datetime, interval: timedelta) -> bool:
         last = self._follow.checked.get(payment_id)
-        if last is not None and now - last < interval:
+        # During an outage the backoff is the schedule: a retry that skipped
+        # the node would end the outage unheard (and restart its clock).
+        if self.node_problem is None and last is not None and now - last < interval:
             return False
         self._follow.checked[payment_id] = now
         return True
