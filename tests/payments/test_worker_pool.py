@@ -9,6 +9,7 @@ nothing the worker raises carries the seed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import contextlib
 import os
 import pickle
 import signal
@@ -308,3 +309,53 @@ def test_the_worker_finds_the_package_where_the_parent_found_it(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == wallet_work.derive_addresses("A" * 81, (0,))[0]
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from custom_components.iota_energy.core.worker_pool import WorkerPool
+pool = WorkerPool()
+print(pool.run(os.getpid), flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_worker_ends_when_its_parent_is_killed() -> None:
+    """SIGKILL of Home Assistant alone (not its process group) leaves no worker.
+
+    A worker outliving its parent would hold its memory for good, one more
+    after every crash; it watches its parent and exits when it is gone.
+    """
+    import subprocess
+    import sys
+    import time
+
+    from custom_components.iota_energy.core.worker_pool import PACKAGE_ROOT
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_SCRIPT, str(PACKAGE_ROOT)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        os.kill(worker, 0)  # alive while its parent is
+        parent.kill()
+        parent.wait()
+        # A liveness deadline, not a speed limit: the worker notices at once.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"worker {worker} outlived its killed parent")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)
+        if parent.stdout is not None:
+            parent.stdout.close()

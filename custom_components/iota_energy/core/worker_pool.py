@@ -5,7 +5,8 @@ GIL while they run: in the process that also samples the meter (and, in
 Home Assistant, runs the event loop) every other thread waits for them. A
 :class:`WorkerPool` runs them in one worker process instead, started on
 first use with the ``spawn`` method (no copy of the caller's threads or
-locks), and started again after the worker dies.
+locks), and started again after the worker dies. The worker ends with its
+parent, also when the parent is killed with SIGKILL alone.
 
 The wallet only sees a :class:`CpuRunner`: ``run(fn, *args)`` returns what
 ``fn(*args)`` returns. :func:`run_here` is the in-process runner; the pool's
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 import multiprocessing
+import os
 from pathlib import Path
 import site
 import threading
@@ -44,6 +46,28 @@ class CpuRunner(Protocol):
 def run_here[R](fn: Callable[..., R], /, *args: Any) -> R:
     """The in-process runner: a plain call."""
     return fn(*args)
+
+
+def _end_with_parent() -> None:
+    """In the worker, its first call: exit as soon as the parent is gone.
+
+    A worker blocks on its call queue, whose pipe it holds both ends of, so a
+    parent killed with SIGKILL would leave it waiting for good (one more
+    after every crash). The parent's sentinel becomes ready when the parent
+    ends, however it ends. (A call, not the pool's initializer: that runs
+    before this package is importable in the worker.)
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always set in a spawned worker
+        return
+
+    def wait_for_parent() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(
+        target=wait_for_parent, name="end-with-parent", daemon=True
+    ).start()
 
 
 class WorkerPool:
@@ -108,6 +132,7 @@ class WorkerPool:
                     initializer=site.addsitedir,
                     initargs=(str(PACKAGE_ROOT),),
                 )
+                self._executor.submit(_end_with_parent)
                 self.starts += 1
             return self._executor
 
