@@ -12,10 +12,7 @@ from collections.abc import Sequence
 import json
 import logging
 from pathlib import Path
-import signal
 import sys
-import threading
-from types import FrameType
 from typing import Any
 
 from custom_components.iota_energy.core.rail import ReceiverError
@@ -26,6 +23,7 @@ from custom_components.iota_energy.core.rebased_keys import (
     RebasedKey,
     check_receiver,
 )
+from devtangle.cli import configure_logging, serve_until_signal
 
 from .ledger import CHAIN_ID
 from .server import DevRebased
@@ -107,33 +105,19 @@ def _serve(args: argparse.Namespace) -> int:
     node = DevRebased(
         allocations, host=args.host, port=args.port, chain_id=args.chain_id
     )
-    stop = threading.Event()
-
-    def on_signal(number: int, _frame: FrameType | None) -> None:
-        _LOGGER.info("signal %d: stopping", number)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    node.start()
-    _LOGGER.info(
+    serve_until_signal(
+        node,
+        _LOGGER,
         "devrebased serving %s (chain %s; %d funded addresses, in memory)",
-        node.url,
         args.chain_id,
         len(allocations),
     )
-    while not stop.wait(0.5):
-        pass
-    node.stop()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level)
     try:
         return _serve(args)
     except (GenesisError, OSError) as err:

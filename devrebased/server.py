@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import contextlib
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 import json
 import logging
-import socket
 import threading
 from typing import Any
+
+from devtangle.http_server import ClosingHTTPServer
 
 from .ledger import CHAIN_ID, REFERENCE_GAS_PRICE, Ledger, RejectedError
 
@@ -224,39 +225,14 @@ class DevRebased:
             self._thread.join()
 
 
-class _Server(ThreadingHTTPServer):
-    """Closing it ends kept-alive connections and waits for their threads.
+class _Server(ClosingHTTPServer):
+    """The closing HTTP server (the SDK keeps its connections open), answering."""
 
-    The SDK keeps its connections open; a stopped node leaves no thread.
-    """
-
-    daemon_threads = False
-    block_on_close = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], operations: Operations) -> None:
         super().__init__(address, _Handler)
         self.operations = operations
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def server_close(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        super().server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -6,12 +6,10 @@ import argparse
 from collections.abc import Sequence
 import logging
 from pathlib import Path
-import signal
 import sys
-import threading
-from types import FrameType
 
 from . import params
+from .cli import configure_logging, serve_until_signal
 from .errors import ApiError, StoreError
 from .genesis import Allocation, GenesisError, load_genesis
 from .node import DEFAULT_MAX_BODY_BYTES, Limits, Node
@@ -90,21 +88,9 @@ def _serve(args: argparse.Namespace) -> int:
         milestone_interval=args.milestone_interval or None,
         limits=Limits(max_body_bytes=args.max_body_bytes),
     )
-    stop = threading.Event()
-
-    def on_signal(number: int, _frame: FrameType | None) -> None:
-        _LOGGER.info("signal %d: stopping", number)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    node.start()
-    _LOGGER.info(
-        "devtangle serving %s (MWM %d, database %s)", node.url, args.mwm, args.db
+    serve_until_signal(
+        node, _LOGGER, "devtangle serving %s (MWM %d, database %s)", args.mwm, args.db
     )
-    while not stop.wait(0.5):
-        pass
-    node.stop()
     return 0
 
 
@@ -122,10 +108,7 @@ def _faucet(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(args, "log_level", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(getattr(args, "log_level", "INFO"))
     try:
         if args.command == "serve":
             return _serve(args)

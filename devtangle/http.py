@@ -2,58 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 import json
 import logging
-import socket
-import threading
 import time
 from typing import Any
 
 from .errors import ApiError
+from .http_server import ClosingHTTPServer
 from .node import Node
 
 _LOGGER = logging.getLogger(__name__)
 API_VERSION_HEADER = "X-IOTA-API-Version"
 
 
-class ApiServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its node.
+class ApiServer(ClosingHTTPServer):
+    """The closing HTTP server, knowing its node."""
 
-    Closing it ends every keep-alive connection and waits for the threads
-    serving them, so a stopped node leaves no thread behind.
-    """
-
-    daemon_threads = False
-    block_on_close = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], node: Node) -> None:
         super().__init__(address, ApiHandler)
         self.node = node
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def server_close(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            # Wakes a handler waiting for the next request on a kept-alive line.
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        super().server_close()
 
 
 class ApiHandler(BaseHTTPRequestHandler):

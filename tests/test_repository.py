@@ -414,7 +414,7 @@ def _callee(call: ast.Call) -> str:
 
 def _kind(callee: str, platform: str) -> str:
     """What a ``translation_key`` given to ``callee`` translates ("" unknown)."""
-    if callee == "async_create_issue":
+    if callee in ("async_create_issue", "async_raise_issue"):
         return "issues"
     if callee.endswith(EXCEPTION_SUFFIXES):
         return "exceptions"

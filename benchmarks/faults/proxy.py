@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 import contextlib
 import http.client
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 import json
 import random
 import socket
@@ -32,6 +32,8 @@ import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
+
+from devtangle.http_server import ClosingHTTPServer
 
 MODES = (
     "pass",
@@ -57,7 +59,7 @@ class FaultProxy:
         self.counts: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: ClosingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
 
@@ -73,7 +75,7 @@ class FaultProxy:
         class Handler(_Handler):
             owner = proxy
 
-        server = _Server(("127.0.0.1", self.port), Handler)
+        server = ClosingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
@@ -126,37 +128,6 @@ class FaultProxy:
         else:
             cut = {k: (None if k != "duration" else v) for k, v in data.items()}
         return json.dumps(cut).encode()
-
-
-class _Server(ThreadingHTTPServer):
-    """Closing it ends every connection and waits for every handler thread."""
-
-    daemon_threads = False
-    block_on_close = True
-
-    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def server_close(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            # Wakes a handler waiting for the next request on a kept-alive line.
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        super().server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):

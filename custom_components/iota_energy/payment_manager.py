@@ -85,6 +85,7 @@ from .core.rebased_rail import DEFAULT_MAX_GAS_BUDGET, RebasedRail
 from .core.units import NANOS_PER_LEGACY_I, Amount, Denomination
 from .core.wallet import LegacyWallet
 from .core.worker_pool import WorkerPool
+from .issues import async_clear_issue, async_raise_issue
 from .persistence.document_slots import DurableState
 
 if TYPE_CHECKING:
@@ -682,22 +683,19 @@ class PaymentManager:
         now = dt_util.utcnow()
         if wrong:
             # Its own issue says more than "unreachable" would.
-            ir.async_delete_issue(self.hass, DOMAIN, node_issue)
+            async_clear_issue(self.hass, node_issue)
         elif problem is not None and now - problem.since >= NODE_ISSUE_AFTER:
-            ir.async_create_issue(
+            async_raise_issue(
                 self.hass,
-                DOMAIN,
                 node_issue,
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
                 translation_key="node_unreachable",
-                translation_placeholders={
+                placeholders={
                     "url": shown_url(self.settings.node_url),
                     "since": dt_util.as_local(problem.since).isoformat(),
                 },
             )
         elif problem is None:
-            ir.async_delete_issue(self.hass, DOMAIN, node_issue)
+            async_clear_issue(self.hass, node_issue)
         funds_issue = f"insufficient_funds_{self._entry_id}"
         waiting = next(
             (
@@ -708,37 +706,32 @@ class PaymentManager:
             None,
         )
         if waiting is not None:
-            ir.async_create_issue(
+            async_raise_issue(
                 self.hass,
-                DOMAIN,
                 funds_issue,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
                 translation_key="insufficient_funds",
-                translation_placeholders={
+                placeholders={
                     "missing": _missing_text(waiting),
                     "payment_id": waiting.id,
                     "address": self._deposit_address or "",
                 },
+                severity=ir.IssueSeverity.WARNING,
             )
         else:
-            ir.async_delete_issue(self.hass, DOMAIN, funds_issue)
+            async_clear_issue(self.hass, funds_issue)
 
     @callback
     def _update_network_issue(self, problem: NodeProblem | None) -> None:
         """Raised at once: waiting cannot fix a service of another network."""
         issue_id = f"{WRONG_NETWORK}_{self._entry_id}"
         if problem is None:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            async_clear_issue(self.hass, issue_id)
             return
-        ir.async_create_issue(
+        async_raise_issue(
             self.hass,
-            DOMAIN,
             issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
             translation_key="wrong_network",
-            translation_placeholders={
+            placeholders={
                 "title": self.coordinator.config_entry.title,
                 "url": shown_url(self.settings.node_url),
                 "expected": self.settings.chain_id or "",

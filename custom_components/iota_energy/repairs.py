@@ -14,6 +14,7 @@ from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
 
 from .const import DOMAIN
+from .issues import async_clear_issue
 from .persistence.entry_store import async_discard_state
 
 
@@ -47,7 +48,7 @@ class StartNewLedgerFlow(RepairsFlow):
         registry = ir.async_get(self.hass)
         for (domain, issue_id), _issue in list(registry.issues.items()):
             if domain == DOMAIN and entry.entry_id in issue_id:
-                ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+                async_clear_issue(self.hass, issue_id)
         self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return self.async_create_entry(data={})
 

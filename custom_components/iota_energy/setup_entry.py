@@ -19,7 +19,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
@@ -59,6 +59,7 @@ from .core.periods import schedule_from_options
 from .core.power_source import Ina219Config, Ina219Source, SourceError
 from .core.rebased_sdk import SdkMissingError
 from .core.sampler import Sampler
+from .issues import async_clear_issue, async_raise_issue
 from .libraries import async_ensure_libraries
 from .payment_manager import PaymentManager, PaymentSettings, WalletUnreadableError
 from .persistence.document_slots import StateCorruptError
@@ -178,16 +179,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
         state = await persistence.async_load()
     except StateCorruptError as err:
         # The way out, offered and never taken by itself: start a new ledger.
-        ir.async_create_issue(
+        async_raise_issue(
             hass,
-            DOMAIN,
             f"start_new_ledger_{entry.entry_id}",
-            is_fixable=True,
-            is_persistent=True,
-            severity=ir.IssueSeverity.ERROR,
             translation_key="start_new_ledger",
-            translation_placeholders={"title": entry.title},
-            data={"entry_id": entry.entry_id},
+            placeholders={"title": entry.title},
+            persistent=True,
+            fix_data={"entry_id": entry.entry_id},
         )
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -254,7 +252,7 @@ async def _async_start_payments(
     """Start paying, if the entry pays; metering goes on if payments cannot."""
     wallet_issue = f"wallet_unreadable_{entry.entry_id}"
     # Raised again below if the wallet is still unreadable.
-    ir.async_delete_issue(hass, DOMAIN, wallet_issue)
+    async_clear_issue(hass, wallet_issue)
     settings = PaymentSettings.from_entry(dict(entry.data), dict(entry.options))
     if settings is None:
         return None
@@ -270,28 +268,22 @@ async def _async_start_payments(
             entry.title,
             err.reason,
         )
-        ir.async_create_issue(
+        async_raise_issue(
             hass,
-            DOMAIN,
             wallet_issue,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
             translation_key="wallet_unreadable",
-            translation_placeholders={"title": entry.title},
+            placeholders={"title": entry.title},
         )
         await payments.async_stop()
         return None
     except StateCorruptError:
         # Never pay from unknown key bookkeeping: a key could be used twice.
-        ir.async_create_issue(
+        async_raise_issue(
             hass,
-            DOMAIN,
             f"outbox_unreadable_{entry.entry_id}",
-            is_fixable=False,
-            is_persistent=True,
-            severity=ir.IssueSeverity.ERROR,
             translation_key="outbox_unreadable",
-            translation_placeholders={"title": entry.title},
+            placeholders={"title": entry.title},
+            persistent=True,
         )
         await payments.async_stop()
         return None
@@ -300,19 +292,15 @@ async def _async_start_payments(
         # start (replacing a Stardust iota-sdk); until then nothing is paid
         # and nothing owed is touched.
         LOGGER.error("%s: payments stopped: %s", entry.title, err)
-        ir.async_create_issue(
+        async_raise_issue(
             hass,
-            DOMAIN,
             f"rebased_sdk_missing_{entry.entry_id}",
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.ERROR,
             translation_key="rebased_sdk_missing",
-            translation_placeholders={"title": entry.title, "error": str(err)},
+            placeholders={"title": entry.title, "error": str(err)},
         )
         await payments.async_stop()
         return None
-    ir.async_delete_issue(hass, DOMAIN, f"rebased_sdk_missing_{entry.entry_id}")
+    async_clear_issue(hass, f"rebased_sdk_missing_{entry.entry_id}")
     return payments
 
 

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-import signal
-import subprocess
-import sys
 
 import pytest
 
@@ -16,11 +12,10 @@ from devtangle.errors import StoreError
 from devtangle.genesis import GenesisError, load_genesis, parse_genesis
 from devtangle.server import DevTangle
 from devtangle.store import Store
+from tests.node_process import REPO, start_node, stop_node
 
 from .conftest import ALICE_SEED, TEST_MWM, address_of
 from .http_client import post
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_corrupt_database_is_an_error_not_a_reset(tmp_path: Path) -> None:
@@ -93,41 +88,11 @@ def test_faucet_command_line(
     assert main(["faucet", "--db", str(db), address, "-1"]) == 2
 
 
-def _serve(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m devtangle serve ARGS`` in ``cwd``; return it and its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devtangle", "serve", *args],
-        cwd=cwd,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "devtangle serving" in line:
-            return process, line.split("serving ")[1].split()[0]
-    process.kill()
-    process.wait()
-    pytest.fail("devtangle did not start")
-
-
-def _stop(process: subprocess.Popen[str]) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    if process.stderr is not None:
-        process.stderr.close()
-    return process.returncode
-
-
 def test_serve_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     genesis = tmp_path / "genesis.json"
     genesis.write_text(json.dumps({"balances": {"C" * 81: 11}}))
-    process, url = _serve(
+    process, url = start_node(
+        "devtangle",
         [
             "--db",
             str(tmp_path / "cli.sqlite3"),
@@ -147,7 +112,7 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         status, answer = post(url, {"command": "getBalances", "addresses": ["C" * 81]})
         assert (status, answer["balances"]) == (200, ["11"])
     finally:
-        assert _stop(process) == 0
+        assert stop_node(process).code == 0
 
 
 def test_serve_defaults_to_a_local_database_and_the_demo_genesis(
@@ -155,27 +120,27 @@ def test_serve_defaults_to_a_local_database_and_the_demo_genesis(
 ) -> None:
     """``serve`` alone: ./devtangle.sqlite3, funded by the demo genesis."""
     (demo,) = load_genesis(DEMO_GENESIS)
-    process, url = _serve(["--port", "0"], tmp_path)
+    process, url = start_node("devtangle", ["--port", "0"], tmp_path)
     try:
         status, answer = post(
             url, {"command": "getBalances", "addresses": [demo.address]}
         )
         assert (status, answer["balances"]) == (200, [str(demo.balance)])
     finally:
-        assert _stop(process) == 0
+        assert stop_node(process).code == 0
     assert (tmp_path / DEFAULT_DB).is_file()
 
 
 def test_serve_without_genesis_starts_empty(tmp_path: Path) -> None:
     (demo,) = load_genesis(DEMO_GENESIS)
-    process, url = _serve(["--port", "0", "--no-genesis"], tmp_path)
+    process, url = start_node("devtangle", ["--port", "0", "--no-genesis"], tmp_path)
     try:
         status, answer = post(
             url, {"command": "getBalances", "addresses": [demo.address]}
         )
         assert (status, answer["balances"]) == (200, ["0"])
     finally:
-        assert _stop(process) == 0
+        assert stop_node(process).code == 0
 
 
 @pytest.mark.usefixtures("loopback_sockets")

@@ -32,6 +32,27 @@ async def wait_for_more_energy(entry: MockConfigEntry, limit_s: float = 10) -> N
         await asyncio.sleep(0.05)
 
 
+async def set_up(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    *,
+    data: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """Add ``entry`` (with ``data`` / ``options`` instead of its own), set it up.
+
+    Returns it once set up and settled; the test unloads it.
+    """
+    entry.add_to_hass(hass)
+    if data is not None:
+        hass.config_entries.async_update_entry(entry, data=data)
+    if options is not None:
+        hass.config_entries.async_update_entry(entry, options=options)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
 async def call_action(hass: HomeAssistant, service: str, **data: Any) -> Any:
     """Call one of the integration's actions and return its response."""
     return await hass.services.async_call(

@@ -575,6 +575,34 @@ async def test_reconfigure_turns_payments_on(
     assert entry.state is ConfigEntryState.LOADED
 
 
+async def assert_kept_nowhere(
+    hass: HomeAssistant,
+    caplog: pytest.LogCaptureFixture,
+    field: str,
+    *secrets: str,
+) -> None:
+    """The two entries the flows made load; ``secrets`` are in none's diagnostics
+    (``field`` is redacted) and in no log record, text or arguments. Unloads them.
+    """
+    await hass.async_block_till_done()
+    entries = hass.config_entries.async_entries(DOMAIN)
+    assert len(entries) == 2
+    for entry in entries:
+        assert entry.state is ConfigEntryState.LOADED
+        diagnostics = json.dumps(await async_get_config_entry_diagnostics(hass, entry))
+        assert f'"{field}": "**REDACTED**"' in diagnostics
+        leaked = [secret in diagnostics for secret in secrets]
+        assert not any(leaked)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+    logged = [secret in caplog.text for secret in secrets]
+    assert not any(logged)
+    record_args = " ".join(str(record.args) for record in caplog.records)
+    in_arguments = [secret in record_args for secret in secrets]
+    assert not any(in_arguments)
+    assert caplog.text  # DEBUG records were captured: the check means something
+
+
 async def test_the_seed_reaches_no_browser_log_or_diagnostics(
     hass: HomeAssistant,
     node: DevTangle,
@@ -644,20 +672,7 @@ async def test_the_seed_reaches_no_browser_log_or_diagnostics(
     generated_in_answers = [generated in text for text in texts]
     assert not any(generated_in_answers)
 
-    await hass.async_block_till_done()
-    entries = hass.config_entries.async_entries(DOMAIN)
-    assert len(entries) == 2
-    for entry in entries:
-        assert entry.state is ConfigEntryState.LOADED
-        diagnostics = json.dumps(await async_get_config_entry_diagnostics(hass, entry))
-        assert '"seed": "**REDACTED**"' in diagnostics
-        leaked = SEED in diagnostics or generated in diagnostics
-        assert not leaked
-        assert await hass.config_entries.async_unload(entry.entry_id)
-
-    logged = SEED in caplog.text or generated in caplog.text
-    assert not logged
-    assert caplog.text  # DEBUG records were captured: the check means something
+    await assert_kept_nowhere(hass, caplog, "seed", SEED, generated)
 
 
 async def test_diagnostics_redact_the_seed_and_a_password_in_the_node_url(

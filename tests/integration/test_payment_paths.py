@@ -36,7 +36,6 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.iota_energy import payment_manager
 from custom_components.iota_energy.const import (
     CONF_AUTO_PAY,
-    CONF_MAX_PAYMENT,
     CONF_NODE_URL,
 )
 from custom_components.iota_energy.core.outbox import Outbox
@@ -49,7 +48,7 @@ from devtangle.server import DevTangle
 from tests.devtangle import conftest as devtangle_tests
 
 from . import test_payments
-from .helpers import call_action
+from .helpers import call_action, set_up
 from .test_payments import bob_balance, close_a_period, until
 
 # The payment tests' fixtures: devtangle on loopback, an entry paying into it.
@@ -58,6 +57,8 @@ tangle = test_payments.tangle
 entry_data = test_payments.entry_data
 entry_options = test_payments.entry_options
 paying = test_payments.paying
+# Automatic payment on, a cap of 1 i: every payment waits for approval.
+capped_options = test_payments.capped_options
 
 _real_save = Store.async_save
 
@@ -149,11 +150,21 @@ async def manual(
     manual_options: dict[str, Any],
 ) -> MockConfigEntry:
     """The paying entry with automatic payment off: the pay action pays."""
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(mock_config_entry, options=manual_options)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    return mock_config_entry
+    return await set_up(hass, mock_config_entry, options=manual_options)
+
+
+async def paid_alone(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    tangle: DevTangle,
+    statement: dict[str, Any],
+) -> None:
+    """Wait for the confirmation: one payment, of ``statement`` alone, in full."""
+    await until(hass, entry, PaymentStatus.CONFIRMED, tangle)
+    assert [p.statement_ids for p in manager(entry).outbox.state.payments] == [
+        (statement["id"],)
+    ]
+    assert bob_balance(tangle) == statement["due_iota"]
 
 
 async def unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -203,11 +214,7 @@ async def test_a_period_closed_on_a_full_disk_is_queued_when_there_is_room(
         ledger = paying.runtime_data.coordinator.state.ledger
         assert ledger.get(statement["id"]).payment_state.value == "due"
     # Room again: the next tick queues the remembered statement, and pays it.
-    await until(hass, paying, PaymentStatus.CONFIRMED, tangle)
-    assert [p.statement_ids for p in payments.outbox.state.payments] == [
-        (statement["id"],)
-    ]
-    assert bob_balance(tangle) == statement["due_iota"]
+    await paid_alone(hass, paying, tangle, statement)
 
 
 async def test_a_disk_full_after_queueing_stops_the_pay_action_before_signing(
@@ -232,22 +239,13 @@ async def test_a_disk_full_after_queueing_stops_the_pay_action_before_signing(
     await unload(hass, manual)
 
 
-@pytest.fixture
-def capped_options(manual_options: dict[str, Any]) -> dict[str, Any]:
-    return manual_options | {CONF_AUTO_PAY: True, CONF_MAX_PAYMENT: 1}
-
-
 async def test_an_approval_on_a_full_disk_changes_nothing(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     capped_options: dict[str, Any],
     tangle: DevTangle,
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(mock_config_entry, options=capped_options)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    entry = mock_config_entry
+    entry = await set_up(hass, mock_config_entry, options=capped_options)
     statement = await close_a_period(hass, entry)
     await hass.async_block_till_done()
     await until(hass, entry, PaymentStatus.AWAITING_APPROVAL)
@@ -449,7 +447,6 @@ async def test_paying_a_statement_as_its_period_closes_pays_it_once(
     hass: HomeAssistant, paying: MockConfigEntry, tangle: DevTangle
 ) -> None:
     """Automatic payment queues it first: the action is told it has nothing to pay."""
-    payments = manager(paying)
     with outbox_disk() as disk:
         disk.hold = True  # automatic payment's queueing, held while it writes
         statement = await close_a_period(hass, paying)
@@ -469,11 +466,7 @@ async def test_paying_a_statement_as_its_period_closes_pays_it_once(
         with pytest.raises(ServiceValidationError) as err:
             await pay
         assert err.value.translation_key == "nothing_to_pay"
-    await until(hass, paying, PaymentStatus.CONFIRMED, tangle)
-    assert [p.statement_ids for p in payments.outbox.state.payments] == [
-        (statement["id"],)
-    ]
-    assert bob_balance(tangle) == statement["due_iota"]
+    await paid_alone(hass, paying, tangle, statement)
 
 
 async def test_a_node_outage_is_retried_when_its_backoff_ends(
@@ -509,15 +502,12 @@ async def test_the_node_issue_shows_the_url_without_its_credentials(
     tangle: DevTangle,
 ) -> None:
     """A node behind a proxy: the repair issue names it, never its password."""
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
+    entry = await set_up(
+        hass,
         mock_config_entry,
         data=entry_data
         | {CONF_NODE_URL: tangle.url.replace("//", "//meter:n0de-pa55word@")},
     )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    entry = mock_config_entry
     payments = manager(entry)
     await close_a_period(hass, entry)
     await hass.async_block_till_done()

@@ -52,7 +52,7 @@ from tests.devtangle.conftest import (  # noqa: F401 - loopback_sockets is a fix
 )
 from tests.payments.conftest import PAYER_FUNDS, PAYER_SEED, funded_tangle, receiver
 
-from .helpers import call_action, entity_id, refresh, wait_for_more_energy
+from .helpers import call_action, entity_id, refresh, set_up, wait_for_more_energy
 
 BOB = address_of(BOB_SEED, 0)
 
@@ -212,13 +212,9 @@ async def test_pay_action_answers_with_the_bundle(
     tangle: DevTangle,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, options=entry_options | {CONF_AUTO_PAY: False}
+    entry = await set_up(
+        hass, mock_config_entry, options=entry_options | {CONF_AUTO_PAY: False}
     )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    entry = mock_config_entry
     first = await close_a_period(hass, entry)
     second = await close_a_period(hass, entry)
     payments = entry.runtime_data.payments
@@ -270,11 +266,7 @@ async def test_a_payment_over_the_cap_waits_for_approval(
     capped_options: dict[str, Any],
     tangle: DevTangle,
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(mock_config_entry, options=capped_options)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    entry = mock_config_entry
+    entry = await set_up(hass, mock_config_entry, options=capped_options)
     waiting = async_capture_events(hass, "iota_energy_payment_waiting")
     statement = await close_a_period(hass, entry)
     await hass.async_block_till_done()
@@ -349,13 +341,9 @@ async def test_insufficient_funds_and_a_lasting_outage_raise_repairs(
         mwm=TEST_MWM,
         milestone_interval=None,
     ).start()
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, data=entry_data | {CONF_NODE_URL: empty.url}
+    entry = await set_up(
+        hass, mock_config_entry, data=entry_data | {CONF_NODE_URL: empty.url}
     )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    entry = mock_config_entry
     statement = await close_a_period(hass, entry)
     await hass.async_block_till_done()
     await until(hass, entry, PaymentStatus.WAITING_FUNDS)

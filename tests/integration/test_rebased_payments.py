@@ -63,7 +63,7 @@ from tests.devrebased.conftest import (  # noqa: F401 - loopback_sockets is a fi
     loopback_sockets,
 )
 
-from .helpers import call_action, entity_id, refresh, wait_for_samples
+from .helpers import call_action, entity_id, refresh, set_up, wait_for_samples
 from .test_payments import close_a_period, until
 
 GAS_FEE = TRANSFER_GAS_UNITS * REFERENCE_GAS_PRICE
@@ -272,13 +272,9 @@ async def test_pay_with_the_node_down_is_a_clear_error_and_keeps_the_payment(
     entry_options: dict[str, Any],
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, options=entry_options | {CONF_AUTO_PAY: False}
+    entry = await set_up(
+        hass, mock_config_entry, options=entry_options | {CONF_AUTO_PAY: False}
     )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    entry = mock_config_entry
     statement = await close_a_period(hass, entry)
     with pytest.raises(HomeAssistantError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
@@ -503,13 +499,9 @@ async def test_pay_on_a_service_of_another_network_is_a_clear_error(
     mock_config_entry: MockConfigEntry,
     chain: Any,
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, options=entry_options | {CONF_AUTO_PAY: False}
+    entry = await set_up(
+        hass, mock_config_entry, options=entry_options | {CONF_AUTO_PAY: False}
     )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    entry = mock_config_entry
     await close_a_period(hass, entry)
     payments = entry.runtime_data.payments
     assert payments is not None

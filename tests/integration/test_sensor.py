@@ -12,7 +12,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.iota_energy.const import CONF_PRICE
 
-from .helpers import entity_id
+from .helpers import entity_id, set_up
 from .platform_snapshot import platform_snapshot
 
 
@@ -56,12 +56,7 @@ async def test_the_price_shows_fractions_exactly_as_far_as_a_float_goes(
     shown: str,
 ) -> None:
     """A price that is not a whole number of IOTA per kWh is shown as a float."""
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, options=entry_options | {CONF_PRICE: price}
-    )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, mock_config_entry, options=entry_options | {CONF_PRICE: price})
     coordinator = mock_config_entry.runtime_data.coordinator
     assert coordinator.data.price.iota_per_kwh == Fraction(price)
     state = hass.states.get(entity_id(hass, mock_config_entry, "price"))

@@ -23,6 +23,7 @@ from homeassistant.helpers.storage import Store
 from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
 from ..core.ledger import LedgerFormatError, Statement
 from ..core.ledger_chunks import ChunkKey, chunk_digest, read_chunk
+from ..issues import async_clear_issue, async_raise_issue
 from .document_slots import (
     StateCorruptError,
     keep_aside,
@@ -81,7 +82,7 @@ class ChunkStore:
                 self._report_write_failure(err)
                 return False
         if self._write_failed:
-            ir.async_delete_issue(self._hass, DOMAIN, self._write_issue_id)
+            async_clear_issue(self._hass, self._write_issue_id)
             self._write_failed = False
         return True
 
@@ -94,14 +95,11 @@ class ChunkStore:
             return
         self._write_failed = True
         _LOGGER.error("Cannot write the ledger of %s: %s", self._entry_id, err)
-        ir.async_create_issue(
+        async_raise_issue(
             self._hass,
-            DOMAIN,
             self._write_issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
             translation_key="state_write_failed",
-            translation_placeholders={"error": str(err)},
+            placeholders={"error": str(err)},
         )
 
     async def async_load(self, key: ChunkKey, digest: str) -> tuple[Statement, ...]:
@@ -189,15 +187,13 @@ class ChunkStore:
 
     def _report(self, key: ChunkKey, where: dict[str, str], *, fatal: bool) -> None:
         for slot, copy in where.items():
-            ir.async_create_issue(
+            async_raise_issue(
                 self._hass,
-                DOMAIN,
                 f"state_corrupt_{self._entry_id}_{chunk_kind(key)}_{slot}",
-                is_fixable=False,
-                is_persistent=True,
-                severity=ir.IssueSeverity.ERROR if fatal else ir.IssueSeverity.WARNING,
                 translation_key="state_corrupt" if fatal else "state_recovered",
-                translation_placeholders={"copy": copy},
+                placeholders={"copy": copy},
+                severity=ir.IssueSeverity.ERROR if fatal else ir.IssueSeverity.WARNING,
+                persistent=True,
             )
 
     async def async_remove(self, key: ChunkKey) -> bool:

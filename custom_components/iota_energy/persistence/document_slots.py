@@ -39,6 +39,7 @@ from homeassistant.helpers.storage import Store
 
 from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
 from ..core.numbers import is_int
+from ..issues import async_clear_issue, async_raise_issue
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -141,15 +142,13 @@ class DurableState[E, D]:
         else:
             key = "live_state_lost"
         for slot, copy in corrupt:
-            ir.async_create_issue(
+            async_raise_issue(
                 self._hass,
-                DOMAIN,
                 f"state_corrupt_{self._entry_id}_{self._kind}_{slot}",
-                is_fixable=False,
-                is_persistent=True,
-                severity=ir.IssueSeverity.ERROR if fatal else ir.IssueSeverity.WARNING,
                 translation_key=key,
-                translation_placeholders={"copy": copy},
+                placeholders={"copy": copy},
+                severity=ir.IssueSeverity.ERROR if fatal else ir.IssueSeverity.WARNING,
+                persistent=True,
             )
         if fatal:
             raise StateCorruptError(
@@ -220,20 +219,17 @@ class DurableState[E, D]:
         except (OSError, HomeAssistantError) as err:
             if not self._write_failed:
                 _LOGGER.error("Cannot write the state of %s: %s", self._entry_id, err)
-                ir.async_create_issue(
+                async_raise_issue(
                     self._hass,
-                    DOMAIN,
                     self._write_issue_id,
-                    is_fixable=False,
-                    severity=ir.IssueSeverity.ERROR,
                     translation_key="state_write_failed",
-                    translation_placeholders={"error": str(err)},
+                    placeholders={"error": str(err)},
                 )
             self._write_failed = True
             return False
         if self._write_failed:
             _LOGGER.info("State of %s is written again", self._entry_id)
-            ir.async_delete_issue(self._hass, DOMAIN, self._write_issue_id)
+            async_clear_issue(self._hass, self._write_issue_id)
             self._write_failed = False
         return True
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
@@ -31,6 +30,7 @@ from ..core.ledger_chunks import (
     parse_head,
     plan_save,
 )
+from ..issues import async_raise_issue
 from .chunk_files import ChunkStore
 from .document_slots import DurableState, StateCorruptError, slot_key
 from .entry_state import EntryState, LiveState, StateFactory
@@ -99,15 +99,12 @@ class EntryPersistence:
             if live.value is not None:
                 # A live document is only ever written after its ledger, so
                 # the ledger's files were removed: do not start from nothing.
-                ir.async_create_issue(
+                async_raise_issue(
                     self._hass,
-                    DOMAIN,
                     f"ledger_missing_{self._entry_id}",
-                    is_fixable=False,
-                    is_persistent=True,
-                    severity=ir.IssueSeverity.ERROR,
                     translation_key="ledger_missing",
-                    translation_placeholders={"entry_id": self._entry_id},
+                    placeholders={"entry_id": self._entry_id},
+                    persistent=True,
                 )
                 raise StateCorruptError(
                     translation_domain=DOMAIN,
@@ -140,15 +137,12 @@ class EntryPersistence:
                 for s in STORAGE_SLOTS
             )
             _LOGGER.error("The ledger of %s cannot be rebuilt: %s", self._entry_id, err)
-            ir.async_create_issue(
+            async_raise_issue(
                 self._hass,
-                DOMAIN,
                 f"state_corrupt_{self._entry_id}_{LEDGER}_chunks",
-                is_fixable=False,
-                is_persistent=True,
-                severity=ir.IssueSeverity.ERROR,
                 translation_key="state_corrupt",
-                translation_placeholders={"copy": files},
+                placeholders={"copy": files},
+                persistent=True,
             )
             raise StateCorruptError(
                 translation_domain=DOMAIN,
