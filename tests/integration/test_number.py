@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from homeassistant.core import HomeAssistant
+from homeassistant.const import PERCENTAGE
+from homeassistant.core import HomeAssistant, State
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_mock_restore_state_shutdown_restart,
+    mock_restore_cache_with_extra_data,
 )
 from syrupy.assertion import SnapshotAssertion
 
@@ -71,3 +74,44 @@ async def test_the_knob_is_restored_after_a_restart(
     assert isinstance(circuit, TutorialCircuit)
     assert circuit.potentiometer == 0.7
     assert hass.states.get(knob).state == "30.0"
+
+
+@pytest.mark.parametrize(
+    ("saved", "wiper", "shown"),
+    [(-50.0, 1.0, "0.0"), (150.0, 0.0, "100.0")],
+    ids=["below_0", "above_100"],
+)
+async def test_a_saved_position_out_of_range_turns_the_knob_to_its_end(
+    hass: HomeAssistant,
+    metered_entry: MockConfigEntry,
+    saved: float,
+    wiper: float,
+    shown: str,
+) -> None:
+    """A saved percent outside 0-100 (an edited or older restore file) is
+    clamped to the nearest end, not refused by the circuit at set-up."""
+    knob = entity_id(hass, metered_entry, "potentiometer", "number")
+    assert await hass.config_entries.async_unload(metered_entry.entry_id)
+    await hass.async_block_till_done()
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(knob, str(saved)),
+                {
+                    "native_max_value": 100.0,
+                    "native_min_value": 0.0,
+                    "native_step": 1.0,
+                    "native_unit_of_measurement": PERCENTAGE,
+                    "native_value": saved,
+                },
+            )
+        ],
+    )
+
+    assert await hass.config_entries.async_setup(metered_entry.entry_id)
+    await hass.async_block_till_done()
+    circuit = metered_entry.runtime_data.circuit
+    assert isinstance(circuit, TutorialCircuit)
+    assert circuit.potentiometer == wiper
+    assert hass.states.get(knob).state == shown
