@@ -13,6 +13,7 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -74,3 +75,21 @@ async def test_a_real_chip_is_a_texas_instruments_ina219(
     """Maker, model and serial (bus and address) of the real chip, the
     entities' unique ids bound to the entry."""
     assert platform_snapshot(hass, chip_entry.entry_id, "event") == snapshot
+
+
+async def test_the_device_takes_the_entrys_new_title_at_a_reload(
+    hass: HomeAssistant, chip_entry: MockConfigEntry
+) -> None:
+    """Renamed, the entry's device follows at the next set-up (Home Assistant
+    itself names a device after its entry only when it creates it)."""
+    hass.config_entries.async_update_entry(chip_entry, title="Shed")
+    with patch(
+        "custom_components.iota_energy.setup_entry.Ina219Source",
+        _source_on_virtual_bus,
+    ):
+        assert await hass.config_entries.async_reload(chip_entry.entry_id)
+        await hass.async_block_till_done()
+
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
+    assert device is not None
+    assert device.name == "Shed"
