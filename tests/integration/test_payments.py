@@ -255,6 +255,11 @@ async def test_pay_action_answers_with_the_bundle(
     assert err.value.translation_key == "nothing_to_pay"
     history = await call_action(hass, "get_payments", config_entry_id=entry.entry_id)
     assert [p["status"] for p in history["payments"]] == ["confirmed", "confirmed"]
+    newest = await call_action(
+        hass, "get_payments", config_entry_id=entry.entry_id, limit=1
+    )
+    assert newest["payments"] == history["payments"][1:]
+    assert newest["payments"][0]["statement_ids"] == [first["id"]]
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 
