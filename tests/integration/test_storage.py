@@ -379,7 +379,10 @@ async def test_the_repair_flow_starts_a_new_ledger_only_when_confirmed(
     flows = repairs_flow_manager(hass)
     assert flows is not None
     result = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm"
+    # The form names the entry whose ledger is lost.
+    assert result["description_placeholders"] == {"title": "Garden lights"}
     # Nothing happens before the user confirms.
     assert key(mock_config_entry, "ledger", "a") in hass_storage
     result = await flows.async_configure(result["flow_id"], {})
