@@ -302,9 +302,12 @@ async def test_a_payment_over_the_cap_waits_for_approval(
             payment_id="P999999",
         )
     assert err.value.translation_key == "payment_not_found"
-    await call_action(
+    approved = await call_action(
         hass, "approve_payment", config_entry_id=entry.entry_id, payment_id=payment_id
     )
+    assert approved["payment"]["payment_id"] == payment_id
+    assert approved["payment"]["amount_iota"] == statement["due_iota"]
+    assert approved["payment"]["status"] == "queued"
     await until(hass, entry, PaymentStatus.CONFIRMED, tangle)
     assert bob_balance(tangle) == statement["due_iota"]
     with pytest.raises(ServiceValidationError) as err:
