@@ -17,7 +17,7 @@ from unittest.mock import patch
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
@@ -384,6 +384,10 @@ async def test_the_repair_flow_starts_a_new_ledger_only_when_confirmed(
     # The form names the entry whose ledger is lost.
     assert result["description_placeholders"] == {"title": "Garden lights"}
     # Nothing happens before the user confirms.
+    assert key(mock_config_entry, "ledger", "a") in hass_storage
+    # The confirmation takes no input: anything else is refused, nothing lost.
+    with pytest.raises(InvalidData):
+        await flows.async_configure(result["flow_id"], {"keep_ledger": False})
     assert key(mock_config_entry, "ledger", "a") in hass_storage
     result = await flows.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
