@@ -24,6 +24,7 @@ from custom_components.iota_energy.const import (
     CONF_NODE_URL,
     CONF_RECEIVER,
     CONF_SEED,
+    CONF_STATEMENT_RETENTION,
     DOMAIN,
     EVENT_PERIOD_CLOSED,
 )
@@ -223,6 +224,33 @@ async def test_statements_are_filtered_limited_and_shown_in_local_time(
     assert [s["closed_at"] for s in listed["statements"]] == [
         dt_util.as_local(s.closed_at).isoformat() for s in (first, second)
     ]
+
+
+async def test_without_a_limit_the_newest_1000_statements_are_answered(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_options: dict[str, Any],
+) -> None:
+    """A ledger may keep far more than one answer holds (up to 100 000)."""
+    entry = mock_config_entry
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, options=entry_options | {CONF_STATEMENT_RETENTION: 2000}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    for _ in range(1001):
+        await coordinator.async_close_period()
+    ledger = coordinator.state.ledger
+    assert len(ledger.statements) == 1001
+
+    response = await call_action(hass, "get_statements", config_entry_id=entry.entry_id)
+
+    assert [s["id"] for s in response["statements"]] == [
+        s.id for s in ledger.statements[1:]
+    ]
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_errors_name_the_entry_and_the_times(
