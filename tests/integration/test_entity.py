@@ -13,7 +13,6 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -90,6 +89,5 @@ async def test_the_device_takes_the_entrys_new_title_at_a_reload(
         assert await hass.config_entries.async_reload(chip_entry.entry_id)
         await hass.async_block_till_done()
 
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
-    assert device is not None
-    assert device.name == "Shed"
+    shown = platform_snapshot(hass, chip_entry.entry_id, "event")
+    assert shown["device"]["name"] == "Shed"
