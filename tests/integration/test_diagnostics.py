@@ -112,3 +112,34 @@ async def test_diagnostics_with_a_rebased_wallet(
     assert f"127.0.0.1:{port}/" in text
     shown = json.loads(text.replace(f"127.0.0.1:{port}/", "127.0.0.1:<port>/"))
     assert shown == snapshot
+
+
+async def test_a_password_behind_an_email_address_as_user_name_is_redacted(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A proxy login that is an e-mail address: its ``@`` is not the host's.
+
+    Both service URLs keep the user name and host, never the password.
+    """
+    entry = init_integration
+    hass.config_entries.async_update_entry(
+        entry,
+        data=dict(entry.data)
+        | {
+            CONF_NODE_URL: "https://meter@example.org:s3cret@node.example:14265/",
+            CONF_GRAPHQL_URL: "https://meter@example.org:s3cret@rpc.example/graphql",
+        },
+    )
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+
+    assert "s3cret" not in json.dumps(diagnostics)
+    data = diagnostics["entry"]["data"]
+    assert data[CONF_NODE_URL] == (
+        "https://meter@example.org:**REDACTED**@node.example:14265/"
+    )
+    assert data[CONF_GRAPHQL_URL] == (
+        "https://meter@example.org:**REDACTED**@rpc.example/graphql"
+    )

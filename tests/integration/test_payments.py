@@ -251,6 +251,11 @@ async def test_pay_action_answers_with_the_bundle(
     assert err.value.translation_key == "nothing_to_pay"
     history = await call_action(hass, "get_payments", config_entry_id=entry.entry_id)
     assert [p["status"] for p in history["payments"]] == ["confirmed", "confirmed"]
+    newest = await call_action(
+        hass, "get_payments", config_entry_id=entry.entry_id, limit=1
+    )
+    assert newest["payments"] == history["payments"][1:]
+    assert newest["payments"][0]["statement_ids"] == [first["id"]]
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 
@@ -289,9 +294,12 @@ async def test_a_payment_over_the_cap_waits_for_approval(
             payment_id="P999999",
         )
     assert err.value.translation_key == "payment_not_found"
-    await call_action(
+    approved = await call_action(
         hass, "approve_payment", config_entry_id=entry.entry_id, payment_id=payment_id
     )
+    assert approved["payment"]["payment_id"] == payment_id
+    assert approved["payment"]["amount_iota"] == statement["due_iota"]
+    assert approved["payment"]["status"] == "queued"
     await until(hass, entry, PaymentStatus.CONFIRMED, tangle)
     assert bob_balance(tangle) == statement["due_iota"]
     with pytest.raises(ServiceValidationError) as err:

@@ -24,6 +24,7 @@ from custom_components.iota_energy.const import (
     CONF_NODE_URL,
     CONF_RECEIVER,
     CONF_SEED,
+    CONF_STATEMENT_RETENTION,
     DOMAIN,
     EVENT_PERIOD_CLOSED,
 )
@@ -187,3 +188,110 @@ async def test_pay_and_approve_without_a_response_still_act(
     assert approved.status is not PaymentStatus.AWAITING_APPROVAL
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_statements_are_filtered_limited_and_shown_in_local_time(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A start or an end alone bounds one side; a limit keeps the newest;
+    times are answered in Home Assistant's time zone."""
+    await hass.config.async_set_time_zone(LOCAL_ZONE)
+    entry = init_integration
+    await wait_for_samples(entry, 2)
+    closed = await call_action(hass, "close_period", config_entry_id=entry.entry_id)
+    await wait_for_samples(entry, 2)
+    second = await entry.runtime_data.coordinator.async_close_period()
+    first = entry.runtime_data.coordinator.state.ledger.statements[0]
+    assert closed["statement"]["id"] == first.id
+    assert closed["statement"]["period_end"] == (
+        dt_util.as_local(first.period_end).isoformat()
+    )
+    assert closed["statement"]["period_end"].endswith("+05:30")
+    # Statements overlapping [start, end): the second starts where the first ends.
+    between = first.period_end.isoformat()
+
+    async def ids(**data: Any) -> list[str]:
+        response = await call_action(
+            hass, "get_statements", config_entry_id=entry.entry_id, **data
+        )
+        return [s["id"] for s in response["statements"]]
+
+    assert await ids(start=between) == [second.id]
+    assert await ids(end=between) == [first.id]
+    assert await ids(limit=1) == [second.id]
+    assert await ids(limit=2) == [first.id, second.id]
+    listed = await call_action(hass, "get_statements", config_entry_id=entry.entry_id)
+    assert [s["closed_at"] for s in listed["statements"]] == [
+        dt_util.as_local(s.closed_at).isoformat() for s in (first, second)
+    ]
+
+
+async def test_without_a_limit_the_newest_1000_statements_are_answered(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_options: dict[str, Any],
+) -> None:
+    """A ledger may keep far more than one answer holds (up to 100 000)."""
+    entry = mock_config_entry
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, options=entry_options | {CONF_STATEMENT_RETENTION: 2000}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    for _ in range(1001):
+        await coordinator.async_close_period()
+    ledger = coordinator.state.ledger
+    assert len(ledger.statements) == 1001
+
+    response = await call_action(hass, "get_statements", config_entry_id=entry.entry_id)
+
+    assert [s["id"] for s in response["statements"]] == [
+        s.id for s in ledger.statements[1:]
+    ]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_errors_name_the_entry_and_the_times(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Each validation error is translated and shows what was wrong (Home
+    Assistant drops the message's final full stop)."""
+    other = MockConfigEntry(domain="demo", title="Not a meter", entry_id="OTHER")
+    other.add_to_hass(hass)
+    idle = MockConfigEntry(domain=DOMAIN, title="Shed", entry_id="IDLE")
+    idle.add_to_hass(hass)  # added, never set up
+    moment = "2026-01-01T00:00:00+00:00"
+    cases = [
+        (
+            "close_period",
+            {"config_entry_id": "no_such_entry"},
+            "No IOTA Energy meter with the entry ID no_such_entry",
+        ),
+        (
+            "get_statements",
+            {"config_entry_id": "OTHER"},
+            "No IOTA Energy meter with the entry ID OTHER",
+        ),
+        (
+            "close_period",
+            {"config_entry_id": "IDLE"},
+            "The IOTA Energy meter Shed is not loaded",
+        ),
+        (
+            "get_statements",
+            {
+                "config_entry_id": init_integration.entry_id,
+                "start": moment,
+                "end": moment,
+            },
+            "The start 2026-01-01 00:00:00+00:00 must be before the end"
+            " 2026-01-01 00:00:00+00:00",
+        ),
+    ]
+    for service, data, message in cases:
+        with pytest.raises(ServiceValidationError) as err:
+            await call_action(hass, service, **data)
+        assert err.value.translation_domain == DOMAIN
+        assert str(err.value) == message

@@ -17,7 +17,7 @@ from unittest.mock import patch
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
@@ -379,8 +379,15 @@ async def test_the_repair_flow_starts_a_new_ledger_only_when_confirmed(
     flows = repairs_flow_manager(hass)
     assert flows is not None
     result = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm"
+    # The form names the entry whose ledger is lost.
+    assert result["description_placeholders"] == {"title": "Garden lights"}
     # Nothing happens before the user confirms.
+    assert key(mock_config_entry, "ledger", "a") in hass_storage
+    # The confirmation takes no input: anything else is refused, nothing lost.
+    with pytest.raises(InvalidData):
+        await flows.async_configure(result["flow_id"], {"keep_ledger": False})
     assert key(mock_config_entry, "ledger", "a") in hass_storage
     result = await flows.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
