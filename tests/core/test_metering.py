@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 import itertools
 import json
+import math
 from pathlib import Path
+import re
 import threading
 
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.iota_energy.core.load_profiles import LoadProfile
+from custom_components.iota_energy.core.load_profiles import LoadProfile, ProfilePoint
 from custom_components.iota_energy.core.metering import (
     DEFAULT_MAX_GAP_S,
     Meter,
@@ -672,6 +675,150 @@ def test_csv_can_declare_its_interpolation(tmp_path: Path) -> None:
     assert LoadProfile.from_csv(path, interpolation="linear").interpolation == "linear"
     path.write_text("# interpolation: cubic\ntime_s,power_w\n0,1\n2,0\n")
     with pytest.raises(ValueError, match="cubic"):
+        LoadProfile.from_csv(path)
+
+
+def test_profiles_are_named_by_how_they_were_made() -> None:
+    plain = LoadProfile([(0, 1), (2, 3)])
+    assert (plain.name, plain.interpolation) == ("profile", "linear")
+    assert LoadProfile.constant(1.0).name == "constant"
+    assert LoadProfile.steps([(1, 2)]).name == "steps"
+    assert LoadProfile.led_on_off(1.0, 1, 1).name == "led_on_off"
+    assert LoadProfile.ramp(1, 2, 3).name == "ramp"
+    assert LoadProfile.fast_switching(1.0, 0.0, 1).name == "fast_switching"
+
+
+def test_made_profiles_have_exactly_their_corners() -> None:
+    assert LoadProfile.steps([(1, 2), (1, 3), (2, 5)]).points == (
+        ProfilePoint(Fraction(0), Fraction(2)),
+        ProfilePoint(Fraction(1), Fraction(3)),
+        ProfilePoint(Fraction(2), Fraction(5)),
+        ProfilePoint(Fraction(4), Fraction(5)),  # the last level held to the end
+    )
+    ramp = LoadProfile.ramp(1, 3, 10)
+    assert ramp.points == (
+        ProfilePoint(Fraction(0), Fraction(1)),
+        ProfilePoint(Fraction(10), Fraction(3)),
+        ProfilePoint(Fraction(20), Fraction(1)),  # back down: continuous loops
+    )
+    assert ramp.duration_s == 20
+    assert ramp.exact_energy_j(0, 20) == 40
+    square = LoadProfile.fast_switching(2.0, 0.5, period_s=1)  # duty 0.5 by default
+    assert square.points == (
+        ProfilePoint(Fraction(0), Fraction(2)),
+        ProfilePoint(Fraction(1, 2), Fraction(1, 2)),
+        ProfilePoint(Fraction(1), Fraction(1, 2)),
+    )
+
+
+@pytest.mark.parametrize("duty", [0, 1, 1.5, -0.25])
+def test_fast_switching_needs_a_duty_strictly_between_0_and_1(duty: float) -> None:
+    with pytest.raises(ValueError, match=r"^duty must be between 0 and 1$"):
+        LoadProfile.fast_switching(2.0, 0.5, period_s=1, duty=duty)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: LoadProfile([(0, 0)]), "a load profile needs at least two points"),
+        (
+            lambda: LoadProfile([(1, 0), (2, 0)]),
+            "a load profile's first time_s must be 0",
+        ),
+        (
+            lambda: LoadProfile([(0, 0), (2, 0), (2, 1)]),
+            "time_s must increase strictly from row to row",
+        ),
+        (lambda: LoadProfile([(0, 0), (2, -1)]), "power_w must not be negative"),
+        (
+            lambda: LoadProfile([(0, 0), (2, 1)], interpolation="cubic"),  # type: ignore[arg-type]
+            "unknown interpolation 'cubic'",
+        ),
+        (
+            lambda: LoadProfile([(0, 0), (math.inf, 1)]),
+            "time_s must be a finite number",
+        ),
+        (
+            lambda: LoadProfile([(0, 0), (1, math.nan)]),
+            "power_w must be a finite number",
+        ),
+        (lambda: LoadProfile.steps([(1, math.inf)]), "power_w must be a finite number"),
+        (
+            lambda: LoadProfile.steps([(math.nan, 1)]),
+            "duration_s must be a finite number",
+        ),
+        (
+            lambda: LoadProfile.ramp(1, 2, math.inf),
+            "duration_s must be a finite number",
+        ),
+        (
+            lambda: LoadProfile.fast_switching(1.0, 0.0, math.inf),
+            "period_s must be a finite number",
+        ),
+        (
+            lambda: LoadProfile.fast_switching(1.0, 0.0, 1, math.nan),
+            "duty must be between 0 and 1",
+        ),
+        (
+            lambda: LoadProfile.constant(1.0).power_at(math.inf),
+            "time_s must be a finite number",
+        ),
+        (
+            lambda: LoadProfile.constant(1.0).exact_energy_j(math.nan, 1),
+            "t0 must be a finite number",
+        ),
+        (
+            lambda: LoadProfile.constant(1.0).exact_energy_j(0, math.inf),
+            "t1 must be a finite number",
+        ),
+        (
+            lambda: LoadProfile.constant(1.0).exact_energy_j(2, 1),
+            "t1 must not be before t0",
+        ),
+    ],
+)
+def test_profile_errors_say_what_is_wrong(
+    make: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make()
+
+
+def test_an_empty_interval_has_no_energy() -> None:
+    assert LoadProfile.constant(1.0).exact_energy_j(2, 2) == 0
+
+
+def test_whole_number_times_are_looked_up_exactly_and_float_times_in_floats() -> None:
+    # 0.1 W to 0.9 W over 7 s: at 3 s the float formula is one ulp off.
+    profile = LoadProfile([(0, 0.1), (7, 0.9)])
+    exact = float(profile.exact_power_at(Fraction(3)))
+    assert profile.power_at(3) == exact
+    assert profile.power_at(Fraction(3)) == exact
+    assert profile.power_at(3.0) == 0.1 + (0.9 - 0.1) * (3.0 / 7.0)
+    assert profile.power_at(3.0) == pytest.approx(exact, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "expected"),
+    [
+        ("# interpolation: linear", "linear"),
+        ("# interpolation: step", "step"),
+        ("   # interpolation: step", "step"),  # an indented comment is one too
+        ("# Xinterpolation: step", "linear"),  # not the declaration
+    ],
+)
+def test_a_csv_declares_its_interpolation_in_one_comment(
+    tmp_path: Path, declaration: str, expected: str
+) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(f"{declaration}\n  # a note\ntime_s,power_w\n0,1\n  # more\n2,0\n")
+    assert LoadProfile.from_csv(path).interpolation == expected
+
+
+def test_a_declaration_with_more_than_one_value_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("# interpolation: step: or linear\ntime_s,power_w\n0,1\n2,0\n")
+    with pytest.raises(ValueError, match=r"^p\.csv: unknown interpolation"):
         LoadProfile.from_csv(path)
 
 
