@@ -703,6 +703,12 @@ def test_made_profiles_have_exactly_their_corners() -> None:
     )
     assert ramp.duration_s == 20
     assert ramp.exact_energy_j(0, 20) == 40
+    steady = LoadProfile.constant(1.5)
+    assert steady.points == (
+        ProfilePoint(Fraction(0), Fraction(3, 2)),
+        ProfilePoint(Fraction(60), Fraction(3, 2)),  # a minute by default
+    )
+    assert steady.interpolation == "step"
     square = LoadProfile.fast_switching(2.0, 0.5, period_s=1)  # duty 0.5 by default
     assert square.points == (
         ProfilePoint(Fraction(0), Fraction(2)),
