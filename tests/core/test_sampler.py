@@ -30,6 +30,7 @@ from custom_components.iota_energy.core.sampler import (
     THREAD_NAME,
     Sample,
     Sampler,
+    SamplerStats,
 )
 
 LOGGER = logging.getLogger("tests.sampler")
@@ -462,3 +463,86 @@ def test_full_read_path_is_within_0_1_percent_on_a_dimmer_of_5_to_60_mw(
         0, Fraction(round(snapshot.covered_seconds * NS), NS)
     )
     assert float(snapshot.energy_j / exact - 1) == pytest.approx(0, abs=0.001)
+
+
+def test_a_monotonic_clock_below_zero_samples_from_the_start() -> None:
+    # A monotonic clock's origin is undefined: its values may be negative.
+    chain = make_chain(1, 1)
+    chain.fake.ns = -10 * NS
+    chain.fake.end_ns = -7 * NS
+    chain.run()
+    assert stamps(chain.samples) == [-10 * NS, -9 * NS, -8 * NS]
+    assert all(sample.reading is not None for sample in chain.samples)
+    assert chain.source.open_attempts == [-10 * NS]
+
+
+def test_stats_count_readings_gaps_and_the_source_state() -> None:
+    chain = make_chain(1, 6)
+    chain.chip.present = False
+    chain.fake.hooks[3 * NS] = lambda: setattr(chain.chip, "present", True)
+    chain.run()
+    assert chain.sampler.stats() == SamplerStats(
+        samples=3, failed=3, missed_slots=0, callback_errors=0, source_down=False
+    )
+    # A gap is stamped by both clocks like a reading.
+    assert [(s.monotonic_ns, s.wall_time) for s in chain.samples[:3]] == [
+        (k * NS, 1_700_000_000 + k) for k in range(3)
+    ]
+
+
+def test_a_source_that_stays_away_is_down_in_the_stats() -> None:
+    chain = make_chain(2, 3)
+    chain.chip.present = False
+    chain.run()
+    assert chain.sampler.stats() == SamplerStats(
+        samples=0, failed=6, missed_slots=0, callback_errors=0, source_down=True
+    )
+
+
+def test_an_outage_is_logged_once_with_its_cause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
+    chain = make_chain(1, 3)
+    chain.chip.present = False
+    chain.run()
+    error = chain.samples[0].error
+    assert error is not None
+    assert error.kind == "missing"
+    assert "INA219 at 0x40" in str(error)  # the source's own error, not a stand-in
+    assert [repr(s.error) for s in chain.samples] == [repr(error)] * 3
+    ours = [r.getMessage() for r in caplog.records if r.name == LOGGER.name]
+    assert ours == [f"Power source unavailable (missing): {error}"]
+
+
+def test_an_unexpected_error_while_opening_is_an_io_gap() -> None:
+    chain = make_chain(1, 2)
+
+    def broken_open() -> None:
+        chain.source.open_attempts.append(chain.fake.ns)
+        raise ZeroDivisionError("driver bug")
+
+    chain.source.open = broken_open  # type: ignore[method-assign]
+    chain.run()
+    kinds = [(s.error.kind, str(s.error)) if s.error else None for s in chain.samples]
+    assert kinds == [("io", "unexpected: ZeroDivisionError('driver bug')")] * 2
+
+
+def test_stop_gives_up_after_its_timeout_while_the_thread_is_busy() -> None:
+    release = threading.Event()
+    first = threading.Event()
+
+    def busy(sample: Sample) -> None:
+        first.set()
+        release.wait(JOIN_TIMEOUT)
+
+    chip = VirtualIna219(FixedCircuit())
+    source = Ina219Source(Ina219Config(), chip.i2c_interface)
+    sampler = Sampler(source, 10, busy, logger=LOGGER)
+    sampler.start()
+    try:
+        assert first.wait(JOIN_TIMEOUT)
+        assert not sampler.stop(0)  # a consumer holds the thread
+    finally:
+        release.set()
+    assert sampler.stop(JOIN_TIMEOUT)

@@ -104,7 +104,8 @@ class Sampler:
         self._callback_errors = 0
         self._open = False
         self._down = False
-        self._retry_at_ns = 0
+        # None: open at the next slot (a monotonic clock may well be negative).
+        self._retry_at_ns: int | None = None
         self._last_error: SourceError | None = None
 
     @property
@@ -194,12 +195,12 @@ class Sampler:
             # The chip may have been power-cycled and lost its calibration:
             # open (configure) it again before trusting another reading.
             self._close_source()
-            self._retry_at_ns = 0
+            self._retry_at_ns = None
         self._mark_down(err)
         return self._gap(stamp, err)
 
     def _try_open(self, now: int) -> bool:
-        if now < self._retry_at_ns:
+        if self._retry_at_ns is not None and now < self._retry_at_ns:
             return False
         try:
             self._source.open()
