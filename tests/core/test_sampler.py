@@ -718,3 +718,10 @@ def test_a_source_that_fails_to_close_is_logged_at_debug_only(
         if r.name == LOGGER.name
     ]
     assert ours == [(logging.DEBUG, "Closing the power source failed", True)]
+
+
+def test_stats_of_a_run_without_trouble() -> None:
+    chain = make_chain(1, 2)
+    assert chain.sampler.stats() == SamplerStats(0, 0, 0, 0, source_down=False)
+    chain.run()
+    assert chain.sampler.stats() == SamplerStats(2, 0, 0, 0, source_down=False)
