@@ -666,7 +666,7 @@ def test_unexpected_errors_are_logged_by_what_failed(
         (2 * NS, "SourceError('io', \"unexpected: ZeroDivisionError('read bug')\")"),
     ]
     ours = [
-        (r.levelno, r.getMessage(), r.exc_info is not None)
+        (r.levelno, r.getMessage(), bool(r.exc_info))
         for r in caplog.records
         if r.name == LOGGER.name
     ]
@@ -692,7 +692,7 @@ def test_the_first_consumer_failure_is_logged_even_if_it_stays_the_only_one(
     chain.run()
     assert chain.sampler.stats().callback_errors == 1
     ours = [
-        (r.getMessage(), r.exc_info is not None)
+        (r.getMessage(), bool(r.exc_info))
         for r in caplog.records
         if r.name == LOGGER.name
     ]
@@ -713,7 +713,7 @@ def test_a_source_that_fails_to_close_is_logged_at_debug_only(
     chain.run()
     assert chain.sampler.stats().samples == 2
     ours = [
-        (r.levelno, r.getMessage(), r.exc_info is not None)
+        (r.levelno, r.getMessage(), bool(r.exc_info))
         for r in caplog.records
         if r.name == LOGGER.name
     ]
