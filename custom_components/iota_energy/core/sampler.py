@@ -173,6 +173,8 @@ class Sampler:
 
     def _take_sample(self, now: int) -> Sample:
         if not self._open and not self._try_open(now):
+            # _try_open says no only after an open failed, which recorded why.
+            assert self._last_error is not None
             return self._gap(now, self._last_error)
         before = self._clock_ns()
         try:
@@ -225,10 +227,9 @@ class Sampler:
             # log-when-unavailable rule): an outage is not an error of ours.
             self._logger.info("Power source unavailable (%s): %s", err.kind, err)
 
-    def _gap(self, stamp: int, err: SourceError | None) -> Sample:
+    def _gap(self, stamp: int, err: SourceError) -> Sample:
         self._failed += 1
-        error = err or SourceError("missing", "power source not opened yet")
-        return Sample(stamp, self._wall_clock(), None, error)
+        return Sample(stamp, self._wall_clock(), None, err)
 
     def _deliver(self, sample: Sample) -> None:
         try:
