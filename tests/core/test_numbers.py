@@ -109,3 +109,14 @@ def test_nonnegative_accepts_zero_and_above(text: str) -> None:
 def test_the_name_appears_in_the_message() -> None:
     with pytest.raises(ValueError, match=r"^owed must be"):
         parse_fraction("x", "owed")
+
+
+def test_without_a_name_the_message_says_value() -> None:
+    with pytest.raises(
+        ValueError, match=r"^value must be an exact 'n/d' string, not 'x'$"
+    ):
+        parse_fraction("x")
+    with pytest.raises(ValueError, match=r"^value has a zero denominator: '1/0'$"):
+        parse_fraction("1/0")
+    with pytest.raises(ValueError, match=r"^value must not be negative: '-1'$"):
+        parse_fraction("-1", nonnegative=True)

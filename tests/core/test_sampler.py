@@ -30,6 +30,7 @@ from custom_components.iota_energy.core.sampler import (
     THREAD_NAME,
     Sample,
     Sampler,
+    SamplerStats,
 )
 
 LOGGER = logging.getLogger("tests.sampler")
@@ -462,3 +463,265 @@ def test_full_read_path_is_within_0_1_percent_on_a_dimmer_of_5_to_60_mw(
         0, Fraction(round(snapshot.covered_seconds * NS), NS)
     )
     assert float(snapshot.energy_j / exact - 1) == pytest.approx(0, abs=0.001)
+
+
+def test_a_monotonic_clock_below_zero_samples_from_the_start() -> None:
+    # A monotonic clock's origin is undefined: its values may be negative.
+    chain = make_chain(1, 1)
+    chain.fake.ns = -10 * NS
+    chain.fake.end_ns = -7 * NS
+    chain.run()
+    assert stamps(chain.samples) == [-10 * NS, -9 * NS, -8 * NS]
+    assert all(sample.reading is not None for sample in chain.samples)
+    assert chain.source.open_attempts == [-10 * NS]
+
+
+def test_stats_count_readings_gaps_and_the_source_state() -> None:
+    chain = make_chain(1, 6)
+    chain.chip.present = False
+    chain.fake.hooks[3 * NS] = lambda: setattr(chain.chip, "present", True)
+    chain.run()
+    assert chain.sampler.stats() == SamplerStats(
+        samples=3, failed=3, missed_slots=0, callback_errors=0, source_down=False
+    )
+    # A gap is stamped by both clocks like a reading.
+    assert [(s.monotonic_ns, s.wall_time) for s in chain.samples[:3]] == [
+        (k * NS, 1_700_000_000 + k) for k in range(3)
+    ]
+
+
+def test_a_source_that_stays_away_is_down_in_the_stats() -> None:
+    chain = make_chain(2, 3)
+    chain.chip.present = False
+    chain.run()
+    assert chain.sampler.stats() == SamplerStats(
+        samples=0, failed=6, missed_slots=0, callback_errors=0, source_down=True
+    )
+
+
+def test_an_outage_is_logged_once_with_its_cause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
+    chain = make_chain(1, 3)
+    chain.chip.present = False
+    chain.run()
+    error = chain.samples[0].error
+    assert error is not None
+    assert error.kind == "missing"
+    assert "INA219 at 0x40" in str(error)  # the source's own error, not a stand-in
+    assert [repr(s.error) for s in chain.samples] == [repr(error)] * 3
+    ours = [r.getMessage() for r in caplog.records if r.name == LOGGER.name]
+    assert ours == [f"Power source unavailable (missing): {error}"]
+
+
+def test_an_unexpected_error_while_opening_is_an_io_gap() -> None:
+    chain = make_chain(1, 2)
+
+    def broken_open() -> None:
+        chain.source.open_attempts.append(chain.fake.ns)
+        raise ZeroDivisionError("driver bug")
+
+    chain.source.open = broken_open  # type: ignore[method-assign]
+    chain.run()
+    kinds = [(s.error.kind, str(s.error)) if s.error else None for s in chain.samples]
+    assert kinds == [("io", "unexpected: ZeroDivisionError('driver bug')")] * 2
+
+
+def test_stop_gives_up_after_its_timeout_while_the_thread_is_busy() -> None:
+    release = threading.Event()
+    first = threading.Event()
+
+    def busy(sample: Sample) -> None:
+        first.set()
+        release.wait(JOIN_TIMEOUT)
+
+    chip = VirtualIna219(FixedCircuit())
+    source = Ina219Source(Ina219Config(), chip.i2c_interface)
+    sampler = Sampler(source, 10, busy, logger=LOGGER)
+    sampler.start()
+    try:
+        assert first.wait(JOIN_TIMEOUT)
+        assert not sampler.stop(0)  # a consumer holds the thread
+    finally:
+        release.set()
+    assert sampler.stop(JOIN_TIMEOUT)
+
+
+@pytest.mark.parametrize("interval", [0, 1])
+def test_retry_interval_bounds_are_allowed(interval: float) -> None:
+    chain = make_chain(1, 1)
+    Sampler(chain.source, 1, print, logger=LOGGER, retry_interval_s=interval)
+
+
+def test_retry_interval_error_says_what_is_wrong() -> None:
+    chain = make_chain(1, 1)
+    with pytest.raises(
+        ValueError, match=r"^retry_interval_s must be between 0 and 1 s$"
+    ):
+        Sampler(chain.source, 1, print, logger=LOGGER, retry_interval_s=2)
+
+
+def test_a_second_start_says_what_is_wrong() -> None:
+    chain = make_chain(1, 1)
+    chain.run()
+    with pytest.raises(RuntimeError, match=r"^a sampler can be started once$"):
+        chain.sampler.start()
+
+
+def make_probing_chain(rate_hz: float, seconds: float, retry_s: float) -> Chain:
+    chain = make_chain(rate_hz, seconds)
+    chain.sampler = Sampler(
+        chain.source,
+        rate_hz,
+        chain.samples.append,
+        logger=LOGGER,
+        clock_ns=chain.fake.clock_ns,
+        wall_clock=chain.fake.wall,
+        sleep=chain.fake.sleep,
+        retry_interval_s=retry_s,
+    )
+    chain.fake.sampler = chain.sampler
+    chain.chip.present = False
+    return chain
+
+
+def test_at_2_hz_a_missing_chip_is_probed_every_other_slot() -> None:
+    chain = make_probing_chain(2, 3, 1)
+    chain.run()
+    assert chain.source.open_attempts == [0, NS, 2 * NS]
+    # The slots between probes are gaps with the last probe's error.
+    first = chain.samples[0].error
+    assert first is not None
+    assert "INA219 at 0x40" in str(first)
+    assert [repr(s.error) for s in chain.samples] == [repr(first)] * 6
+
+
+def test_a_retry_interval_of_0_probes_every_slot() -> None:
+    chain = make_probing_chain(2, 2, 0)
+    chain.run()
+    assert chain.source.open_attempts == [k * NS // 2 for k in range(4)]
+
+
+def test_probes_stay_within_the_retry_interval_when_slots_do_not_divide_it() -> None:
+    # 142 857 143 ns slots: seven of them are 1 ns more than a second.
+    chain = make_probing_chain(1e9 / 142_857_143, 3, 1)
+    assert chain.sampler.period_s == 0.142857143
+    chain.run()
+    assert chain.source.open_attempts == [k * 6 * 142_857_143 for k in range(4)]
+
+
+def test_a_stall_of_exactly_two_slots_skips_one_without_a_burst() -> None:
+    chain: Chain
+    stalls = {11: 0.2, 30: 0.3}  # two stalls: the skipped slots add up
+
+    def stall(sample: Sample) -> None:
+        chain.fake.advance(stalls.pop(len(chain.samples), 0))
+
+    chain = make_chain(10, 5, stall)
+    chain.run()
+    taken = stamps(chain.samples)
+    assert chain.sampler.stats().missed_slots == 1 + 2
+    assert len(taken) == 50 - 3
+    assert all(a < b for a, b in itertools.pairwise(taken))
+
+
+def test_a_read_is_stamped_in_its_middle_in_whole_nanoseconds() -> None:
+    chain = make_chain(1, 3)
+    chain.source.read_seconds = 3e-9  # before + after is odd: the middle rounds down
+    chain.run()
+    assert [(s.monotonic_ns, s.wall_time) for s in chain.samples] == [
+        (k * NS + 1, 1_700_000_000 + (k * NS + 3) / NS) for k in range(3)
+    ]
+    assert all(type(s.monotonic_ns) is int for s in chain.samples)
+
+
+def test_unexpected_errors_are_logged_by_what_failed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
+    chain = make_chain(1, 4)
+    original_read = chain.source.read
+    original_open = chain.source.open
+    opens = [0]
+
+    def flaky_open() -> None:
+        opens[0] += 1
+        if opens[0] == 1:
+            chain.source.open_attempts.append(chain.fake.ns)
+            raise ZeroDivisionError("open bug")
+        original_open()
+
+    def flaky_read() -> Reading:
+        if chain.fake.ns == 2 * NS:
+            raise ZeroDivisionError("read bug")
+        return original_read()
+
+    chain.source.open = flaky_open  # type: ignore[method-assign]
+    chain.source.read = flaky_read  # type: ignore[method-assign]
+    chain.run()
+    gaps = [(s.monotonic_ns, repr(s.error)) for s in chain.samples if s.error]
+    assert gaps == [
+        (0, "SourceError('io', \"unexpected: ZeroDivisionError('open bug')\")"),
+        (2 * NS, "SourceError('io', \"unexpected: ZeroDivisionError('read bug')\")"),
+    ]
+    ours = [
+        (r.levelno, r.getMessage(), bool(r.exc_info))
+        for r in caplog.records
+        if r.name == LOGGER.name
+    ]
+    unavailable = "Power source unavailable (io): unexpected: ZeroDivisionError"
+    assert ours == [
+        (logging.ERROR, "Unexpected error opening the power source", True),
+        (logging.INFO, f"{unavailable}('open bug')", False),
+        (logging.INFO, "Power source is back", False),
+        (logging.ERROR, "Unexpected error reading the power source", True),
+        (logging.INFO, f"{unavailable}('read bug')", False),
+        (logging.INFO, "Power source is back", False),
+    ]
+
+
+def test_the_first_consumer_failure_is_logged_even_if_it_stays_the_only_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def fails_once(sample: Sample) -> None:
+        if len(chain.samples) == 1:
+            raise RuntimeError("consumer bug")
+
+    chain = make_chain(10, 1, fails_once)
+    chain.run()
+    assert chain.sampler.stats().callback_errors == 1
+    ours = [
+        (r.getMessage(), bool(r.exc_info))
+        for r in caplog.records
+        if r.name == LOGGER.name
+    ]
+    assert ours == [("on_sample failed; further failures are counted", True)]
+
+
+def test_a_source_that_fails_to_close_is_logged_at_debug_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER.name)
+    chain = make_chain(1, 2)
+
+    def broken_close() -> None:
+        raise OSError("bus gone")
+
+    # Once opened: opening closes first.
+    chain.fake.hooks[NS] = lambda: setattr(chain.source, "close", broken_close)
+    chain.run()
+    assert chain.sampler.stats().samples == 2
+    ours = [
+        (r.levelno, r.getMessage(), bool(r.exc_info))
+        for r in caplog.records
+        if r.name == LOGGER.name
+    ]
+    assert ours == [(logging.DEBUG, "Closing the power source failed", True)]
+
+
+def test_stats_of_a_run_without_trouble() -> None:
+    chain = make_chain(1, 2)
+    assert chain.sampler.stats() == SamplerStats(0, 0, 0, 0, source_down=False)
+    chain.run()
+    assert chain.sampler.stats() == SamplerStats(2, 0, 0, 0, source_down=False)

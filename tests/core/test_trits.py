@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 import pytest
 
 from custom_components.iota_energy.core import thirdparty
@@ -52,10 +52,28 @@ def test_integers_round_trip_in_nine_trytes(value: int) -> None:
     assert trits_to_int(int_to_trits(value, 27)) == value
 
 
+@given(st.integers(min_value=-(3**81 - 1) // 2, max_value=(3**81 - 1) // 2))
+@example(2**60 + 1)  # beyond a float's 53 bits: every step must stay an int
+@example((3**81 - 1) // 2)
+def test_integers_round_trip_in_81_trits(value: int) -> None:
+    trits = int_to_trits(value, 81)
+    assert trits_to_int(trits) == value
+    assert all(type(trit) is int and trit in (-1, 0, 1) for trit in trits)
+
+
 def test_integer_encoding_agrees_with_pyota(iota: ModuleType) -> None:
     from iota.trits import int_from_trits, trits_from_int
 
-    for value in (0, 1, -1, 13, 14, 1_700_000_000_000, -2_779_530_283_277_761):
+    for value in (
+        0,
+        1,
+        -1,
+        13,
+        14,
+        1_700_000_000_000,
+        -2_779_530_283_277_761,
+        3**60 + 1,
+    ):
         assert int_to_trits(value, 81) == trits_from_int(value, pad=81)
         assert int_from_trits(int_to_trits(value, 81)) == value
 

@@ -86,3 +86,51 @@ def test_amounts_are_whole_and_not_negative() -> None:
         Amount(-1, NANOS)
     with pytest.raises(TypeError):
         Amount(1, "i")  # type: ignore[arg-type]
+
+
+def test_errors_say_what_is_wrong() -> None:
+    with pytest.raises(TypeError, match=r"^an amount is an int, not 1\.5$"):
+        Amount(1.5, LEGACY)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^unknown unit 'i'$"):
+        Amount(1, "i")  # type: ignore[arg-type]
+    with pytest.raises(
+        InexactConversionError, match=r"^5001 nanos is not a whole number of i$"
+    ):
+        Amount(5_001, NANOS).to(LEGACY)
+    with pytest.raises(
+        ValueError, match=r"^an amount is an object with value and unit$"
+    ):
+        Amount.from_dict([7, "i"])
+    with pytest.raises(ValueError, match=r"^an amount's value is an int >= 0$"):
+        Amount.from_dict({"value": -1, "unit": "i"})
+
+
+@pytest.mark.parametrize("unit", [LEGACY, NANOS])
+def test_zero_is_an_amount(unit: Denomination) -> None:
+    zero = Amount.from_dict({"value": 0, "unit": unit.value})
+    assert zero == Amount(0, unit)
+    assert zero.label() == f"0 {unit} (0 IOTA)"
+
+
+def test_the_smallest_amounts_show_every_decimal_without_an_exponent() -> None:
+    assert Amount(1, NANOS).label() == "1 nanos (0.000000001 IOTA)"
+    assert Amount(1, LEGACY).label() == "1 i (0.000001 IOTA)"
+    assert Amount(10, NANOS).label() == "10 nanos (0.00000001 IOTA)"
+
+
+@given(st.integers(min_value=0, max_value=10**60), st.sampled_from([LEGACY, NANOS]))
+def test_the_iota_value_is_exact_for_any_amount(value: int, unit: Denomination) -> None:
+    amount = Amount(value, unit)
+    assert Fraction(amount.iota) == Fraction(value, unit.per_iota)
+    whole, _, decimals = _plain_text(amount.label()).partition(".")
+    assert Fraction(int(whole)) + (
+        Fraction(int(decimals), 10 ** len(decimals)) if decimals else 0
+    ) == Fraction(value, unit.per_iota)
+
+
+def _plain_text(label: str) -> str:
+    """The IOTA figure of a label: ``"... (0.5 IOTA)"`` -> ``"0.5"``."""
+    figure = label.rpartition("(")[2].removesuffix(" IOTA)")
+    assert figure.replace(".", "", 1).isdigit(), figure
+    assert not figure.endswith(("0", ".")) or "." not in figure, figure
+    return figure

@@ -170,7 +170,11 @@ class LoadProfile:
         Going back down keeps the looped profile continuous.
         """
         return cls(
-            [(0, start_w), (duration_s, end_w), (2 * _exact(duration_s, "d"), start_w)],
+            [
+                (0, start_w),
+                (duration_s, end_w),
+                (2 * _exact(duration_s, "duration_s"), start_w),
+            ],
             interpolation="linear",
             name=name,
         )

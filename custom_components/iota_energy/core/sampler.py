@@ -104,7 +104,8 @@ class Sampler:
         self._callback_errors = 0
         self._open = False
         self._down = False
-        self._retry_at_ns = 0
+        # None: open at the next slot (a monotonic clock may well be negative).
+        self._retry_at_ns: int | None = None
         self._last_error: SourceError | None = None
 
     @property
@@ -172,6 +173,8 @@ class Sampler:
 
     def _take_sample(self, now: int) -> Sample:
         if not self._open and not self._try_open(now):
+            # _try_open says no only after an open failed, which recorded why.
+            assert self._last_error is not None
             return self._gap(now, self._last_error)
         before = self._clock_ns()
         try:
@@ -194,12 +197,12 @@ class Sampler:
             # The chip may have been power-cycled and lost its calibration:
             # open (configure) it again before trusting another reading.
             self._close_source()
-            self._retry_at_ns = 0
+            self._retry_at_ns = None
         self._mark_down(err)
         return self._gap(stamp, err)
 
     def _try_open(self, now: int) -> bool:
-        if now < self._retry_at_ns:
+        if self._retry_at_ns is not None and now < self._retry_at_ns:
             return False
         try:
             self._source.open()
@@ -224,10 +227,9 @@ class Sampler:
             # log-when-unavailable rule): an outage is not an error of ours.
             self._logger.info("Power source unavailable (%s): %s", err.kind, err)
 
-    def _gap(self, stamp: int, err: SourceError | None) -> Sample:
+    def _gap(self, stamp: int, err: SourceError) -> Sample:
         self._failed += 1
-        error = err or SourceError("missing", "power source not opened yet")
-        return Sample(stamp, self._wall_clock(), None, error)
+        return Sample(stamp, self._wall_clock(), None, err)
 
     def _deliver(self, sample: Sample) -> None:
         try:

@@ -96,7 +96,8 @@ class Amount:
     def iota(self) -> Decimal:
         """The value in today's IOTA, exact (a Decimal with the unit's places)."""
         places = len(str(self.unit.per_iota)) - 1
-        return Decimal(self.value).scaleb(-places)
+        # From the digits: scaleb would round to the context's 28 digits.
+        return Decimal(f"{self.value}E-{places}")
 
     def label(self) -> str:
         """For people: ``"1500 nanos (0.0000015 IOTA)"``, unit always named."""
