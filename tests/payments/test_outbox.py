@@ -282,7 +282,8 @@ def test_crash_after_a_node_write_before_it_is_recorded(
     assert len(bundles_to(payer, bob)) == 1
 
 
-def test_node_down_for_a_while_then_back_pays_once(tmp_path: Path) -> None:
+def _tangle_that_can_go_down(tmp_path: Path) -> tuple[DevTangle, Path, int]:
+    """A node of the test's own (payer funded), with what restarts it on its port."""
     from .conftest import free_port
 
     port = free_port()
@@ -291,6 +292,11 @@ def test_node_down_for_a_while_then_back_pays_once(tmp_path: Path) -> None:
     tangle = DevTangle(
         db, genesis=genesis, port=port, mwm=TEST_MWM, milestone_interval=None
     ).start()
+    return tangle, db, port
+
+
+def test_node_down_for_a_while_then_back_pays_once(tmp_path: Path) -> None:
+    tangle, db, port = _tangle_that_can_go_down(tmp_path)
     payer = Payer(tangle)
     outbox = payer.outbox()
     payment = outbox.enqueue([statement(1, 42)], T0)
@@ -327,14 +333,7 @@ def test_an_outage_while_waiting_for_funds_lasts_until_the_node_answers(
     outage come sooner. Each retry must ask the node, and only an answer ends
     the outage (its start is what the repair issue counts from).
     """
-    from .conftest import free_port
-
-    port = free_port()
-    db = tmp_path / "t.sqlite3"
-    genesis = [Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)]
-    tangle = DevTangle(
-        db, genesis=genesis, port=port, mwm=TEST_MWM, milestone_interval=None
-    ).start()
+    tangle, db, port = _tangle_that_can_go_down(tmp_path)
     payer = Payer(tangle)
     outbox = payer.outbox()
     payment = outbox.enqueue([statement(1, PAYER_FUNDS + 500)], T0)
