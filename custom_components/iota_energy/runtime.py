@@ -22,8 +22,11 @@ class IotaEnergyRuntime:
     # The simulated hardware, when the entry meters the virtual INA219.
     circuit: Circuit | None
     chip: VirtualIna219 | None
-    # None when the entry only meters and bills.
+    # None when the entry only meters and bills, or payments are stopped.
     payments: PaymentManager | None = None
+    # Why a paying entry's payments are stopped: the translation key of the
+    # repair issue that says so (the actions answer with it too).
+    payments_stopped_by: str | None = None
 
 
 type IotaEnergyConfigEntry = ConfigEntry[IotaEnergyRuntime]

@@ -82,14 +82,20 @@ GET_PAYMENTS_SCHEMA = vol.Schema(
 
 
 def _payments_of(entry: IotaEnergyConfigEntry) -> PaymentManager:
-    payments = entry.runtime_data.payments
-    if payments is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="payments_not_configured",
-            translation_placeholders={"title": entry.title},
-        )
-    return payments
+    runtime = entry.runtime_data
+    if runtime.payments is not None:
+        return runtime.payments
+    # An entry that pays but cannot now points at the repair issue saying why.
+    stopped_by = runtime.payments_stopped_by
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=(
+            "payments_not_configured"
+            if stopped_by is None
+            else f"payments_stopped_{stopped_by}"
+        ),
+        translation_placeholders={"title": entry.title},
+    )
 
 
 def _loaded_entry(hass: HomeAssistant, entry_id: str) -> IotaEnergyConfigEntry:

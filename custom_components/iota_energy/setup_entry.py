@@ -228,7 +228,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotaEnergyConfigEntry) -
     try:
         await coordinator.async_start()
         await coordinator.async_config_entry_first_refresh()
-        runtime.payments = await _async_start_payments(hass, entry, coordinator)
+        await _async_start_payments(hass, entry, coordinator, runtime)
     except BaseException:
         await _async_stop_runtime(hass, runtime)
         raise
@@ -248,14 +248,19 @@ async def _async_start_payments(
     hass: HomeAssistant,
     entry: IotaEnergyConfigEntry,
     coordinator: IotaEnergyCoordinator,
-) -> PaymentManager | None:
-    """Start paying, if the entry pays; metering goes on if payments cannot."""
+    runtime: IotaEnergyRuntime,
+) -> None:
+    """Start paying, if the entry pays; metering goes on if payments cannot.
+
+    Sets the runtime's ``payments``, or its ``payments_stopped_by`` when the
+    entry pays but cannot now.
+    """
     wallet_issue = f"wallet_unreadable_{entry.entry_id}"
     # Raised again below if the wallet is still unreadable.
     async_clear_issue(hass, wallet_issue)
     settings = PaymentSettings.from_entry(dict(entry.data), dict(entry.options))
     if settings is None:
-        return None
+        return
     payments = PaymentManager(hass, coordinator, settings)
     try:
         await payments.async_start()
@@ -268,40 +273,41 @@ async def _async_start_payments(
             entry.title,
             err.reason,
         )
+        stopped_by = "wallet_unreadable"
         async_raise_issue(
             hass,
             wallet_issue,
-            translation_key="wallet_unreadable",
+            translation_key=stopped_by,
             placeholders={"title": entry.title},
         )
-        await payments.async_stop()
-        return None
     except StateCorruptError:
         # Never pay from unknown key bookkeeping: a key could be used twice.
+        stopped_by = "outbox_unreadable"
         async_raise_issue(
             hass,
-            f"outbox_unreadable_{entry.entry_id}",
-            translation_key="outbox_unreadable",
+            f"{stopped_by}_{entry.entry_id}",
+            translation_key=stopped_by,
             placeholders={"title": entry.title},
             persistent=True,
         )
-        await payments.async_stop()
-        return None
     except SdkMissingError as err:
         # Home Assistant installs the manifest's iota-sdk pin at its next
         # start (replacing a Stardust iota-sdk); until then nothing is paid
         # and nothing owed is touched.
         LOGGER.error("%s: payments stopped: %s", entry.title, err)
+        stopped_by = "rebased_sdk_missing"
         async_raise_issue(
             hass,
-            f"rebased_sdk_missing_{entry.entry_id}",
-            translation_key="rebased_sdk_missing",
+            f"{stopped_by}_{entry.entry_id}",
+            translation_key=stopped_by,
             placeholders={"title": entry.title, "error": str(err)},
         )
-        await payments.async_stop()
-        return None
-    async_clear_issue(hass, f"rebased_sdk_missing_{entry.entry_id}")
-    return payments
+    else:
+        async_clear_issue(hass, f"rebased_sdk_missing_{entry.entry_id}")
+        runtime.payments = payments
+        return
+    await payments.async_stop()
+    runtime.payments_stopped_by = stopped_by
 
 
 async def _async_stop_runtime(hass: HomeAssistant, runtime: IotaEnergyRuntime) -> None:

@@ -20,7 +20,7 @@ from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -329,6 +329,11 @@ async def test_a_stardust_sdk_stops_payments_not_metering(
     # Metering and billing go on; the statement stays owed.
     await wait_for_samples(entry, 2)
     statement = await close_a_period(hass, entry)
+    # The pay action points at the cause, not at a missing configuration.
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "payments_stopped_rebased_sdk_missing"
+    assert err.value.translation_placeholders == {"title": "Garden lights"}
 
     # The SDK back (what Home Assistant's next start installs): the owed
     # statement is queued, the issue is gone.
@@ -596,6 +601,9 @@ async def test_a_damaged_stored_wallet_stops_payments_not_the_meter(
     # Metering and billing go on.
     statement = await close_a_period(hass, entry)
     assert statement["payment_state"] == "due"
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, "get_payments", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "payments_stopped_wallet_unreadable"
 
     # Reconfigure: type the wallet's mnemonic again (the path: the default).
     result = await entry.start_reconfigure_flow(hass)

@@ -125,7 +125,8 @@ async def test_unreadable_payment_records_stop_payments_not_metering(
     await wait_for_samples(entry, 2)
     with pytest.raises(ServiceValidationError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
-    assert err.value.translation_key == "payments_not_configured"
+    assert err.value.translation_key == "payments_stopped_outbox_unreadable"
+    assert err.value.translation_placeholders == {"title": "Garden lights"}
     assert not [
         state
         for state in hass.states.async_all()
