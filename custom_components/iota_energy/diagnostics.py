@@ -11,6 +11,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_GRAPHQL_URL, CONF_MNEMONIC, CONF_NODE_URL, CONF_SEED
+from .core.payments import index_ranges
 from .runtime import IotaEnergyConfigEntry
 
 # Whoever has the seed or the mnemonic owns the wallet. The key path stays:
@@ -74,10 +75,15 @@ async def async_get_config_entry_diagnostics(
 
 
 def _payments(entry: IotaEnergyConfigEntry) -> dict[str, Any] | None:
-    """The outbox without trytes: states, amounts, bundle hashes, key indexes."""
+    """The outbox without trytes, why payments are stopped, or None.
+
+    The outbox: states, amounts, bundle hashes, key indexes. An entry that
+    pays but cannot now shows only the key of the repair issue saying why.
+    """
     payments = entry.runtime_data.payments
     if payments is None:
-        return None
+        stopped_by = entry.runtime_data.payments_stopped_by
+        return None if stopped_by is None else {"stopped_by": stopped_by}
     outbox = payments.outbox
     state = outbox.state
     problem = outbox.node_problem
@@ -88,7 +94,8 @@ def _payments(entry: IotaEnergyConfigEntry) -> dict[str, Any] | None:
         },
         "next_index": state.next_index,
         "deposit_index": state.deposit_index,
-        "spent_indexes": sorted(state.spent_indexes),
+        # As stored: runs of consecutive indexes, not one entry per payment.
+        "spent_ranges": index_ranges(state.spent_indexes),
         "sent_by_day": state.sent_by_day,
         "node_pow_refused": state.node_pow_refused,
         "node_problem": None

@@ -24,6 +24,9 @@ from custom_components.iota_energy.const import (
     DOMAIN,
 )
 from custom_components.iota_energy.core.sampler import THREAD_NAME
+from custom_components.iota_energy.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 from tests.payments.conftest import PAYER_SEED, receiver
 
 from .helpers import call_action, wait_for_samples
@@ -127,6 +130,8 @@ async def test_unreadable_payment_records_stop_payments_not_metering(
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
     assert err.value.translation_key == "payments_stopped_outbox_unreadable"
     assert err.value.translation_placeholders == {"title": "Garden lights"}
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["payments"] == {"stopped_by": "outbox_unreadable"}
     assert not [
         state
         for state in hass.states.async_all()
