@@ -9,19 +9,45 @@ survives a reload.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
-from custom_components.iota_energy.const import CONF_PRICE, CONF_PRICE_ENTITY
+from custom_components.iota_energy.const import (
+    CONF_PERIOD,
+    CONF_PERIOD_SECONDS,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
+    CONF_PUBLISH_INTERVAL,
+    EVENT_PERIOD_CLOSED,
+)
+from custom_components.iota_energy.core.energy_account import (
+    CLOSE_RETRY_S,
+    EnergyAccount,
+)
 from custom_components.iota_energy.core.ledger import PaymentState
 from custom_components.iota_energy.core.pricing import PriceQuote
 from custom_components.iota_energy.persistence.entry_state import EntryState
 
-from .helpers import call_action, refresh, set_up, wait_for_more_energy
+from .helpers import (
+    call_action,
+    entity_id,
+    refresh,
+    set_up,
+    wait_for_more_energy,
+    wait_for_samples,
+)
 
 TARIFF = "sensor.tariff"
 
@@ -122,4 +148,76 @@ async def test_a_price_entity_there_at_start_is_read_with_its_unit(
     coordinator = entry.runtime_data.coordinator
     assert coordinator.state.prices.current() == PriceQuote(Fraction(2500), "entity")
     assert coordinator.name == "iota_energy Garden lights"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_second_close_at_the_same_instant_is_refused_at_once(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """The period began this instant: nothing to close, and nothing to wait for."""
+    entry = await set_up(hass, mock_config_entry)
+    await wait_for_samples(entry, 2)
+    real = EnergyAccount.close_now
+    calls: list[datetime] = []
+
+    def counted(account: EnergyAccount, now: datetime, now_ns: int) -> Any:
+        calls.append(now)
+        return real(account, now, now_ns)
+
+    now = dt_util.utcnow()
+    with patch.object(dt_util, "utcnow", return_value=now):
+        await call_action(hass, "close_period", config_entry_id=entry.entry_id)
+        with (
+            patch.object(EnergyAccount, "close_now", counted),
+            pytest.raises(HomeAssistantError) as err,
+        ):
+            await call_action(hass, "close_period", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "period_just_started"
+    # Asked once: a boundary still waiting for the meter would be asked again.
+    assert calls == [now]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_boundary_timer_alone_closes_and_publishes(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> None:
+    """Publishing an hour apart: the close at a 60 s boundary is the timer's own."""
+    entry = await set_up(
+        hass,
+        mock_config_entry,
+        data=entry_data | {CONF_PERIOD: "fixed", CONF_PERIOD_SECONDS: 60},
+        options=entry_options | {CONF_PUBLISH_INTERVAL: 3600},
+    )
+    coordinator = entry.runtime_data.coordinator
+    events = async_capture_events(hass, EVENT_PERIOD_CLOSED)
+    await wait_for_samples(entry, 5)
+    boundary = coordinator.state.engine.next_boundary()
+
+    def closes() -> list[Event]:
+        return [
+            event
+            for event in events
+            if dt_util.parse_datetime(event.data["period_end"]) == boundary
+        ]
+
+    for retry in range(20):
+        fired = boundary + timedelta(milliseconds=1, seconds=retry * CLOSE_RETRY_S)
+        with patch.object(dt_util, "utcnow", return_value=fired):
+            async_fire_time_changed(hass, fired)
+            await hass.async_block_till_done()
+        if closes():
+            break
+        await wait_for_samples(entry, 1)
+
+    assert len(closes()) == 1
+    data = closes()[0].data
+    assert coordinator.state.ledger.statements[-1].id == data["id"]
+    # Published at once, not at the next publish tick an hour later.
+    assert coordinator.data.last_statement is not None
+    assert coordinator.data.last_statement.id == data["id"]
+    outstanding = hass.states.get(entity_id(hass, entry, "outstanding"))
+    assert int(outstanding.state) == data["due_iota"]
     assert await hass.config_entries.async_unload(entry.entry_id)
