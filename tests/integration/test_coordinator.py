@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from fractions import Fraction
+import time
+from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
 
@@ -24,6 +26,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.iota_energy import coordinator as coordinator_module
 from custom_components.iota_energy.const import (
     CONF_PERIOD,
     CONF_PERIOD_SECONDS,
@@ -215,9 +218,35 @@ async def test_the_boundary_timer_alone_closes_and_publishes(
     assert len(closes()) == 1
     data = closes()[0].data
     assert coordinator.state.ledger.statements[-1].id == data["id"]
+    # Announced in Home Assistant's time zone.
+    local = boundary.astimezone(dt_util.get_default_time_zone())
+    assert data["period_end"] == local.isoformat()
+    assert local.utcoffset() != timedelta(0)
     # Published at once, not at the next publish tick an hour later.
     assert coordinator.data.last_statement is not None
     assert coordinator.data.last_statement.id == data["id"]
     outstanding = hass.states.get(entity_id(hass, entry, "outstanding"))
     assert int(outstanding.state) == data["due_iota"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_stalled_sampler_reads_as_unavailable(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """Nothing heard for longer than a gap: no reading, the period not complete."""
+    entry = await set_up(hass, mock_config_entry)
+    coordinator = entry.runtime_data.coordinator
+    await wait_for_samples(entry, 2)
+    assert await hass.async_add_executor_job(entry.runtime_data.sampler.stop, 5)
+    await refresh(hass, entry)
+    assert coordinator.data.reading is not None
+    assert coordinator.data.period_complete is False  # a new period, begun now
+
+    an_hour_later = time.monotonic_ns() + 3600 * 10**9
+    with patch.object(
+        coordinator_module, "time", SimpleNamespace(monotonic_ns=lambda: an_hour_later)
+    ):
+        await refresh(hass, entry)
+    assert coordinator.data.reading is None
+    assert coordinator.data.period_complete is False
     assert await hass.config_entries.async_unload(entry.entry_id)
