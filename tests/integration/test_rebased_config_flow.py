@@ -768,6 +768,10 @@ async def test_the_receiver_is_checked_against_the_wallet_at_its_own_key_path(
     result = await configure(hass, result, {"receiver": payer.address})
     assert result["reason"] == "reconfigure_successful"
     assert entry.data["receiver"] == payer.address
+    # The update reloads (sets up) the entry: unloaded before the node stops.
+    await hass.async_block_till_done()
+    if entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_the_service_is_asked_with_the_integrations_timeout(
