@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from typing import Any
 from unittest.mock import patch
@@ -13,10 +14,12 @@ from homeassistant.exceptions import ConfigEntryNotReady
 import pytest
 
 from custom_components.iota_energy import libraries
-from custom_components.iota_energy.const import DOMAIN
+from custom_components.iota_energy.const import DOMAIN, LOGGER
 from custom_components.iota_energy.core.installer import LIBRARIES, InstallError
 
 MISSING = ["pyota==2.1.0"]
+# Two, so the message shows how they are joined.
+TWO_MISSING = ["pyota==2.1.0", "pi-ina219==1.4.1"]
 
 
 async def test_nothing_to_do(hass: HomeAssistant) -> None:
@@ -47,7 +50,7 @@ async def _home_assistant_install_kwargs(hass: HomeAssistant) -> dict[str, Any]:
 
 @pytest.mark.parametrize("in_virtualenv", [True, False])
 async def test_installs_like_home_assistant(
-    hass: HomeAssistant, in_virtualenv: bool
+    hass: HomeAssistant, in_virtualenv: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Same interpreter, constraints, target and HTTP timeout as HA's installer.
 
@@ -55,6 +58,7 @@ async def test_installs_like_home_assistant(
     (``target``); 2026.11 installs into the environment in both cases.
     """
     hass.config.skip_pip = False
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
 
     def fake_ensure(*args: Any, **kwargs: Any) -> list[str]:
@@ -67,11 +71,16 @@ async def test_installs_like_home_assistant(
     ):
         expected = await _home_assistant_install_kwargs(hass)
         with (
-            patch.object(libraries, "missing_libraries", return_value=list(MISSING)),
+            patch.object(
+                libraries, "missing_libraries", return_value=list(TWO_MISSING)
+            ),
             patch.object(libraries, "ensure_libraries", side_effect=fake_ensure),
         ):
             await libraries.async_ensure_libraries(hass)
     assert len(calls) == 1
+    assert [r.getMessage() for r in caplog.records if r.name == LOGGER.name] == [
+        "Installing pyota==2.1.0, pi-ina219==1.4.1"
+    ]
     args, kwargs = calls[0]
     assert args == (sys.executable,)
     assert kwargs["constraints"] == expected["constraints"]
@@ -83,11 +92,11 @@ async def test_installs_like_home_assistant(
 async def test_install_failure_is_translated(hass: HomeAssistant) -> None:
     hass.config.skip_pip = False
     with (
-        patch.object(libraries, "missing_libraries", return_value=list(MISSING)),
+        patch.object(libraries, "missing_libraries", return_value=list(TWO_MISSING)),
         patch.object(
             libraries,
             "ensure_libraries",
-            side_effect=InstallError(MISSING, "no network"),
+            side_effect=InstallError(TWO_MISSING, "no network"),
         ),
         pytest.raises(ConfigEntryNotReady) as caught,
     ):
@@ -95,7 +104,7 @@ async def test_install_failure_is_translated(hass: HomeAssistant) -> None:
     assert caught.value.translation_domain == DOMAIN
     assert caught.value.translation_key == "libraries_install_failed"
     assert caught.value.translation_placeholders == {
-        "libraries": "pyota==2.1.0",
+        "libraries": "pyota==2.1.0, pi-ina219==1.4.1",
         "error": "no network",
     }
 
@@ -110,14 +119,17 @@ async def test_skip_pip_is_respected(
     hass.config.skip_pip = skip_pip
     hass.config.skip_pip_packages = skip_packages
     with (
-        patch.object(libraries, "missing_libraries", return_value=list(MISSING)),
+        patch.object(libraries, "missing_libraries", return_value=list(TWO_MISSING)),
         patch.object(libraries, "ensure_libraries") as ensure,
         pytest.raises(ConfigEntryNotReady) as caught,
     ):
         await libraries.async_ensure_libraries(hass)
     ensure.assert_not_called()
+    assert caught.value.translation_domain == DOMAIN
     assert caught.value.translation_key == "libraries_missing"
-    assert caught.value.translation_placeholders == {"libraries": "pyota==2.1.0"}
+    assert caught.value.translation_placeholders == {
+        "libraries": "pyota==2.1.0, pi-ina219==1.4.1"
+    }
 
 
 async def test_concurrent_setups_install_once(hass: HomeAssistant) -> None:

@@ -134,3 +134,77 @@ async def test_a_boundary_that_closes_while_the_entry_unloads(
     assert [s.id for s in restored] == [statement.id]
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_a_manual_close_that_waits_closes_once_the_meter_reads_across(
+    hass: HomeAssistant,
+    stepped_clock: SteppedClock,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> None:
+    """The reading across 13:00 comes while close_period waits: both close."""
+    clock = stepped_clock
+    entry = await _set_up(hass, clock, entry_data, entry_options)
+    ledger = entry.runtime_data.coordinator.state.ledger
+    await clock.advance(59)
+    with patch.object(dt_util, "utcnow", lambda: clock.utcnow() + timedelta(seconds=2)):
+        action = hass.async_create_task(
+            call_action(hass, "close_period", config_entry_id=entry.entry_id)
+        )
+        # Its first try finds the boundary waiting for the meter.
+        await asyncio.sleep(CLOSE_RETRY_S / 2)
+        assert not action.done()
+        assert ledger.statements == []
+        await clock.advance(2)
+        response = await action
+    first, manual = ledger.statements
+    assert first.period_end == BOUNDARY
+    assert manual.period_start == BOUNDARY
+    assert manual.period_end == BOUNDARY + timedelta(seconds=3)
+    assert response["statement"]["id"] == manual.id
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_manual_close_still_being_written_when_the_entry_unloads(
+    hass: HomeAssistant,
+    stepped_clock: SteppedClock,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> None:
+    """close_period answers with its statement although the entry stopped meanwhile."""
+    clock = stepped_clock
+    entry = await _set_up(hass, clock, entry_data, entry_options)
+    coordinator = entry.runtime_data.coordinator
+    await clock.advance(30)
+    disk = asyncio.Event()
+    save = Store.async_save
+
+    async def slow_save(store: Store[Any], data: Any) -> None:
+        if ".ledger." in store.key:
+            await disk.wait()
+        await save(store, data)
+
+    with patch.object(Store, "async_save", slow_save):
+        action = hass.async_create_task(
+            call_action(hass, "close_period", config_entry_id=entry.entry_id)
+        )
+        await asyncio.sleep(0)
+        unload = hass.async_create_task(
+            hass.config_entries.async_unload(entry.entry_id)
+        )
+        for _ in range(1000):
+            if coordinator._stopped:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the entry never began to stop")
+        disk.set()
+        response = await action
+        assert await unload
+        await hass.async_block_till_done()
+
+    (statement,) = coordinator.state.ledger.statements
+    assert response["statement"]["id"] == statement.id
+    assert statement.period_end == BOUNDARY - timedelta(seconds=30)
+    assert coordinator._boundary_unsub is None

@@ -750,3 +750,48 @@ async def test_every_amount_states_its_unit_on_either_rail(
                 for key, text in step.get(part, {}).items():
                     if "IOTA/kWh" in text:
                         assert "is read as i/kWh" in text, (section, step_id, key)
+
+
+async def test_the_receiver_is_checked_against_the_wallet_at_its_own_key_path(
+    hass: HomeAssistant, chain: DevRebased, payer: RebasedKey
+) -> None:
+    """The wallet's address comes from the stored mnemonic and key path."""
+    entry = rebased_entry(chain, payer, key_path=SECOND_PATH)
+    entry.add_to_hass(hass)
+    wallet = RebasedKey.from_mnemonic(PAYER_MNEMONIC, SECOND_PATH)
+    assert wallet.address != payer.address
+    result = await entry.start_reconfigure_flow(hass)
+    result = await configure(hass, result, {"next_step_id": "rebased_receiver"})
+    result = await configure(hass, result, {"receiver": wallet.address})
+    assert result["errors"] == {"receiver": "receiver_is_wallet"}
+    # The same mnemonic's first address is another wallet: a fine receiver.
+    result = await configure(hass, result, {"receiver": payer.address})
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["receiver"] == payer.address
+    # The update reloads (sets up) the entry: unloaded before the node stops.
+    await hass.async_block_till_done()
+    if entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_service_is_asked_with_the_integrations_timeout(
+    hass: HomeAssistant, chain: DevRebased
+) -> None:
+    """A service that never answers cannot hold the form for ever."""
+    from custom_components.iota_energy import config_flow_rebased
+    from custom_components.iota_energy.const import NODE_TIMEOUT_S
+
+    real = config_flow_rebased.RebasedNode
+    timeouts: list[Any] = []
+
+    def node(url: str, **kwargs: Any) -> Any:
+        timeouts.append(kwargs.get("timeout_s"))
+        return real(url, **kwargs)
+
+    with patch.object(config_flow_rebased, "RebasedNode", node):
+        result = await configure(
+            hass, await to_wallet_step(hass), wallet_input(chain.url)
+        )
+    assert result["step_id"] == "rebased_receiver"
+    assert timeouts == [NODE_TIMEOUT_S]
+    assert 0 < NODE_TIMEOUT_S < 120

@@ -342,6 +342,9 @@ async def test_a_full_disk_is_reported_and_nothing_is_lost(
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert "No space left" in issue.translation_placeholders["error"]
+    # Gone with a restart (the next write clears it): not kept.
+    assert not issue.is_persistent
+    assert issue.severity is ir.IssueSeverity.ERROR
     # Still in memory, still counted as owed.
     ledger = entry.runtime_data.coordinator.state.ledger
     assert ledger.get(statement.id) is not None
@@ -375,6 +378,8 @@ async def test_the_repair_flow_starts_a_new_ledger_only_when_confirmed(
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.is_fixable
+    # Kept across restarts until the user decides.
+    assert issue.is_persistent
 
     flows = repairs_flow_manager(hass)
     assert flows is not None

@@ -1,0 +1,75 @@
+"""The real chip's form as the user sees it: each field's default, bounds,
+unit and translated choices (the flow tests only submit it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import voluptuous as vol
+
+from custom_components.iota_energy.const import SOURCE_INA219
+
+from .test_config_flow import _start
+
+ADDRESSES = [f"0x{address:02x}" for address in range(0x40, 0x50)]
+
+
+def _fields(result: Any) -> dict[str, tuple[str, Any, dict[str, Any]]]:
+    """Field name: (Required/Optional, default or None, selector config)."""
+    fields = {}
+    for key, value in result["data_schema"].schema.items():
+        kind = "required" if isinstance(key, vol.Required) else "optional"
+        default = None if key.default is vol.UNDEFINED else key.default()
+        fields[str(key)] = (kind, default, dict(value.config))
+    return fields
+
+
+async def test_the_chip_form_offers_the_drivers_settings(hass: HomeAssistant) -> None:
+    result = await _start(hass, SOURCE_INA219)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "ina219"
+    box = {"mode": "box"}
+    dropdown = {
+        "mode": "dropdown",
+        "custom_value": False,
+        "multiple": False,
+        "sort": False,
+    }
+    fields = _fields(result)
+    assert fields == {
+        "busnum": ("required", 1, box | {"min": 0, "max": 255, "step": 1}),
+        "address": ("required", "0x40", dropdown | {"options": ADDRESSES}),
+        "shunt_ohms": (
+            "required",
+            0.1,
+            box
+            | {"min": 0.0001, "max": 100, "step": "any", "unit_of_measurement": "Ω"},
+        ),
+        "max_expected_amps": (
+            "optional",
+            None,
+            box | {"min": 0.001, "max": 100, "step": "any", "unit_of_measurement": "A"},
+        ),
+        "voltage_range": ("required", "16", dropdown | {"options": ["16", "32"]}),
+        "gain": (
+            "required",
+            "auto",
+            dropdown
+            | {
+                "options": ["auto", "40mV", "80mV", "160mV", "320mV"],
+                "translation_key": "gain",
+            },
+        ),
+        "adc": (
+            "required",
+            "12bit",
+            dropdown
+            | {
+                "options": fields["adc"][2]["options"],
+                "translation_key": "adc",
+            },
+        ),
+    }
+    assert "12bit" in fields["adc"][2]["options"]
