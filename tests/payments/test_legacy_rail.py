@@ -13,10 +13,18 @@ from datetime import datetime, timedelta
 import json
 from pathlib import Path
 
-from custom_components.iota_energy.core.legacy_rail import LegacyRail
+import pytest
+
+from custom_components.iota_energy.core.legacy_node import LegacyNode
+from custom_components.iota_energy.core.legacy_rail import FollowTimes, LegacyRail
 from custom_components.iota_energy.core.outbox import Outbox
 from custom_components.iota_energy.core.payments import OutboxState, PaymentStatus
-from custom_components.iota_energy.core.rail import Progress, RailName
+from custom_components.iota_energy.core.rail import Funds, Progress, RailName
+from custom_components.iota_energy.core.thirdparty import import_pyota
+from custom_components.iota_energy.core.units import Amount, Denomination
+from custom_components.iota_energy.core.wallet import LegacyWallet
+from devtangle.genesis import Allocation
+from devtangle.server import DevTangle
 
 from .conftest import (
     BOB_SEED,
@@ -24,6 +32,7 @@ from .conftest import (
     PAYER_FUNDS,
     PAYER_SEED,
     T0,
+    TEST_MWM,
     Payer,
     address_of,
     run_until,
@@ -122,3 +131,52 @@ def test_a_signed_bundle_is_never_dead_on_the_legacy_rail(payer: Payer) -> None:
     assert Progress.DEAD not in seen
     assert Progress.CONFIRMED in seen
     assert len(set(bundles_to(payer, address_of(BOB_SEED, 0)))) == 1
+
+
+def test_funds_and_deposit_address_as_the_wallet_sensors_show_them(
+    tmp_path: Path,
+) -> None:
+    """Spent indexes count in the total only; indexes not handed out not at all.
+
+    (Only the shell asks these, for its sensors; the outbox never does.)
+    """
+    balances = {0: 10_000, 1: 300, 2: 45, 3: 7}
+    tangle = DevTangle(
+        tmp_path / "tangle.sqlite3",
+        genesis=[Allocation(address_of(PAYER_SEED, i), b) for i, b in balances.items()],
+        port=0,
+        mwm=TEST_MWM,
+        milestone_interval=None,
+    ).start()
+    try:
+        wallet = LegacyWallet(PAYER_SEED, LegacyNode(tangle.url), mwm=TEST_MWM)
+        rail = LegacyRail(wallet)
+        book = {"next_index": 3, "deposit_index": 2, "spent_indexes": [1]}
+        assert rail.funds(book) == Funds(
+            spendable=Amount(10_045, Denomination.LEGACY_I),
+            total=Amount(10_345, Denomination.LEGACY_I),
+        )
+        iota = import_pyota()
+        assert rail.deposit_address(book) == str(
+            iota.Address(address_of(PAYER_SEED, 2)).with_valid_checksum()
+        )
+    finally:
+        tangle.stop()
+
+
+def test_the_rails_settings_and_their_defaults() -> None:
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode("http://127.0.0.1:9"), mwm=TEST_MWM)
+    rail = LegacyRail(wallet)
+    assert (rail.wallet, rail.pow_mode, rail.follow) == (wallet, "auto", FollowTimes())
+    assert FollowTimes() == FollowTimes(
+        promote_interval=timedelta(seconds=30),
+        promote_window=timedelta(minutes=11),
+        depth=3,
+    )
+    follow = FollowTimes(depth=5)
+    local = LegacyRail(wallet, pow_mode="local", follow=follow)
+    assert (local.pow_mode, local.follow) == ("local", follow)
+    with pytest.raises(
+        ValueError, match=r"^pow_mode is one of \('auto', 'local', 'node'\)$"
+    ):
+        LegacyRail(wallet, pow_mode="remote")
