@@ -852,3 +852,15 @@ def test_an_impossible_payment_is_refused_with_its_reason(
 
 def test_the_smallest_payment_is_one() -> None:
     assert payment(1, amount=1).amount == 1
+
+
+def test_a_spent_run_up_to_the_next_index_is_refused_before_the_rest_is_read() -> None:
+    """The run is checked as it is read, not only by the final check."""
+    document = OutboxState(next_index=4, spent_indexes={0}).to_dict()
+    document["spent_ranges"] = [[0, 4]]
+    del document["paid_total"]
+    with pytest.raises(
+        ValueError,
+        match=r"^outbox document hands out an index it never reserved$",
+    ):
+        OutboxState.from_dict(document)
