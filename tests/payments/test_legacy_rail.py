@@ -12,14 +12,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from custom_components.iota_energy.core.legacy_node import LegacyNode
+from custom_components.iota_energy.core.legacy_node import LegacyNode, NodeError
 from custom_components.iota_energy.core.legacy_rail import FollowTimes, LegacyRail
 from custom_components.iota_energy.core.outbox import Outbox
 from custom_components.iota_energy.core.payments import OutboxState, PaymentStatus
-from custom_components.iota_energy.core.rail import Funds, Progress, RailName
+from custom_components.iota_energy.core.rail import (
+    Funds,
+    Progress,
+    RailName,
+    TransferOrder,
+)
 from custom_components.iota_energy.core.thirdparty import import_pyota
 from custom_components.iota_energy.core.units import Amount, Denomination
 from custom_components.iota_energy.core.wallet import LegacyWallet
@@ -35,6 +41,7 @@ from .conftest import (
     TEST_MWM,
     Payer,
     address_of,
+    receiver,
     run_until,
     statement,
 )
@@ -180,3 +187,92 @@ def test_the_rails_settings_and_their_defaults() -> None:
         ValueError, match=r"^pow_mode is one of \('auto', 'local', 'node'\)$"
     ):
         LegacyRail(wallet, pow_mode="remote")
+
+
+def test_the_remainder_goes_to_a_fresh_index_the_node_never_saw_spent(
+    tmp_path: Path,
+) -> None:
+    """Reserved indexes are reused; indexes spent by another wallet skipped.
+
+    Another wallet holding the seed signed from indexes 1 to 5 (one bundle,
+    unconfirmed): the node reports them spent, and the rail must not put a
+    remainder there.
+    """
+    iota = import_pyota()
+    genesis = [Allocation(address_of(PAYER_SEED, 0), 10_000)] + [
+        Allocation(address_of(PAYER_SEED, i), 1) for i in range(1, 6)
+    ]
+    with DevTangle(
+        tmp_path / "t.sqlite3",
+        genesis=genesis,
+        port=0,
+        mwm=TEST_MWM,
+        milestone_interval=None,
+    ) as tangle:
+        iota.Iota(tangle.url, seed=PAYER_SEED).send_transfer(
+            transfers=[
+                iota.ProposedTransaction(
+                    address=iota.Address(address_of(BOB_SEED, 0)), value=5
+                )
+            ],
+            inputs=[
+                iota.Address(
+                    address_of(PAYER_SEED, i),
+                    balance=1,
+                    key_index=i,
+                    security_level=2,
+                )
+                for i in range(1, 6)
+            ],
+            min_weight_magnitude=TEST_MWM,
+        )
+        rail = LegacyRail(
+            LegacyWallet(PAYER_SEED, LegacyNode(tangle.url), mwm=TEST_MWM)
+        )
+        order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+
+        def sign(**book: Any) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
+            reserved: list[dict[str, Any]] = []
+            stored = {"deposit_index": 0, "spent_indexes": [], "reserved": None}
+            result, after = rail.sign(order, stored | book, reserved.append)
+            return result, dict(after), reserved
+
+        # Every fresh index is spent: nothing signed, a node answer to retry.
+        with pytest.raises(NodeError) as caught:
+            sign(next_index=1)
+        assert (caught.value.command, caught.value.kind, caught.value.detail) == (
+            "wereAddressesSpentFrom",
+            "garbage",
+            "every fresh address is spent",
+        )
+
+        # 1 to 3 (funded) are no inputs and 4 and 5 no remainder: all are
+        # recorded as spent; 6 takes the remainder, handed out durably
+        # before signing.
+        transfer, book, reserved = sign(next_index=4)
+        assert transfer.record["remainder_index"] == 6
+        assert reserved == [
+            {
+                "deposit_index": 0,
+                "spent_indexes": [1, 2, 3, 4, 5],
+                "reserved": 6,
+                "next_index": 7,
+            }
+        ]
+        # Signed from 0, the deposit moves to the next fresh index.
+        assert book == {
+            "deposit_index": 7,
+            "spent_indexes": [0, 1, 2, 3, 4, 5],
+            "reserved": 6,
+            "next_index": 8,
+        }
+
+        # A remainder reserved before a crash is used, not handed out again.
+        transfer, book, reserved = sign(next_index=7, reserved=6)
+        assert transfer.record["remainder_index"] == 6
+        assert reserved == []
+        assert book["next_index"] == 8  # only the deposit moved
+        # Unless it was signed from meanwhile.
+        transfer, book, reserved = sign(next_index=7, reserved=6, spent_indexes=[6])
+        assert transfer.record["remainder_index"] == 7
+        assert [r["reserved"] for r in reserved] == [7]
