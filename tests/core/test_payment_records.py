@@ -656,7 +656,8 @@ def test_each_bad_field_of_the_document_is_named(
 
 
 def test_a_document_that_is_no_object_is_refused() -> None:
-    for data in ([], "{}", None):
+    not_objects: tuple[object, ...] = ([], "{}", None)
+    for data in not_objects:
         with pytest.raises(
             ValueError, match=r"^not an outbox document of a known version$"
         ):

@@ -9,6 +9,7 @@ not yet attached; P000002 (11 i) queued behind it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
@@ -231,8 +232,8 @@ def test_the_remainder_goes_to_a_fresh_index_the_node_never_saw_spent(
         )
         order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
 
-        def sign(**book: Any) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
-            reserved: list[dict[str, Any]] = []
+        def sign(**book: Any) -> tuple[Any, dict[str, Any], list[Mapping[str, Any]]]:
+            reserved: list[Mapping[str, Any]] = []
             stored = {"deposit_index": 0, "spent_indexes": [], "reserved": None}
             result, after = rail.sign(order, stored | book, reserved.append)
             return result, dict(after), reserved
