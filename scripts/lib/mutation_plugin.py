@@ -4,8 +4,12 @@ A mutant is killed by its first failing test (mutmut runs pytest with ``-x``),
 so the tests run fastest first, by the durations mutmut measured on the
 unmutated code. Hypothesis does not shrink a failing example here: the
 verdict is all that counts, and shrinking a test that a mutant broke can take
-longer than the test itself. scripts/mutation copies this file into its copy
-of the checkout as ``tests/_mutation_plugin.py``.
+longer than the test itself. Nor does a Hypothesis deadline (a wall clock)
+apply: mutmut's trampolines and a loaded machine make an example slower, and
+a run that exceeds it would fail the unmutated code (mutmut then stops) or
+count a slow mutant as killed; mutmut's CPU-time limit is the only limit.
+scripts/mutation copies this file into its copy of the checkout as
+``tests/_mutation_plugin.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ settings.register_profile(
     "mutation",
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
     database=None,
+    deadline=None,
 )
 settings.load_profile("mutation")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 import itertools
 import json
+import re
 from typing import Any
 
 from hypothesis import given, settings, strategies as st
@@ -389,3 +390,478 @@ def test_a_legacy_bundle_reads_as_the_legacy_rails_record_and_back() -> None:
 def test_inconsistent_rebased_payments_are_refused(make: Any, complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         make()
+
+
+# --- every field, every refusal (mutation testing found them unchecked) -------
+
+T1 = datetime(2026, 12, 2, 11, 30, tzinfo=UTC)
+
+
+def full_payment() -> Payment:
+    """A confirmed legacy payment with every optional field set."""
+    return payment(
+        5,
+        PaymentStatus.CONFIRMED,
+        approved=True,
+        reason="over_payment_cap",
+        missing=7,
+        remainder_index=3,
+        inputs=((0, 100), (2, 40)),
+        attachments=(
+            Attachment(tail=HASH, attached_at=T0),
+            Attachment(
+                tail="D" * 81, attached_at=T1, promotions=1, last_promoted_at=T1
+            ),
+        ),
+        signed_at=T0,
+        sent_at=T0.replace(minute=1),
+        confirmed_at=T0.replace(minute=2),
+        last_checked_at=T0.replace(minute=3),
+        superseded=("E" * 81,),
+    )
+
+
+def test_every_field_of_a_payment_is_stored_and_read_back() -> None:
+    full = full_payment()
+    document = full.to_dict()
+    assert document == {
+        "id": "P000005",
+        "statement_ids": ["S000005"],
+        "amount": 15,
+        "receiver": "C" * 90,
+        "message": "MESSAGE",
+        "created_at": "2026-12-02T10:00:00+00:00",
+        "status": "confirmed",
+        "approved": True,
+        "reason": "over_payment_cap",
+        "missing": 7,
+        "remainder_index": 3,
+        "inputs": [[0, 100], [2, 40]],
+        "bundle_hash": HASH,
+        "signed_trytes": [TRYTES],
+        "attached_trytes": [TRYTES],
+        "attachments": [
+            {
+                "tail": HASH,
+                "attached_at": "2026-12-02T10:00:00+00:00",
+                "promotions": 0,
+                "last_promoted_at": None,
+            },
+            {
+                "tail": "D" * 81,
+                "attached_at": "2026-12-02T11:30:00+00:00",
+                "promotions": 1,
+                "last_promoted_at": "2026-12-02T11:30:00+00:00",
+            },
+        ],
+        "signed_at": "2026-12-02T10:00:00+00:00",
+        "sent_at": "2026-12-02T10:01:00+00:00",
+        "confirmed_at": "2026-12-02T10:02:00+00:00",
+        "last_checked_at": "2026-12-02T10:03:00+00:00",
+        "unit": "i",
+        "transfer": None,
+        "fee": None,
+        "superseded": ["E" * 81],
+    }
+    assert Payment.from_dict(json.loads(json.dumps(document))) == full
+    # Through the whole document too (settled there: it is finished).
+    outbox = OutboxState(payments=[full], next_index=4, spent_indexes={0, 2})
+    restored = OutboxState.from_dict(json.loads(json.dumps(outbox.to_dict())))
+    assert restored == outbox
+
+
+def test_a_document_from_before_superseded_transfers_reads_none() -> None:
+    document = json.loads(json.dumps(full_payment().to_dict()))
+    del document["superseded"]
+    assert Payment.from_dict(document).superseded == ()
+
+
+def test_the_summary_shows_every_fact() -> None:
+    assert full_payment().summary() == {
+        "payment_id": "P000005",
+        "status": "confirmed",
+        "amount_iota": 15,
+        "amount_unit": "i",
+        "receiver": "C" * 90,
+        "statement_ids": ["S000005"],
+        "transfer_id": HASH,
+        "bundle_hash": HASH,
+        "tail_hashes": [HASH, "D" * 81],
+        "fee": None,
+        "fee_unit": None,
+        "superseded": ["E" * 81],
+        "reason": "over_payment_cap",
+        "missing_iota": 7,
+        "approved": True,
+        "created_at": "2026-12-02T10:00:00+00:00",
+        "sent_at": "2026-12-02T10:01:00+00:00",
+        "confirmed_at": "2026-12-02T10:02:00+00:00",
+    }
+    queued = payment(6).summary()
+    assert (queued["sent_at"], queued["confirmed_at"]) == (None, None)
+
+
+def refused(field: str, value: Any, message: str) -> Any:
+    return pytest.param(field, value, message, id=field)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        refused("id", 1, "id must be a string"),
+        refused("statement_ids", [1], "statement id must be a string"),
+        refused("amount", "15", "amount must be an int >= 0"),
+        refused("receiver", None, "receiver must be a string"),
+        refused("message", None, "message must be a string"),
+        refused("created_at", 5, "created_at must be an ISO 8601 string, not 5"),
+        refused("approved", 1, "approved must be a bool"),
+        refused("reason", 1, "reason must be a string"),
+        # A bool is no count, though Python calls it an int.
+        refused("missing", True, "missing must be an int >= 0"),
+        refused("remainder_index", -1, "remainder must be an int >= 0"),
+        refused("inputs", [[-1, 100]], "input index must be an int >= 0"),
+        refused("inputs", [[0, "100"]], "input balance must be an int >= 0"),
+        refused("bundle_hash", 5, "bundle must be a string"),
+        refused("signed_trytes", [5], "trytes must be a string"),
+        refused("attached_trytes", [5], "trytes must be a string"),
+        refused("signed_at", 5, "signed_at must be an ISO 8601 string, not 5"),
+        refused("sent_at", 5, "sent_at must be an ISO 8601 string, not 5"),
+        refused("confirmed_at", 5, "confirmed_at must be an ISO 8601 string, not 5"),
+        refused(
+            "last_checked_at",
+            5,
+            "last_checked_at must be an ISO 8601 string, not 5",
+        ),
+        refused("superseded", [5], "transfer id must be a string"),
+        refused("status", "lost", "unknown payment status 'lost'"),
+        refused("unit", "IOTA", "unknown unit 'IOTA'"),
+    ],
+)
+def test_each_bad_field_of_a_payment_is_named(
+    field: str, value: Any, message: str
+) -> None:
+    document = json.loads(json.dumps(full_payment().to_dict()))
+    document[field] = value
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        Payment.from_dict(document)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        refused("tail", 5, "tail must be a string"),
+        refused("attached_at", 5, "attached_at must be an ISO 8601 string, not 5"),
+        refused("promotions", -1, "promotions must be an int >= 0"),
+        refused(
+            "last_promoted_at",
+            5,
+            "last_promoted_at must be an ISO 8601 string, not 5",
+        ),
+    ],
+)
+def test_each_bad_field_of_an_attachment_is_named(
+    field: str, value: Any, message: str
+) -> None:
+    document = json.loads(json.dumps(full_payment().to_dict()))
+    document["attachments"][1][field] = value
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        Payment.from_dict(document)
+
+
+def test_a_payment_that_is_no_object_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^a payment is an object$"):
+        Payment.from_dict([full_payment().to_dict()])
+
+
+def set_in(key: str, value: Any) -> Any:
+    return lambda d: d.update({key: value})
+
+
+@pytest.mark.parametrize(
+    ("version", "change", "message"),
+    [
+        (2, set_in("next_index", "5"), "next_index must be an int >= 0"),
+        (1, set_in("next_index", "5"), "next_index must be an int >= 0"),
+        (2, set_in("deposit_index", -1), "deposit_index must be an int >= 0"),
+        (2, set_in("sent_by_day", {5: 23}), "day must be a string"),
+        (2, set_in("sent_by_day", {"2026-12-02": -1}), "sent must be an int >= 0"),
+        (
+            2,
+            set_in("next_payment_number", -1),
+            "payment number must be an int >= 0",
+        ),
+        (2, set_in("node_pow_refused", 0), "node_pow_refused must be a bool"),
+        (2, set_in("paid_total", -1), "paid_total must be an int >= 0"),
+        (1, set_in("spent_indexes", [-1]), "spent index must be an int >= 0"),
+        (2, set_in("spent_ranges", [[-1, 0]]), "spent index must be an int >= 0"),
+        (2, set_in("spent_ranges", [[0, -1]]), "spent index must be an int >= 0"),
+        (2, set_in("spent_ranges", [[0]]), "a spent range is [first, last]"),
+        (2, set_in("spent_ranges", [[0, 1, 2]]), "a spent range is [first, last]"),
+        (
+            2,
+            set_in("spent_ranges", [[2, 2], [1, 1]]),
+            "spent ranges are sorted, apart and not empty",
+        ),
+        (
+            2,
+            set_in("spent_ranges", [[4, 4]]),
+            "outbox document hands out an index it never reserved",
+        ),
+        # Version 1 listed them one by one: checked against next_index too.
+        (
+            1,
+            set_in("spent_indexes", [0, 4]),
+            "outbox document hands out an index it never reserved",
+        ),
+        (
+            2,
+            set_in("deposit_index", 4),
+            "outbox document hands out an index it never reserved",
+        ),
+        (
+            2,
+            lambda d: d["payments"].append(d["payments"][0]),
+            "outbox document repeats a payment id",
+        ),
+        (
+            2,
+            lambda d: d["payments"].append(payment(9, PaymentStatus.SIGNED).to_dict()),
+            "outbox document has more than one bundle in flight",
+        ),
+        (
+            2,
+            lambda d: d.pop("paid_total"),
+            "outbox document is malformed: KeyError 'paid_total'",
+        ),
+        (2, set_in("version", True), "not an outbox document of a known version"),
+    ],
+)
+def test_each_bad_field_of_the_document_is_named(
+    version: int, change: Any, message: str
+) -> None:
+    outbox = OutboxState(
+        payments=[payment(1, PaymentStatus.BROADCAST)],
+        next_index=4,
+        deposit_index=3,
+        spent_indexes={0},
+        sent_by_day={"2026-12-02": 11},
+    )
+    document = json.loads(json.dumps(outbox.to_dict()))
+    if version == 1:
+        document = version_1(document)
+    assert OutboxState.from_dict(json.loads(json.dumps(document))) == outbox
+    change(document)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        OutboxState.from_dict(document)
+
+
+def test_a_document_that_is_no_object_is_refused() -> None:
+    not_objects: tuple[object, ...] = ([], "{}", None)
+    for data in not_objects:
+        with pytest.raises(
+            ValueError, match=r"^not an outbox document of a known version$"
+        ):
+            OutboxState.from_dict(data)
+
+
+def test_payment_ids_count_up_from_one() -> None:
+    outbox = OutboxState()
+    assert [outbox.new_payment_id() for _ in range(3)] == [
+        "P000001",
+        "P000002",
+        "P000003",
+    ]
+    assert outbox.next_payment_number == 4
+
+
+def test_open_payments_are_those_not_finished() -> None:
+    outbox = OutboxState(
+        payments=[
+            payment(1, PaymentStatus.CONFIRMED),
+            payment(2, PaymentStatus.FAILED, reason="receiver_spent"),
+            payment(3, PaymentStatus.BROADCAST),
+            payment(4),
+        ]
+    )
+    assert [p.id for p in outbox.open_payments()] == ["P000003", "P000004"]
+    assert outbox.statement_ids_in_open_payments() == {"S000003", "S000004"}
+
+
+def test_a_short_history_is_kept_whole() -> None:
+    """Below the limits nothing is dropped (only settled)."""
+    outbox = OutboxState(
+        payments=[
+            payment(1, PaymentStatus.FAILED, reason="receiver_spent"),
+            payment(2, PaymentStatus.CONFIRMED),
+        ],
+        sent_by_day={f"2026-11-{d:02d}": d for d in range(1, DAYS_KEPT + 1)},
+    )
+    outbox.trim_history(limit=2)
+    assert [p.id for p in outbox.payments] == ["P000001", "P000002"]
+    assert len(outbox.sent_by_day) == DAYS_KEPT
+
+
+def test_a_settled_rebased_payment_keeps_its_gas_but_not_its_bytes() -> None:
+    transfer = SignedTransfer(
+        RailName.REBASED,
+        "9" * 44,
+        Amount(12_000, Denomination.NANOS),
+        {"tx_bytes": "AAAA", "signature": "BBBB", "gas": [["0x1", 3, "digest"]]},
+    )
+    settled = rebased(PaymentStatus.CONFIRMED, transfer=transfer).settled()
+    assert settled.transfer == SignedTransfer(
+        RailName.REBASED,
+        "9" * 44,
+        Amount(12_000, Denomination.NANOS),
+        {"gas": [["0x1", 3, "digest"]]},
+    )
+    assert settled.message == ""
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: rebased(PaymentStatus.SIGNED, amount=13_000),
+            "the signed transfer pays another amount",
+        ),
+        (
+            lambda: rebased(PaymentStatus.SIGNED, inputs=((0, 1),)),
+            "a legacy bundle is stored in the payment's own fields",
+        ),
+        (
+            lambda: rebased(PaymentStatus.QUEUED),
+            "a queued payment has no signed transfer",
+        ),
+    ],
+)
+def test_a_rebased_payments_refusals_say_why(make: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("status", "stage"),
+    [
+        (PaymentStatus.SIGNED, "signed"),
+        (PaymentStatus.ATTACHED, "attached"),
+        (PaymentStatus.BROADCAST, "broadcast"),
+        # Confirmed before it was settled: followed as broadcast.
+        (PaymentStatus.CONFIRMED, "broadcast"),
+    ],
+)
+def test_a_legacy_payment_is_the_rails_record_at_its_stage(
+    status: PaymentStatus, stage: str
+) -> None:
+    sent = payment(
+        8,
+        status,
+        remainder_index=3,
+        attachments=(Attachment(tail=HASH, attached_at=T0),),
+        attached_trytes=(TRYTES,),
+    )
+    transfer = signed_transfer_of(sent)
+    assert transfer == SignedTransfer(
+        RailName.LEGACY,
+        HASH,
+        Amount(18, Denomination.LEGACY_I),
+        {
+            "stage": stage,
+            "inputs": [[0, 100]],
+            "remainder_index": 3,
+            "signed_trytes": [TRYTES],
+            "attached_trytes": [TRYTES],
+            "attachments": [
+                {
+                    "tail": HASH,
+                    "attached_at": "2026-12-02T10:00:00+00:00",
+                    "promotions": 0,
+                    "last_promoted_at": None,
+                }
+            ],
+        },
+    )
+    assert with_signed_transfer(payment(8), transfer, status) == sent
+
+
+def test_a_settled_legacy_payment_has_no_transfer_to_send() -> None:
+    settled = payment(1, PaymentStatus.CONFIRMED).settled()
+    assert settled.bundle_hash == HASH
+    assert signed_transfer_of(settled) is None
+
+
+def test_a_rebased_transfer_is_held_as_it_is() -> None:
+    queued = rebased(PaymentStatus.QUEUED, transfer=None)
+    transfer = rebased_transfer(12_000)
+    held = with_signed_transfer(queued, transfer, PaymentStatus.BROADCAST)
+    assert held == rebased(PaymentStatus.BROADCAST)
+    assert held.bundle_hash is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.update(inputs=[["0", 100]]), "input index must be an int >= 0"),
+        (lambda r: r.update(inputs=[[0, -1]]), "input balance must be an int >= 0"),
+        (lambda r: r.update(remainder_index=-3), "remainder must be an int >= 0"),
+        (lambda r: r.update(signed_trytes=[None]), "trytes must be a string"),
+        (lambda r: r.update(attached_trytes=[None]), "trytes must be a string"),
+    ],
+)
+def test_a_bad_legacy_record_is_refused_by_name(change: Any, message: str) -> None:
+    transfer = signed_transfer_of(payment(8, PaymentStatus.BROADCAST))
+    assert transfer is not None
+    record = dict(transfer.record)
+    change(record)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        with_signed_transfer(
+            payment(8),
+            SignedTransfer(
+                transfer.rail, transfer.transfer_id, transfer.amount, record
+            ),
+            PaymentStatus.BROADCAST,
+        )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: payment(1, unit="i"), "unknown unit 'i'"),
+        (
+            lambda: payment(1, statement_ids=()),
+            "a payment settles at least one statement",
+        ),
+        (lambda: payment(1, amount=0), "a payment's amount is an int > 0"),
+        (lambda: payment(1, amount=True), "a payment's amount is an int > 0"),
+        (lambda: payment(1, amount="15"), "a payment's amount is an int > 0"),
+        (
+            lambda: payment(1, PaymentStatus.CONFIRMED, attachments=()),
+            "a confirmed payment names its bundle",
+        ),
+        (
+            lambda: payment(1, PaymentStatus.CONFIRMED, inputs=()),
+            "a confirmed payment names its bundle",
+        ),
+    ],
+)
+def test_an_impossible_payment_is_refused_with_its_reason(
+    make: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make()
+
+
+def test_the_smallest_payment_is_one() -> None:
+    assert payment(1, amount=1).amount == 1
+
+
+def test_a_spent_run_up_to_the_next_index_is_refused_before_the_rest_is_read() -> None:
+    """The run is checked as it is read, not only by the final check."""
+    document = OutboxState(next_index=4, spent_indexes={0}).to_dict()
+    document["spent_ranges"] = [[0, 4]]
+    del document["paid_total"]
+    with pytest.raises(
+        ValueError,
+        match=r"^outbox document hands out an index it never reserved$",
+    ):
+        OutboxState.from_dict(document)

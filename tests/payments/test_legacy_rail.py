@@ -9,14 +9,29 @@ not yet attached; P000002 (11 i) queued behind it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
+from typing import Any
 
-from custom_components.iota_energy.core.legacy_rail import LegacyRail
+import pytest
+
+from custom_components.iota_energy.core.legacy_node import LegacyNode, NodeError
+from custom_components.iota_energy.core.legacy_rail import FollowTimes, LegacyRail
 from custom_components.iota_energy.core.outbox import Outbox
 from custom_components.iota_energy.core.payments import OutboxState, PaymentStatus
-from custom_components.iota_energy.core.rail import Progress, RailName
+from custom_components.iota_energy.core.rail import (
+    Funds,
+    Progress,
+    RailName,
+    TransferOrder,
+)
+from custom_components.iota_energy.core.thirdparty import import_pyota
+from custom_components.iota_energy.core.units import Amount, Denomination
+from custom_components.iota_energy.core.wallet import LegacyWallet
+from devtangle.genesis import Allocation
+from devtangle.server import DevTangle
 
 from .conftest import (
     BOB_SEED,
@@ -24,8 +39,10 @@ from .conftest import (
     PAYER_FUNDS,
     PAYER_SEED,
     T0,
+    TEST_MWM,
     Payer,
     address_of,
+    receiver,
     run_until,
     statement,
 )
@@ -122,3 +139,141 @@ def test_a_signed_bundle_is_never_dead_on_the_legacy_rail(payer: Payer) -> None:
     assert Progress.DEAD not in seen
     assert Progress.CONFIRMED in seen
     assert len(set(bundles_to(payer, address_of(BOB_SEED, 0)))) == 1
+
+
+def test_funds_and_deposit_address_as_the_wallet_sensors_show_them(
+    tmp_path: Path,
+) -> None:
+    """Spent indexes count in the total only; indexes not handed out not at all.
+
+    (Only the shell asks these, for its sensors; the outbox never does.)
+    """
+    balances = {0: 10_000, 1: 300, 2: 45, 3: 7}
+    tangle = DevTangle(
+        tmp_path / "tangle.sqlite3",
+        genesis=[Allocation(address_of(PAYER_SEED, i), b) for i, b in balances.items()],
+        port=0,
+        mwm=TEST_MWM,
+        milestone_interval=None,
+    ).start()
+    try:
+        wallet = LegacyWallet(PAYER_SEED, LegacyNode(tangle.url), mwm=TEST_MWM)
+        rail = LegacyRail(wallet)
+        book = {"next_index": 3, "deposit_index": 2, "spent_indexes": [1]}
+        assert rail.funds(book) == Funds(
+            spendable=Amount(10_045, Denomination.LEGACY_I),
+            total=Amount(10_345, Denomination.LEGACY_I),
+        )
+        iota = import_pyota()
+        assert rail.deposit_address(book) == str(
+            iota.Address(address_of(PAYER_SEED, 2)).with_valid_checksum()
+        )
+    finally:
+        tangle.stop()
+
+
+def test_the_rails_settings_and_their_defaults() -> None:
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode("http://127.0.0.1:9"), mwm=TEST_MWM)
+    rail = LegacyRail(wallet)
+    assert (rail.wallet, rail.pow_mode, rail.follow) == (wallet, "auto", FollowTimes())
+    assert FollowTimes() == FollowTimes(
+        promote_interval=timedelta(seconds=30),
+        promote_window=timedelta(minutes=11),
+        depth=3,
+    )
+    follow = FollowTimes(depth=5)
+    local = LegacyRail(wallet, pow_mode="local", follow=follow)
+    assert (local.pow_mode, local.follow) == ("local", follow)
+    with pytest.raises(
+        ValueError, match=r"^pow_mode is one of \('auto', 'local', 'node'\)$"
+    ):
+        LegacyRail(wallet, pow_mode="remote")
+
+
+def test_the_remainder_goes_to_a_fresh_index_the_node_never_saw_spent(
+    tmp_path: Path,
+) -> None:
+    """Reserved indexes are reused; indexes spent by another wallet skipped.
+
+    Another wallet holding the seed signed from indexes 1 to 5 (one bundle,
+    unconfirmed): the node reports them spent, and the rail must not put a
+    remainder there.
+    """
+    iota = import_pyota()
+    genesis = [Allocation(address_of(PAYER_SEED, 0), 10_000)] + [
+        Allocation(address_of(PAYER_SEED, i), 1) for i in range(1, 6)
+    ]
+    with DevTangle(
+        tmp_path / "t.sqlite3",
+        genesis=genesis,
+        port=0,
+        mwm=TEST_MWM,
+        milestone_interval=None,
+    ) as tangle:
+        iota.Iota(tangle.url, seed=PAYER_SEED).send_transfer(
+            transfers=[
+                iota.ProposedTransaction(
+                    address=iota.Address(address_of(BOB_SEED, 0)), value=5
+                )
+            ],
+            inputs=[
+                iota.Address(
+                    address_of(PAYER_SEED, i),
+                    balance=1,
+                    key_index=i,
+                    security_level=2,
+                )
+                for i in range(1, 6)
+            ],
+            min_weight_magnitude=TEST_MWM,
+        )
+        rail = LegacyRail(
+            LegacyWallet(PAYER_SEED, LegacyNode(tangle.url), mwm=TEST_MWM)
+        )
+        order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+
+        def sign(**book: Any) -> tuple[Any, dict[str, Any], list[Mapping[str, Any]]]:
+            reserved: list[Mapping[str, Any]] = []
+            stored = {"deposit_index": 0, "spent_indexes": [], "reserved": None}
+            result, after = rail.sign(order, stored | book, reserved.append)
+            return result, dict(after), reserved
+
+        # Every fresh index is spent: nothing signed, a node answer to retry.
+        with pytest.raises(NodeError) as caught:
+            sign(next_index=1)
+        assert (caught.value.command, caught.value.kind, caught.value.detail) == (
+            "wereAddressesSpentFrom",
+            "garbage",
+            "every fresh address is spent",
+        )
+
+        # 1 to 3 (funded) are no inputs and 4 and 5 no remainder: all are
+        # recorded as spent; 6 takes the remainder, handed out durably
+        # before signing.
+        transfer, book, reserved = sign(next_index=4)
+        assert transfer.record["remainder_index"] == 6
+        assert reserved == [
+            {
+                "deposit_index": 0,
+                "spent_indexes": [1, 2, 3, 4, 5],
+                "reserved": 6,
+                "next_index": 7,
+            }
+        ]
+        # Signed from 0, the deposit moves to the next fresh index.
+        assert book == {
+            "deposit_index": 7,
+            "spent_indexes": [0, 1, 2, 3, 4, 5],
+            "reserved": 6,
+            "next_index": 8,
+        }
+
+        # A remainder reserved before a crash is used, not handed out again.
+        transfer, book, reserved = sign(next_index=7, reserved=6)
+        assert transfer.record["remainder_index"] == 6
+        assert reserved == []
+        assert book["next_index"] == 8  # only the deposit moved
+        # Unless it was signed from meanwhile.
+        transfer, book, reserved = sign(next_index=7, reserved=6, spent_indexes=[6])
+        assert transfer.record["remainder_index"] == 7
+        assert [r["reserved"] for r in reserved] == [7]
