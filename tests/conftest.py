@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
+from hypothesis import settings
+
+# No wall-clock limit on an example (Hypothesis' default is 200 ms): these
+# machines are shared and noisy, and timing belongs in benchmarks/. Built on
+# the profile loaded so far, so scripts/mutation's plugin keeps its own.
+settings.register_profile("iota_energy", parent=settings.default, deadline=None)
+settings.load_profile("iota_energy")
+
 if find_spec("homeassistant") is None:
     collect_ignore_glob = ["devtangle/*", "install/*", "integration/*", "test_*.py"]
 else:

@@ -17,6 +17,7 @@ from typing import Any
 
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant.core import HomeAssistant
+import hypothesis
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
@@ -581,3 +582,8 @@ def test_a_dependency_doing_io_is_not_exempt_from_the_platinum_rules() -> None:
     """
     assert _status("async-dependency") != "exempt"
     assert _status("inject-websession") != "exempt"
+
+
+def test_property_tests_have_no_wall_clock_limit() -> None:
+    """Hypothesis' 200 ms deadline would fail a slow example on a loaded machine."""
+    assert hypothesis.settings.default.deadline is None
