@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
 import contextlib
+import multiprocessing
 import os
+from pathlib import Path
 import pickle
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -509,3 +512,39 @@ def test_a_pool_never_used_shuts_down_without_starting() -> None:
 def test_run_here_is_a_plain_call() -> None:
     assert run_here(divmod, 17, 5) == (3, 2)
     assert run_here(os.getpid) == os.getpid()
+
+
+def _process_name_and_pid(pause_s: float = 0.0) -> tuple[str, int]:
+    """In the worker: its process's name (the start method's) and its pid."""
+    time.sleep(pause_s)
+    return multiprocessing.current_process().name, os.getpid()
+
+
+def test_one_spawned_worker_takes_the_calls_in_turn(pool: WorkerPool) -> None:
+    answers: list[tuple[str, int]] = []
+    callers = [
+        threading.Thread(target=lambda: answers.append(pool.run(_process_name_and_pid, 0.5)))
+        for _ in range(2)
+    ]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    (name, pid), second = answers
+    assert second == (name, pid)  # one process, not one per call
+    assert name.startswith("SpawnProcess-")  # spawned, not forked
+
+
+def test_the_worker_finds_the_package_off_the_parents_path(
+    pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in Home Assistant: the package's folder is not on the path any more."""
+    root = worker_pool.PACKAGE_ROOT
+    kept = [p for p in sys.path if p and Path(p).resolve() != root]
+    monkeypatch.setattr(sys, "path", kept)
+    monkeypatch.chdir(root.parent)
+    # os.getpid needs nothing of this package; the worker's first call
+    # (_end_with_parent) does, and a worker that cannot load it breaks.
+    assert pool.run(os.getpid) != os.getpid()
+    assert pool.run(os.getpid) != os.getpid()
+    assert pool.starts == 1
