@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 import http.server
 from pathlib import Path
+import re
 import socket
 import threading
 import time
@@ -349,7 +350,7 @@ def test_addresses_are_checked_before_anything_is_sent(
     address: str, message: str
 ) -> None:
     # A closed port: a request sent would raise NodeUnreachable instead.
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$") as caught:
         addresses_spent(closed_port_url(), [address], 1)
     assert not isinstance(caught.value, NotAnIriNode)
     assert str(caught.value) == message

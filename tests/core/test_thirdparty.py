@@ -204,7 +204,8 @@ def test_concurrent_first_imports_run_the_package_once(
         tmp_path,
         "iota",
         "import builtins, time\n"
-        "builtins._iota_energy_imports = getattr(builtins, '_iota_energy_imports', 0) + 1\n"
+        "count = getattr(builtins, '_iota_energy_imports', 0)\n"
+        "builtins._iota_energy_imports = count + 1\n"
         "time.sleep(0.2)\n",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -347,7 +348,6 @@ def test_who_waited_for_the_lock_takes_the_first_callers_import(
         def find_spec(self, name: str, *_args: object) -> None:
             if name == "pkg_resources":
                 lookups.append(name)
-            return None
 
     monkeypatch.setattr(sys, "meta_path", [CountPkgResources(), *sys.meta_path])
     monkeypatch.delitem(sys.modules, "iota")

@@ -51,7 +51,7 @@ def test_pin_parse(text: str, pin: Pin) -> None:
     "text", ["pyota", "pyota>=2", "==1.0", "pyota==", "pyota==2.1.0==3", " == "]
 )
 def test_pin_parse_rejects_unpinned(text: str) -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=r"^not a pinned requirement: ") as caught:
         Pin.parse(text)
     assert str(caught.value) == f"not a pinned requirement: {text!r}"
 
@@ -136,9 +136,10 @@ def test_ensure_libraries_installs_into_the_target(tmp_path: Path) -> None:
     with pytest.raises(InstallError) as caught:
         ensure_libraries(python, libraries=[NOT_INSTALLED], target="deps")
     assert caught.value.reason == "installed, but not visible to this interpreter"
-    assert seen.read_text().split() == install_command(
-        python, [NOT_INSTALLED], target="deps"
-    )[1:]
+    assert (
+        seen.read_text().split()
+        == install_command(python, [NOT_INSTALLED], target="deps")[1:]
+    )
 
 
 def test_ensure_libraries_uses_the_environment_given(tmp_path: Path) -> None:

@@ -96,8 +96,10 @@ def test_an_exact_payment_has_no_remainder_and_carries_its_message() -> None:
         amount=1_000,
         remainder_address=None,
         message=MESSAGE,
-        inputs=(InputKey(0, address_of(PAYER_SEED, 0), 600),)
-        + (InputKey(2, address_of(PAYER_SEED, 2), 400),),
+        inputs=(
+            InputKey(0, address_of(PAYER_SEED, 0), 600),
+            InputKey(2, address_of(PAYER_SEED, 2), 400),
+        ),
     )
     signed = wallet_work.sign_bundle(PAYER_SEED, exact)
     bundle = read_back(signed)
@@ -156,7 +158,10 @@ def test_local_proof_of_work_chains_the_bundle_tail_first() -> None:
             TEST_MWM
         )
         if after is None:
-            assert (str(here.trunk_transaction_hash), str(here.branch_transaction_hash)) == (
+            assert (
+                str(here.trunk_transaction_hash),
+                str(here.branch_transaction_hash),
+            ) == (
                 trunk,
                 branch,
             )

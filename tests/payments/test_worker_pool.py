@@ -433,7 +433,7 @@ def test_what_the_pool_says_when_work_is_lost(pool: WorkerPool) -> None:
     assert pool.run(os.getpid) not in (worker, os.getpid())
     assert pool.starts == 2
     pool.shutdown()
-    with pytest.raises(WorkerLost, match="^the wallet's worker is shut down$"):
+    with pytest.raises(WorkerLost, match=r"^the wallet's worker is shut down$"):
         pool.run(os.getpid)
     assert pool.starts == 2
 
@@ -445,7 +445,7 @@ def test_a_call_to_a_broken_pool_is_lost_before_it_is_sent(pool: WorkerPool) -> 
     os.kill(worker, signal.SIGKILL)
     while not executor._broken:  # the pool's own thread notices the death
         time.sleep(0.01)
-    with pytest.raises(WorkerLost, match="^the wallet's worker process is gone$"):
+    with pytest.raises(WorkerLost, match=r"^the wallet's worker process is gone$"):
         pool.run(os.getpid)
     assert not pool.started
     assert pool.run(os.getpid) != worker
@@ -474,7 +474,7 @@ def test_shutdown_waits_for_the_call_in_progress_and_cancels_the_queued(
     def call(number: int) -> None:
         try:
             outcomes[number] = pool.run(time.sleep, 1)
-        except BaseException as err:  # noqa: BLE001 - recorded and checked
+        except BaseException as err:
             outcomes[number] = err
 
     # The first runs; a pool passes two more to the worker's queue ahead of
@@ -523,7 +523,9 @@ def _process_name_and_pid(pause_s: float = 0.0) -> tuple[str, int]:
 def test_one_spawned_worker_takes_the_calls_in_turn(pool: WorkerPool) -> None:
     answers: list[tuple[str, int]] = []
     callers = [
-        threading.Thread(target=lambda: answers.append(pool.run(_process_name_and_pid, 0.5)))
+        threading.Thread(
+            target=lambda: answers.append(pool.run(_process_name_and_pid, 0.5))
+        )
         for _ in range(2)
     ]
     for caller in callers:
