@@ -550,3 +550,15 @@ def test_the_worker_finds_the_package_off_the_parents_path(
     assert pool.run(os.getpid) != os.getpid()
     assert pool.run(os.getpid) != os.getpid()
     assert pool.starts == 1
+
+
+def _thread_names() -> list[str]:
+    """In the worker: the names of its threads."""
+    return sorted(thread.name for thread in threading.enumerate())
+
+
+def test_a_new_worker_watches_its_parent_from_its_first_call(
+    pool: WorkerPool,
+) -> None:
+    assert "end-with-parent" in pool.run(_thread_names)
+    assert "end-with-parent" not in _thread_names()  # only in the worker
