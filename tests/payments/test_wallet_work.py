@@ -115,10 +115,16 @@ def test_the_same_order_signs_to_the_same_trytes() -> None:
     assert later.bundle_hash != first.bundle_hash
 
 
+def test_a_change_of_one_iota_goes_to_the_remainder() -> None:
+    bundle = read_back(wallet_work.sign_bundle(PAYER_SEED, order(amount=999)))
+    assert [t.value for t in bundle] == [999, -1_000, 0, 1]
+
+
 @pytest.mark.parametrize(
     "changes",
     [
         {"amount": 1_001},  # more than the inputs hold
+        {"amount": 999, "remainder_address": None},  # one IOTA left over
         {"remainder_address": None},  # change left without an address
         {"amount": 1_000},  # no change, but a remainder address
     ],
