@@ -382,3 +382,16 @@ def test_lane_digits_are_the_fewest_trits_telling_the_lanes_apart(
     # Too many or too few digits still find valid nonces (fewer counter
     # trits, or lanes trying the same nonce): only the count shows it.
     assert pow_module._lane_digits(lanes) == digits
+
+
+def test_lane_words_are_encoding_a_in_every_lane() -> None:
+    # -1, 0, 1 are (x, y) = (0, 1), (1, 1), (1, 0) in each of the mask's lanes.
+    assert pow_module._lane_words([-1, 0, 1], 0b101) == (
+        [0, 0b101, 0b101],
+        [0b101, 0b101, 0],
+    )
+
+
+def test_search_nonce_names_the_transaction_it_refuses() -> None:
+    with pytest.raises(ValueError, match=r"^trytes must be 2673 trytes, got 2672$"):
+        search_nonce("9" * 2672, 9)
