@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 import http.server
 from pathlib import Path
+import re
 import socket
 import threading
 import time
@@ -104,12 +105,22 @@ def foreign_server(status: int, body: bytes) -> Iterator[str]:
 
 
 @contextmanager
-def silent_server() -> Iterator[str]:
-    """Accepts connections and never answers."""
+def silent_server(hang_up_after_s: float = 3.0) -> Iterator[str]:
+    """Takes connections and never answers; hangs up after a while.
+
+    The hang-up ends a call that waits without a timeout (as a connection
+    error, not a read timeout) instead of leaving it waiting for good.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(4)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        # Closing the listening socket resets the connections it holds.
+        hang_up = threading.Timer(hang_up_after_s, sock.close)
+        hang_up.start()
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        finally:
+            hang_up.cancel()
 
 
 def rewrite_node_info(
@@ -151,25 +162,51 @@ def test_node_without_a_feature_list_is_taken_as_refusing_pow(
     assert probe_node(node.url, 5).remote_pow is False
 
 
+WRONG_TYPE = "getNodeInfo: fields of the wrong type"
+
+
 @pytest.mark.parametrize(
-    "change",
+    ("change", "message"),
     [
-        lambda info: {k: v for k, v in info.items() if k != "appName"},
-        lambda info: {k: v for k, v in info.items() if k != "latestMilestone"},
-        lambda info: info | {"appName": 7},
-        lambda info: info | {"latestMilestoneIndex": "12"},
-        lambda info: info | {"latestSolidSubtangleMilestoneIndex": True},
-        lambda info: info | {"features": "RemotePOW"},
-        lambda info: info | {"latestMilestone": "not trytes!"},
+        (
+            lambda info: {k: v for k, v in info.items() if k != "appName"},
+            "getNodeInfo: missing appName",
+        ),
+        (
+            lambda info: {k: v for k, v in info.items() if k != "latestMilestone"},
+            "getNodeInfo: missing latestMilestone",
+        ),
+        (
+            lambda info: {
+                k: v for k, v in info.items() if k not in ("appVersion", "appName")
+            },
+            "getNodeInfo: missing appName, appVersion",
+        ),
+        (lambda info: info | {"appName": 7}, WRONG_TYPE),
+        (lambda info: info | {"appVersion": None}, "getNodeInfo: missing appVersion"),
+        (lambda info: info | {"latestMilestoneIndex": "12"}, WRONG_TYPE),
+        (lambda info: info | {"latestSolidSubtangleMilestoneIndex": True}, WRONG_TYPE),
+        (
+            lambda info: info | {"features": "RemotePOW"},
+            "getNodeInfo: features is no list",
+        ),
+        # PyOTA's response filter refuses it (a ValueError).
+        (
+            lambda info: info | {"latestMilestone": "not trytes!"},
+            "get_node_info: ValueError",
+        ),
     ],
 )
 def test_node_info_of_the_wrong_shape_is_not_an_iri_node(
-    node: DevTangle, change: Callable[[dict[str, Any]], dict[str, Any]]
+    node: DevTangle,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    message: str,
 ) -> None:
     rewrite_node_info(node, change)
     with pytest.raises(NotAnIriNode) as caught:
         probe_node(node.url, 5)
     assert caught.value.reason == "not_iri_node"
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(
@@ -186,10 +223,21 @@ def test_node_info_of_the_wrong_shape_is_not_an_iri_node(
 )
 def test_something_else_answering_is_not_an_iri_node(status: int, body: bytes) -> None:
     with foreign_server(status, body) as url:
-        with pytest.raises(NotAnIriNode):
+        with pytest.raises(NotAnIriNode) as probed:
             probe_node(url, 5)
-        with pytest.raises(NotAnIriNode):
+        with pytest.raises(NotAnIriNode) as asked:
             addresses_spent(url, [PAYEE], 5)
+    # The exception's type only, never the answer itself.
+    if body == b'{"hello": "world"}':
+        assert str(probed.value) == (
+            "getNodeInfo: missing appName, appVersion, latestMilestoneIndex,"
+            " latestSolidSubtangleMilestoneIndex, latestMilestone,"
+            " latestSolidSubtangleMilestone"
+        )
+        assert str(asked.value) == "wereAddressesSpentFrom: no list of states"
+    else:
+        assert str(probed.value) == "get_node_info: BadApiResponse"
+        assert str(asked.value) == "were_addresses_spent_from: BadApiResponse"
 
 
 def test_closed_port_is_unreachable() -> None:
@@ -197,16 +245,26 @@ def test_closed_port_is_unreachable() -> None:
     with pytest.raises(NodeUnreachable) as caught:
         probe_node(url, 5)
     assert caught.value.reason == "cannot_connect"
-    with pytest.raises(NodeUnreachable):
+    assert str(caught.value) == "get_node_info: ConnectionError"
+    with pytest.raises(NodeUnreachable) as caught:
         addresses_spent(url, [PAYEE], 5)
+    assert str(caught.value) == "were_addresses_spent_from: ConnectionError"
 
 
 def test_silent_server_times_out() -> None:
     with silent_server() as url:
         start = time.monotonic()
-        with pytest.raises(NodeUnreachable):
+        with pytest.raises(NodeUnreachable) as caught:
             probe_node(url, 0.3)
         assert time.monotonic() - start < 5
+    # A read timeout: the call's own, not the server hanging up later.
+    assert str(caught.value) == "get_node_info: ReadTimeout"
+
+
+def test_asking_a_silent_server_for_spent_addresses_times_out() -> None:
+    with silent_server() as url, pytest.raises(NodeUnreachable) as caught:
+        addresses_spent(url, [PAYEE], 0.3)
+    assert str(caught.value) == "were_addresses_spent_from: ReadTimeout"
 
 
 def test_unknown_host_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,26 +278,31 @@ def test_unknown_host_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
-    with pytest.raises(NodeUnreachable):
+    with pytest.raises(NodeUnreachable) as caught:
         probe_node("http://no-such-node.invalid:14265/", 2)
+    assert str(caught.value) == "get_node_info: ConnectionError"
+
+
+NOT_HTTP = "a node URL is http:// or https:// and a host"
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "message"),
     [
-        "",
-        "ftp://127.0.0.1:14265",
-        "127.0.0.1:14265",
-        "udp://127.0.0.1:14265",
-        "http://",
-        "http://127.0.0.1:port/",
-        "https:///path",
+        ("", NOT_HTTP),
+        ("ftp://127.0.0.1:14265", NOT_HTTP),
+        ("127.0.0.1:14265", NOT_HTTP),
+        ("udp://127.0.0.1:14265", NOT_HTTP),
+        ("http://", NOT_HTTP),
+        ("http://127.0.0.1:port/", "the port is not a number"),
+        ("https:///path", NOT_HTTP),
     ],
 )
-def test_urls_that_are_not_http_are_invalid(url: str) -> None:
+def test_urls_that_are_not_http_are_invalid(url: str, message: str) -> None:
     with pytest.raises(NodeUrlError) as caught:
         validate_node_url(url)
     assert caught.value.reason == "invalid_url"
+    assert str(caught.value) == message
     with pytest.raises(NodeUrlError):
         probe_node(url, 1)
 
@@ -271,15 +334,26 @@ def test_spent_addresses_as_the_node_reports_them(
     assert addresses_spent(node.url, [], 5) == []
 
 
+NOT_AN_ADDRESS = "not an address of 81 or 90"
+
+
 @pytest.mark.parametrize(
-    "address",
-    ["SHORT", PAYEE + "9", PAYEE.lower(), PAYEE + "AAAAAAAAA"],
+    ("address", "message"),
+    [
+        ("SHORT", NOT_AN_ADDRESS),
+        (PAYEE + "9", NOT_AN_ADDRESS),
+        (PAYEE.lower(), NOT_AN_ADDRESS),
+        (PAYEE + "AAAAAAAAA", "the address checksum does not match"),
+    ],
 )
-def test_addresses_are_checked_before_anything_is_sent(address: str) -> None:
+def test_addresses_are_checked_before_anything_is_sent(
+    address: str, message: str
+) -> None:
     # A closed port: a request sent would raise NodeUnreachable instead.
-    with pytest.raises(ValueError, match="address") as caught:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$") as caught:
         addresses_spent(closed_port_url(), [address], 1)
     assert not isinstance(caught.value, NotAnIriNode)
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(
@@ -295,5 +369,6 @@ def test_spent_states_of_the_wrong_shape(
     node: DevTangle, answer: dict[str, Any]
 ) -> None:
     node.node.commands["wereAddressesSpentFrom"] = lambda _request: answer
-    with pytest.raises(NotAnIriNode):
+    with pytest.raises(NotAnIriNode) as caught:
         addresses_spent(node.url, [PAYEE, PAYEE], 5)
+    assert str(caught.value) == "wereAddressesSpentFrom: no list of states"

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from itertools import pairwise
 import random
+import re
 import threading
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from custom_components.iota_energy.core import thirdparty
+from custom_components.iota_energy.core import pow as pow_module, thirdparty
 from custom_components.iota_energy.core.pow import (
     FIELDS,
     MAX_TIMESTAMP_UPPER_BOUND,
@@ -320,3 +321,77 @@ def test_field_offsets_cover_the_transaction_in_pyota_order(
     )
     assert "".join(trytes[where] for where in FIELDS.values()) == trytes
     assert int_to_trytes(parsed.current_index, 9) == trytes[FIELDS["current_index"]]
+
+
+@pytest.mark.parametrize("stamp", [0, MAX_TIMESTAMP_UPPER_BOUND])
+def test_attach_to_tangle_takes_both_ends_of_the_timestamp_range(stamp: int) -> None:
+    attached = attach_to_tangle(TRUNK, BRANCH, 1, ["9" * 2673], now_ms=lambda: stamp)
+    assert trytes_to_int(attached[0][FIELDS["attachment_timestamp"]]) == stamp
+
+
+def test_attach_to_tangle_refuses_a_clock_before_1970() -> None:
+    with pytest.raises(ValueError, match=r"^attachment timestamp -1 ms") as caught:
+        attach_to_tangle(TRUNK, BRANCH, 1, ["9" * 2673], now_ms=lambda: -1)
+    assert str(caught.value) == (
+        f"attachment timestamp -1 ms is outside 0..{MAX_TIMESTAMP_UPPER_BOUND}"
+    )
+
+
+def test_the_wall_clock_is_read_in_whole_milliseconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pow_module.time, "time_ns", lambda: 1_764_669_600_123_999_999)
+    attached = attach_to_tangle(TRUNK, BRANCH, 1, ["9" * 2673])
+    stamp = trytes_to_int(attached[0][FIELDS["attachment_timestamp"]])
+    assert stamp == 1_764_669_600_123
+
+
+@pytest.mark.parametrize(
+    ("trunk", "branch", "trytes", "message"),
+    [
+        (TRUNK[:80], BRANCH, ["9" * 2673], "trunk must be a hash of 81 trytes"),
+        (
+            TRUNK,
+            "b" * 81,
+            ["9" * 2673],
+            "branch holds characters outside the tryte alphabet",
+        ),
+        (
+            TRUNK,
+            BRANCH,
+            "9" * 2673,
+            "trytes must be a list of transactions, not one string",
+        ),
+    ],
+)
+def test_attach_to_tangle_says_what_is_wrong(
+    trunk: str, branch: str, trytes: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$") as caught:
+        attach_to_tangle(trunk, branch, 9, trytes)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("lanes", "digits"),
+    [(1, 0), (2, 1), (3, 1), (4, 2), (9, 2), (10, 3), (729, 6), (730, 7), (4096, 8)],
+)
+def test_lane_digits_are_the_fewest_trits_telling_the_lanes_apart(
+    lanes: int, digits: int
+) -> None:
+    # Too many or too few digits still find valid nonces (fewer counter
+    # trits, or lanes trying the same nonce): only the count shows it.
+    assert pow_module._lane_digits(lanes) == digits
+
+
+def test_lane_words_are_encoding_a_in_every_lane() -> None:
+    # -1, 0, 1 are (x, y) = (0, 1), (1, 1), (1, 0) in each of the mask's lanes.
+    assert pow_module._lane_words([-1, 0, 1], 0b101) == (
+        [0, 0b101, 0b101],
+        [0b101, 0b101, 0],
+    )
+
+
+def test_search_nonce_names_the_transaction_it_refuses() -> None:
+    with pytest.raises(ValueError, match=r"^trytes must be 2673 trytes, got 2672$"):
+        search_nonce("9" * 2672, 9)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from custom_components.iota_energy.core import rebased_keys
 from custom_components.iota_energy.core.rail import (
     RailName,
     ReceiverError,
@@ -121,8 +122,11 @@ def test_address_index_is_part_of_the_path() -> None:
     ],
 )
 def test_paths_other_than_iotas_are_refused(path: str) -> None:
-    with pytest.raises(PathError):
+    with pytest.raises(PathError) as caught:
         validate_path(path)
+    assert str(caught.value) == (
+        f"not IOTA's Ed25519 path m/44'/4218'/a'/c'/i': {path!r}"
+    )
     with pytest.raises(PathError):
         RebasedKey.from_mnemonic(MNEMONIC, path)
 
@@ -162,7 +166,7 @@ def test_generated_mnemonics_are_valid_and_new() -> None:
     assert first != second
     assert len(generate_mnemonic(12).split()) == 12
     assert RebasedKey.from_mnemonic(first).address.startswith("0x")
-    with pytest.raises(ValueError, match="12 or 24"):
+    with pytest.raises(ValueError, match=r"^a new mnemonic has 12 or 24 words$"):
         generate_mnemonic(13)
 
 
@@ -171,8 +175,38 @@ def test_the_key_shows_its_address_only(key: RebasedKey) -> None:
     assert key.address in repr(key)
     assert "film" not in shown
     assert "iotaprivkey" not in shown
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^a wallet key is not pickled$"):
         pickle.dumps(key)
+
+
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        (13, "mnemonic_word_count"),
+        (11, "mnemonic_word_count"),
+        (12, "mnemonic_checksum"),
+    ],
+)
+def test_the_sdks_own_complaints_are_sorted(words: int, reason: str) -> None:
+    """What the SDK says, mapped to a reason key.
+
+    ``from_mnemonic`` counts the words itself before the SDK sees them, so
+    the SDK's word-count text reaches ``_mnemonic_reason`` only here.
+    """
+    phrase = " ".join((MNEMONIC.split() * 2)[:words])
+    # The SDK's one generic type.
+    with pytest.raises(Exception, match=r"^mnemonic error: ") as caught:
+        sdk.Ed25519PrivateKey.from_mnemonic_with_path(phrase, DEFAULT_PATH, "")
+    assert rebased_keys._mnemonic_reason(str(caught.value)) == reason
+
+
+def test_an_sdk_complaint_of_another_kind_is_invalid() -> None:
+    assert rebased_keys._mnemonic_reason("mnemonic error: bad entropy") == (
+        "mnemonic_invalid"
+    )
+    assert rebased_keys._mnemonic_reason("Unknown Word (word 3)") == (
+        "mnemonic_unknown_word"
+    )
 
 
 # --- receivers -------------------------------------------------------------------

@@ -47,10 +47,20 @@ def test_pin_parse(text: str, pin: Pin) -> None:
     assert Pin.parse(text) == pin
 
 
-@pytest.mark.parametrize("text", ["pyota", "pyota>=2", "==1.0", "pyota=="])
+@pytest.mark.parametrize(
+    "text", ["pyota", "pyota>=2", "==1.0", "pyota==", "pyota==2.1.0==3", " == "]
+)
 def test_pin_parse_rejects_unpinned(text: str) -> None:
-    with pytest.raises(ValueError, match="not a pinned requirement"):
+    with pytest.raises(ValueError, match=r"^not a pinned requirement: ") as caught:
         Pin.parse(text)
+    assert str(caught.value) == f"not a pinned requirement: {text!r}"
+
+
+def test_install_error_names_every_library() -> None:
+    error = InstallError(["pyota==2.1.0", "pi-ina219==1.4.1"], "no network")
+    assert str(error) == "installing pyota==2.1.0, pi-ina219==1.4.1 failed: no network"
+    assert error.libraries == ("pyota==2.1.0", "pi-ina219==1.4.1")
+    assert error.reason == "no network"
 
 
 def test_missing_libraries_compares_versions() -> None:
@@ -113,14 +123,75 @@ def test_ensure_libraries_passes_environment_copy(tmp_path: Path) -> None:
 
 
 def test_ensure_libraries_timeout(tmp_path: Path) -> None:
-    python = _fake_python(tmp_path, "exec sleep 30")
-    with pytest.raises(InstallError, match="timed out"):
+    # Ends by itself: without the timeout, uv "succeeds" and nothing is there.
+    python = _fake_python(tmp_path, "exec sleep 10")
+    with pytest.raises(InstallError) as caught:
         ensure_libraries(python, libraries=[NOT_INSTALLED], timeout=0.2)
+    assert caught.value.reason == "timed out after 0.2 s"
+
+
+def test_ensure_libraries_installs_into_the_target(tmp_path: Path) -> None:
+    seen = tmp_path / "seen"
+    python = _fake_python(tmp_path, f'echo "$*" > {seen}')
+    with pytest.raises(InstallError) as caught:
+        ensure_libraries(python, libraries=[NOT_INSTALLED], target="deps")
+    assert caught.value.reason == "installed, but not visible to this interpreter"
+    assert (
+        seen.read_text().split()
+        == install_command(python, [NOT_INSTALLED], target="deps")[1:]
+    )
+
+
+def test_ensure_libraries_uses_the_environment_given(tmp_path: Path) -> None:
+    seen = tmp_path / "seen"
+    python = _fake_python(tmp_path, f'echo "$ONLY_GIVEN/$HTTP_TIMEOUT" > {seen}')
+    given = {"PATH": os.environ["PATH"], "ONLY_GIVEN": "yes"}
+    with pytest.raises(InstallError):
+        ensure_libraries(python, libraries=[NOT_INSTALLED], environ=given)
+    assert seen.read_text() == "yes/\n"
+    assert given == {"PATH": os.environ["PATH"], "ONLY_GIVEN": "yes"}
+
+
+def test_uv_never_reads_this_process_input(tmp_path: Path) -> None:
+    """Nothing can wait for input: uv's standard input is empty."""
+    seen = tmp_path / "seen"
+    python = _fake_python(
+        tmp_path, f'if read -r line; then echo "read $line"; else echo eof; fi > {seen}'
+    )
+    # This process's input, for the moment, holds a line.
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"an answer\n")
+    os.close(write_end)
+    saved = os.dup(0)
+    os.dup2(read_end, 0)
+    try:
+        with pytest.raises(InstallError):
+            ensure_libraries(python, libraries=[NOT_INSTALLED])
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+        os.close(read_end)
+    assert seen.read_text() == "eof\n"
 
 
 def test_ensure_libraries_cannot_start(tmp_path: Path) -> None:
-    with pytest.raises(InstallError, match="could not run"):
-        ensure_libraries(str(tmp_path / "no-such-python"), libraries=[NOT_INSTALLED])
+    python = str(tmp_path / "no-such-python")
+    with pytest.raises(InstallError) as caught:
+        ensure_libraries(python, libraries=[NOT_INSTALLED])
+    assert caught.value.reason == (
+        f"could not run {python}: [Errno 2] No such file or directory: '{python}'"
+    )
+
+
+def test_a_silent_failure_says_how_uv_exited(tmp_path: Path) -> None:
+    python = _fake_python(tmp_path, "exit 3")
+    with pytest.raises(InstallError) as caught:
+        ensure_libraries(python, libraries=[NOT_INSTALLED])
+    assert caught.value.reason == "uv exited with 3"
+    output_only = _fake_python(tmp_path, "echo '  only on stdout  '; exit 1")
+    with pytest.raises(InstallError) as caught:
+        ensure_libraries(output_only, libraries=[NOT_INSTALLED])
+    assert caught.value.reason == "only on stdout"
 
 
 def test_install_error_is_short(tmp_path: Path) -> None:
@@ -128,3 +199,18 @@ def test_install_error_is_short(tmp_path: Path) -> None:
     with pytest.raises(InstallError) as caught:
         ensure_libraries(python, libraries=[NOT_INSTALLED])
     assert len(caught.value.reason) <= 2001
+
+
+@pytest.mark.parametrize(
+    ("length", "kept"),
+    [(1999, "whole"), (2000, "whole"), (2001, "end"), (5000, "end")],
+)
+def test_uvs_words_keep_their_last_2000_characters(
+    tmp_path: Path, length: int, kept: str
+) -> None:
+    text = "".join(chr(ord("a") + i % 26) for i in range(length))
+    (tmp_path / "said").write_text(text)
+    python = _fake_python(tmp_path, f"cat {tmp_path / 'said'} >&2; exit 1")
+    with pytest.raises(InstallError) as caught:
+        ensure_libraries(python, libraries=[NOT_INSTALLED])
+    assert caught.value.reason == (text if kept == "whole" else "…" + text[-2000:])

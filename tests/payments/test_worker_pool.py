@@ -9,17 +9,22 @@ nothing the worker raises carries the seed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
 import contextlib
+import multiprocessing
 import os
+from pathlib import Path
 import pickle
 import signal
+import sys
 import threading
+import time
 import traceback
 from typing import Any
 
 import pytest
 
-from custom_components.iota_energy.core import wallet_work
+from custom_components.iota_energy.core import wallet_work, worker_pool
 from custom_components.iota_energy.core.legacy_node import LegacyNode
 from custom_components.iota_energy.core.outbox import PaymentPolicy
 from custom_components.iota_energy.core.payments import PaymentStatus
@@ -329,7 +334,6 @@ def test_the_worker_ends_when_its_parent_is_killed() -> None:
     """
     import subprocess
     import sys
-    import time
 
     from custom_components.iota_energy.core.worker_pool import PACKAGE_ROOT
 
@@ -359,3 +363,202 @@ def test_the_worker_ends_when_its_parent_is_killed() -> None:
             os.killpg(parent.pid, signal.SIGKILL)
         if parent.stdout is not None:
             parent.stdout.close()
+
+
+# --- the pool itself, with cheap calls -------------------------------------------
+
+
+def test_a_pool_starts_one_worker_on_first_use(pool: WorkerPool) -> None:
+    assert not pool.started
+    assert pool.starts == 0
+    worker = pool.run(os.getpid)
+    assert pool.started
+    assert pool.starts == 1
+    assert worker != os.getpid()
+    assert pool.run(os.getpid) == worker  # the same process again
+    assert pool.run(divmod, 17, 5) == (3, 2)
+    assert pool.starts == 1
+
+
+def test_the_first_call_of_a_worker_makes_it_end_with_its_parent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``_end_with_parent`` in this process, with a stand-in for the parent.
+
+    In a worker it runs where mutation testing cannot see it; the
+    SIGKILL test above shows the whole in a real worker.
+    """
+    parent_gone = threading.Event()
+    exits: list[int] = []
+
+    class Parent:
+        def join(self) -> None:
+            parent_gone.wait()
+
+    monkeypatch.setattr(worker_pool.multiprocessing, "parent_process", Parent)
+    monkeypatch.setattr(worker_pool.os, "_exit", exits.append)
+    before = set(threading.enumerate())
+    worker_pool._end_with_parent()
+    (watcher,) = set(threading.enumerate()) - before
+    assert watcher.name == "end-with-parent"
+    assert watcher.daemon
+    watcher.join(0.05)
+    assert watcher.is_alive()
+    assert exits == []  # nothing while the parent lives
+    parent_gone.set()
+    watcher.join()
+    assert exits == [0]
+
+
+def test_without_a_parent_nothing_watches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_pool.multiprocessing, "parent_process", lambda: None)
+    before = set(threading.enumerate())
+    worker_pool._end_with_parent()
+    assert set(threading.enumerate()) == before
+
+
+def test_what_the_pool_says_when_work_is_lost(pool: WorkerPool) -> None:
+    worker = pool.run(os.getpid)
+    os.kill(worker, signal.SIGKILL)
+    # Until the pool notices, a call may still be submitted: either way it is
+    # a lost worker, and the next call starts another.
+    with pytest.raises(WorkerLost) as lost:
+        pool.run(time.sleep, 5)
+    assert str(lost.value) in (
+        "the wallet's worker process ended",
+        "the wallet's worker process is gone",
+    )
+    assert lost.value.__cause__ is None
+    assert not pool.started
+    assert pool.run(os.getpid) not in (worker, os.getpid())
+    assert pool.starts == 2
+    pool.shutdown()
+    with pytest.raises(WorkerLost, match=r"^the wallet's worker is shut down$"):
+        pool.run(os.getpid)
+    assert pool.starts == 2
+
+
+def test_a_call_to_a_broken_pool_is_lost_before_it_is_sent(pool: WorkerPool) -> None:
+    worker = pool.run(os.getpid)
+    executor = pool._executor
+    assert executor is not None
+    os.kill(worker, signal.SIGKILL)
+    while not executor._broken:  # the pool's own thread notices the death
+        time.sleep(0.01)
+    with pytest.raises(WorkerLost, match=r"^the wallet's worker process is gone$"):
+        pool.run(os.getpid)
+    assert not pool.started
+    assert pool.run(os.getpid) != worker
+    assert pool.starts == 2
+
+
+def test_an_exception_comes_back_without_the_workers_traceback(
+    pool: WorkerPool,
+) -> None:
+    with pytest.raises(ZeroDivisionError) as caught:
+        pool.run(divmod, 1, 0)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+    # The worker survives its call's exception.
+    assert pool.starts == 1
+    assert pool.run(divmod, 7, 2) == (3, 1)
+    assert pool.starts == 1
+
+
+def test_shutdown_waits_for_the_call_in_progress_and_cancels_the_queued(
+    pool: WorkerPool,
+) -> None:
+    worker = pool.run(os.getpid)
+    outcomes: dict[int, object] = {}
+
+    def call(number: int) -> None:
+        try:
+            outcomes[number] = pool.run(time.sleep, 1)
+        except BaseException as err:
+            outcomes[number] = err
+
+    # The first runs; a pool passes two more to the worker's queue ahead of
+    # time; the rest wait in the pool, and those are cancelled.
+    callers = [threading.Thread(target=call, args=(n,)) for n in range(5)]
+    for caller in callers:
+        caller.start()
+        time.sleep(0.1)
+    pool.shutdown()
+    # What the worker had begun has ended: it is gone once shutdown returns.
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
+    for caller in callers:
+        caller.join()
+    assert outcomes[0] is None
+    assert isinstance(outcomes[4], CancelledError)
+    assert all(
+        outcome is None or isinstance(outcome, CancelledError)
+        for outcome in outcomes.values()
+    )
+    assert not pool.started
+    pool.shutdown()  # twice is harmless
+
+
+def test_a_pool_never_used_shuts_down_without_starting() -> None:
+    unused = WorkerPool()
+    unused.shutdown()
+    assert unused.starts == 0
+    assert not unused.started
+    with pytest.raises(WorkerLost):
+        unused.run(os.getpid)
+    assert unused.starts == 0
+
+
+def test_run_here_is_a_plain_call() -> None:
+    assert run_here(divmod, 17, 5) == (3, 2)
+    assert run_here(os.getpid) == os.getpid()
+
+
+def _process_name_and_pid(pause_s: float = 0.0) -> tuple[str, int]:
+    """In the worker: its process's name (the start method's) and its pid."""
+    time.sleep(pause_s)
+    return multiprocessing.current_process().name, os.getpid()
+
+
+def test_one_spawned_worker_takes_the_calls_in_turn(pool: WorkerPool) -> None:
+    answers: list[tuple[str, int]] = []
+    callers = [
+        threading.Thread(
+            target=lambda: answers.append(pool.run(_process_name_and_pid, 0.5))
+        )
+        for _ in range(2)
+    ]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    (name, pid), second = answers
+    assert second == (name, pid)  # one process, not one per call
+    assert name.startswith("SpawnProcess-")  # spawned, not forked
+
+
+def test_the_worker_finds_the_package_off_the_parents_path(
+    pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in Home Assistant: the package's folder is not on the path any more."""
+    root = worker_pool.PACKAGE_ROOT
+    kept = [p for p in sys.path if p and Path(p).resolve() != root]
+    monkeypatch.setattr(sys, "path", kept)
+    monkeypatch.chdir(root.parent)
+    # os.getpid needs nothing of this package; the worker's first call
+    # (_end_with_parent) does, and a worker that cannot load it breaks.
+    assert pool.run(os.getpid) != os.getpid()
+    assert pool.run(os.getpid) != os.getpid()
+    assert pool.starts == 1
+
+
+def _thread_names() -> list[str]:
+    """In the worker: the names of its threads."""
+    return sorted(thread.name for thread in threading.enumerate())
+
+
+def test_a_new_worker_watches_its_parent_from_its_first_call(
+    pool: WorkerPool,
+) -> None:
+    assert "end-with-parent" in pool.run(_thread_names)
+    assert "end-with-parent" not in _thread_names()  # only in the worker

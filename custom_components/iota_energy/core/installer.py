@@ -67,7 +67,7 @@ class Pin:
     def parse(cls, requirement: str) -> Pin:
         """Parse ``name==version``; anything else is a programming error."""
         name, sep, version = requirement.partition("==")
-        if not sep or not name.strip() or not version.strip():
+        if not sep or "==" in version or not name.strip() or not version.strip():
             msg = f"not a pinned requirement: {requirement!r}"
             raise ValueError(msg)
         return cls(name.strip(), version.strip())
