@@ -9,7 +9,6 @@ from pathlib import Path
 import re
 import socket
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -252,11 +251,8 @@ def test_closed_port_is_unreachable() -> None:
 
 
 def test_silent_server_times_out() -> None:
-    with silent_server() as url:
-        start = time.monotonic()
-        with pytest.raises(NodeUnreachable) as caught:
-            probe_node(url, 0.3)
-        assert time.monotonic() - start < 5
+    with silent_server() as url, pytest.raises(NodeUnreachable) as caught:
+        probe_node(url, 0.3)
     # A read timeout: the call's own, not the server hanging up later.
     assert str(caught.value) == "get_node_info: ReadTimeout"
 
