@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -44,12 +45,10 @@ def test_round_trip_through_json_is_exact() -> None:
 def test_defects_are_refused(change: Any, complaint: str) -> None:
     document = json.loads(json.dumps(SIGNED.to_dict()))
     change(document)
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=f"^{re.escape(complaint)}$"):
         SignedTransfer.from_dict(document)
-    assert str(caught.value) == complaint
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=r"^a signed transfer is an object$"):
         SignedTransfer.from_dict([document])
-    assert str(caught.value) == "a signed transfer is an object"
 
 
 def test_invalid_receiver_carries_its_reason() -> None:
