@@ -509,20 +509,21 @@ def test_a_trigger_converts_only_the_channels_its_mode_names(
 
 
 @pytest.mark.parametrize(
-    ("mode", "conversion_us"),
+    ("mode", "shunt_adc", "conversion_us"),
     [
-        (5, adc_conversion_us(3)),  # shunt only: its 532 us
-        (6, adc_conversion_us(15)),  # bus only: its 68.1 ms
-        (7, adc_conversion_us(3) + adc_conversion_us(15)),
+        (5, 3, adc_conversion_us(3)),  # shunt only: its 532 us
+        (5, 0xA, adc_conversion_us(0xA)),  # 4 samples: 2.13 ms
+        (6, 3, adc_conversion_us(15)),  # bus only: its 68.1 ms
+        (7, 3, adc_conversion_us(3) + adc_conversion_us(15)),
     ],
 )
 def test_continuous_modes_convert_their_channels_at_their_pace(
-    mode: int, conversion_us: int
+    mode: int, shunt_adc: int, conversion_us: int
 ) -> None:
     clock = FakeClock()
     circuit = FixedCircuit(bus_v=5.0, current_a=0.01)
     chip = VirtualIna219(circuit, clock_ns=clock)
-    write(chip, REG_CONFIG, _mode_config(mode))
+    write(chip, REG_CONFIG, _mode_config(mode, shunt_adc=shunt_adc))
     read(chip, REG_POWER)  # converts, then clears CNVR
     assert chip.conversions == 1
     circuit.bus_v, circuit.current_a = 6.0, 0.02
