@@ -598,3 +598,21 @@ def test_open_waits_for_the_first_conversion_in_twelfths_of_its_budget(
     assert set(fake.sleeps) == {budget / 12}
     before_last = fake.now - fake.sleeps[-1]
     assert before_last <= budget < fake.now
+
+
+class BareErrorBus(VirtualSmbus):
+    """A bus whose reads fail with an OSError that has no errno or strerror."""
+
+    def read_word_data(self, addr: int, cmd: int) -> int:
+        raise OSError("arbitration lost")
+
+
+def test_an_error_without_strerror_shows_its_text() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    source = Ina219Source(Ina219Config(), lambda busnum: BareErrorBus(chip, busnum))
+    with pytest.raises(SourceError) as err:
+        source.open()
+    assert (err.value.kind, str(err.value)) == (
+        "io",
+        "open failed for INA219 at 0x40 on bus 1: arbitration lost",
+    )
