@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 import errno
 from math import trunc
+import re
+from typing import Any
 
 import pytest
 
@@ -554,3 +556,20 @@ def test_reading_other_registers_keeps_cnvr() -> None:
         assert chip.peek(REG_BUS_VOLTAGE) & 0b10
     read(chip, REG_POWER)
     assert chip.peek(REG_BUS_VOLTAGE) & 0b10 == 0
+
+
+def test_before_any_transfer_every_register_holds_its_power_on_value() -> None:
+    chip = VirtualIna219(FixedCircuit(bus_v=5.0, current_a=0.02))
+    assert [chip.peek(register) for register in range(6)] == [0x399F, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"address": 0x50}, "address must be between 0x40 and 0x4F"),
+        ({"shunt_ohms": 0}, "shunt_ohms must be a positive number"),
+    ],
+)
+def test_constructor_messages_in_full(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        VirtualIna219(FixedCircuit(), **kwargs)
