@@ -403,9 +403,13 @@ def test_bus_errors_carry_errno_and_reason() -> None:
     with pytest.raises(OSError, match="no register") as no_register:
         bus.read_word_data(ADDRESS, 0x06)
     assert os_error(no_register) == (errno.EIO, "INA219 has no register 0x06")
-    with pytest.raises(OSError, match="no register") as no_register:
-        bus.write_i2c_block_data(ADDRESS, 0x1F, [0, 1])
-    assert os_error(no_register) == (errno.EIO, "INA219 has no register 0x1f")
+    for register in (0x06, 0x1F):
+        with pytest.raises(OSError, match="no register") as no_register:
+            bus.write_i2c_block_data(ADDRESS, register, [0, 1])
+        assert os_error(no_register) == (
+            errno.EIO,
+            f"INA219 has no register 0x{register:02x}",
+        )
     with pytest.raises(OSError, match="no register") as peeked:
         chip.peek(0x06)
     assert os_error(peeked) == (errno.EIO, "INA219 has no register 0x06")
@@ -573,3 +577,8 @@ def test_before_any_transfer_every_register_holds_its_power_on_value() -> None:
 def test_constructor_messages_in_full(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         VirtualIna219(FixedCircuit(), **kwargs)
+
+
+def test_the_highest_address_is_a_chips_address() -> None:
+    chip = VirtualIna219(FixedCircuit(), address=0x4F)
+    assert chip.i2c_interface(BUS).read_word_data(0x4F, REG_CONFIG) == 0x9F39
