@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 import errno
 from math import trunc
+import re
+from typing import Any
 
 import pytest
 
@@ -316,9 +318,7 @@ def test_averaging_samples_the_shunt_window_then_the_bus_window() -> None:
     shunt_times, bus_times = asked[:128], asked[128:]
     # Shunt samples fill the window before the bus window, evenly, mid-slot.
     slot = shunt_window_s / 128
-    assert shunt_times == pytest.approx(
-        [bus_window_s + (k + 0.5) * slot for k in range(128)]
-    )
+    assert shunt_times == [bus_window_s + (k + 0.5) * slot for k in range(128)]
     assert all(0 < t < bus_window_s for t in bus_times)
 
 
@@ -363,3 +363,222 @@ def test_averaging_follows_a_load_faster_than_the_window(phase_s: float) -> None
     assert averaged == round(on_counts * on / 128)
     # 6.6 cycles in the window: the mean is within one cycle's share of the duty.
     assert abs(averaged - duty * on_counts) <= on_counts * period_s / 0.0681
+
+
+# -- registers at their bounds, errors as the bus reports them -----------------
+
+
+def test_calibration_takes_any_16_bit_word_through_either_write() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    bus = chip.i2c_interface(BUS)
+    assert bus.busnum == BUS
+    write(chip, REG_CALIBRATION, 0xFFFF)
+    assert read(chip, REG_CALIBRATION) == 0xFFFE
+    write(chip, REG_CALIBRATION, 0)
+    assert read(chip, REG_CALIBRATION) == 0
+    # SMBus word writes send the low byte first, as reads do.
+    bus.write_word_data(ADDRESS, REG_CALIBRATION, 0x3412)
+    assert chip.peek(REG_CALIBRATION) == 0x1234
+    assert bus.read_i2c_block_data(ADDRESS, REG_CALIBRATION) == [0x12, 0x34]
+    assert bus.read_i2c_block_data(ADDRESS, REG_CONFIG, 1) == [0x39]
+
+
+def test_writes_to_data_registers_are_ignored() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    write(chip, REG_CALIBRATION, 4096)
+    read(chip, REG_POWER)  # converted, CNVR cleared again
+    before = [chip.peek(register) for register in range(REG_SHUNT_VOLTAGE, 5)]
+    for register in range(REG_SHUNT_VOLTAGE, 5):
+        write(chip, register, 0x5555)
+    assert [chip.peek(register) for register in range(1, 5)] == before
+
+
+def os_error(err: pytest.ExceptionInfo[OSError]) -> tuple[int | None, str | None]:
+    return err.value.errno, err.value.strerror
+
+
+def test_bus_errors_carry_errno_and_reason() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    bus = chip.i2c_interface(BUS)
+    with pytest.raises(OSError, match="no register") as no_register:
+        bus.read_word_data(ADDRESS, 0x06)
+    assert os_error(no_register) == (errno.EIO, "INA219 has no register 0x06")
+    for register in (0x06, 0x1F):
+        with pytest.raises(OSError, match="no register") as no_register:
+            bus.write_i2c_block_data(ADDRESS, register, [0, 1])
+        assert os_error(no_register) == (
+            errno.EIO,
+            f"INA219 has no register 0x{register:02x}",
+        )
+    with pytest.raises(OSError, match="no register") as peeked:
+        chip.peek(0x06)
+    assert os_error(peeked) == (errno.EIO, "INA219 has no register 0x06")
+    for vals in ([1, 2, 3], [1], [1, 256], [-1, 0]):
+        with pytest.raises(OSError, match="two bytes") as malformed:
+            bus.write_i2c_block_data(ADDRESS, REG_CALIBRATION, vals)
+        assert os_error(malformed) == (
+            errno.EIO,
+            "an INA219 register write takes two bytes",
+        )
+    with pytest.raises(OSError, match="Remote I/O") as wrong:
+        bus.read_word_data(0x41, REG_CONFIG)
+    assert os_error(wrong) == (errno.EREMOTEIO, "Remote I/O error")
+    chip.fail_next_transfers(1, errno.ETIMEDOUT)
+    with pytest.raises(OSError, match="transfer failed") as glitch:
+        bus.read_word_data(ADDRESS, REG_CONFIG)
+    assert os_error(glitch) == (errno.ETIMEDOUT, "I2C transfer failed")
+
+
+def test_transfers_and_conversions_are_counted() -> None:
+    clock = FakeClock()
+    chip = VirtualIna219(FixedCircuit(), clock_ns=clock)
+    assert (chip.transfers, chip.conversions) == (0, 0)
+    read(chip, REG_SHUNT_VOLTAGE)  # converts: the power-on state is stale
+    read(chip, REG_BUS_VOLTAGE)  # no time has passed: no new conversion
+    assert (chip.transfers, chip.conversions) == (2, 1)
+    chip.present = False
+    with pytest.raises(OSError, match="Remote I/O error"):
+        read(chip, REG_CONFIG)  # a failed transfer is a transfer too
+    chip.present = True
+    clock.advance_us(2 * adc_conversion_us(3))
+    read(chip, REG_SHUNT_VOLTAGE)
+    assert (chip.transfers, chip.conversions) == (4, 2)
+
+
+@pytest.mark.parametrize(
+    ("shunt_counts", "current", "ovf"),
+    [
+        # Calibration 4196: current = trunc(shunt x 4196 / 4096).
+        (31987, 0x7FFF, False),
+        (31988, 0x7FFF, True),
+        (-31988, -0x8000, False),
+        (-31989, -0x8000, True),
+        (-32000, -0x8000, True),
+    ],
+)
+def test_current_register_saturates_exactly_at_its_16_bit_bounds(
+    shunt_counts: int, current: int, ovf: bool
+) -> None:
+    chip = VirtualIna219(FixedCircuit(bus_v=1.0, current_a=shunt_counts * 1e-4))
+    write(chip, REG_CONFIG, (1 << 13) | (3 << 11) | (3 << 7) | (3 << 3) | 7)
+    write(chip, REG_CALIBRATION, 4196)
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == shunt_counts
+    assert signed(read(chip, REG_CURRENT)) == current
+    assert read(chip, REG_BUS_VOLTAGE) & 1 == ovf
+
+
+def test_power_register_saturates_at_0xffff() -> None:
+    # 320 mV with calibration 0xFFFE is about 512 000 current counts at 30 V.
+    chip = VirtualIna219(FixedCircuit(bus_v=30.0, current_a=3.2))
+    write(chip, REG_CONFIG, (1 << 13) | (3 << 11) | (3 << 7) | (3 << 3) | 7)
+    write(chip, REG_CALIBRATION, 0xFFFE)
+    assert read(chip, REG_POWER) == 0xFFFF
+    assert read(chip, REG_BUS_VOLTAGE) & 1 == 1
+
+
+@pytest.mark.parametrize(
+    ("badc", "counts"), [(0, 1248), (1, 1252), (2, 1254), (3, 1255), (15, 1255)]
+)
+def test_bus_resolution_follows_badc_alone(badc: int, counts: int) -> None:
+    # 5.02 V is 1255 bus counts at 12 bit; 11, 10 and 9 bit drop 1, 2 and 3 bits.
+    chip = VirtualIna219(FixedCircuit(bus_v=5.02))
+    write(chip, REG_CONFIG, (1 << 13) | (3 << 11) | (badc << 7) | (3 << 3) | 7)
+    assert read(chip, REG_BUS_VOLTAGE) >> 3 == counts
+
+
+def _mode_config(mode: int, shunt_adc: int = 3, bus_adc: int = 15) -> int:
+    return (1 << 13) | (3 << 11) | (bus_adc << 7) | (shunt_adc << 3) | mode
+
+
+@pytest.mark.parametrize(
+    ("mode", "shunt_changes", "bus_changes"),
+    [(1, True, False), (2, False, True), (3, True, True)],
+)
+def test_a_trigger_converts_only_the_channels_its_mode_names(
+    mode: int, shunt_changes: bool, bus_changes: bool
+) -> None:
+    clock = FakeClock()
+    circuit = FixedCircuit(bus_v=5.0, current_a=0.01)
+    chip = VirtualIna219(circuit, clock_ns=clock)
+    write(chip, REG_CONFIG, _mode_config(7))
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == 100
+    assert read(chip, REG_BUS_VOLTAGE) >> 3 == 1250
+    circuit.bus_v, circuit.current_a = 6.0, 0.02
+    write(chip, REG_CONFIG, _mode_config(mode))
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == (200 if shunt_changes else 100)
+    assert read(chip, REG_BUS_VOLTAGE) >> 3 == (1500 if bus_changes else 1250)
+    # Converted once: nothing new until the next trigger.
+    circuit.bus_v, circuit.current_a = 7.0, 0.03
+    clock.advance_us(1_000_000)
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == (200 if shunt_changes else 100)
+    assert read(chip, REG_BUS_VOLTAGE) >> 3 == (1500 if bus_changes else 1250)
+
+
+@pytest.mark.parametrize(
+    ("mode", "shunt_adc", "conversion_us"),
+    [
+        (5, 3, adc_conversion_us(3)),  # shunt only: its 532 us
+        (5, 0xA, adc_conversion_us(0xA)),  # 4 samples: 2.13 ms
+        (6, 3, adc_conversion_us(15)),  # bus only: its 68.1 ms
+        (7, 3, adc_conversion_us(3) + adc_conversion_us(15)),
+    ],
+)
+def test_continuous_modes_convert_their_channels_at_their_pace(
+    mode: int, shunt_adc: int, conversion_us: int
+) -> None:
+    clock = FakeClock()
+    circuit = FixedCircuit(bus_v=5.0, current_a=0.01)
+    chip = VirtualIna219(circuit, clock_ns=clock)
+    write(chip, REG_CONFIG, _mode_config(mode, shunt_adc=shunt_adc))
+    read(chip, REG_POWER)  # converts, then clears CNVR
+    assert chip.conversions == 1
+    circuit.bus_v, circuit.current_a = 6.0, 0.02
+    clock.advance_us(conversion_us - 1)
+    assert not read(chip, REG_BUS_VOLTAGE) & 0b10
+    clock.advance_us(1)
+    assert read(chip, REG_BUS_VOLTAGE) & 0b10
+    assert chip.conversions == 2
+    # A channel never converted keeps its power-on value, 0.
+    assert signed(read(chip, REG_SHUNT_VOLTAGE)) == (0 if mode == 6 else 200)
+    assert read(chip, REG_BUS_VOLTAGE) >> 3 == (0 if mode == 5 else 1500)
+
+
+def test_a_shunt_only_average_ends_at_the_conversion() -> None:
+    # No bus conversion follows the shunt's, so its window ends now.
+    circuit = WindowCircuit()
+    chip = VirtualIna219(circuit, clock_ns=FakeClock())
+    write(chip, REG_CONFIG, _mode_config(5, shunt_adc=0xA, bus_adc=0xF))
+    read(chip, REG_SHUNT_VOLTAGE)
+    slot = adc_conversion_us(0xA) / 1e6 / 4
+    assert circuit.asked_s_ago == [0.0 + (k + 0.5) * slot for k in range(4)]
+
+
+def test_reading_other_registers_keeps_cnvr() -> None:
+    chip = VirtualIna219(FixedCircuit(), clock_ns=FakeClock())
+    for register in (REG_CONFIG, REG_SHUNT_VOLTAGE, REG_CURRENT, REG_CALIBRATION):
+        read(chip, register)
+        assert chip.peek(REG_BUS_VOLTAGE) & 0b10
+    read(chip, REG_POWER)
+    assert chip.peek(REG_BUS_VOLTAGE) & 0b10 == 0
+
+
+def test_before_any_transfer_every_register_holds_its_power_on_value() -> None:
+    chip = VirtualIna219(FixedCircuit(bus_v=5.0, current_a=0.02))
+    assert [chip.peek(register) for register in range(6)] == [0x399F, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"address": 0x50}, "address must be between 0x40 and 0x4F"),
+        ({"shunt_ohms": 0}, "shunt_ohms must be a positive number"),
+    ],
+)
+def test_constructor_messages_in_full(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        VirtualIna219(FixedCircuit(), **kwargs)
+
+
+def test_the_highest_address_is_a_chips_address() -> None:
+    chip = VirtualIna219(FixedCircuit(), address=0x4F)
+    assert chip.i2c_interface(BUS).read_word_data(0x4F, REG_CONFIG) == 0x9F39

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+import errno
 from math import trunc
+import re
 import threading
 import time
 
 import pytest
 
+from custom_components.iota_energy.core import power_source
 from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
 from custom_components.iota_energy.core.ina219_datasheet import (
+    REG_BUS_VOLTAGE,
     REG_CALIBRATION,
     REG_CONFIG,
 )
 from custom_components.iota_energy.core.ina219_model import (
+    BUS_CNVR,
     VirtualIna219,
+    VirtualSmbus,
 )
 from custom_components.iota_energy.core.load_profiles import LoadProfile
 from custom_components.iota_energy.core.power_source import (
@@ -24,6 +30,7 @@ from custom_components.iota_energy.core.power_source import (
     GAINS,
     Ina219Config,
     Ina219Source,
+    Reading,
     SourceError,
 )
 from custom_components.iota_energy.core.thirdparty import import_ina219
@@ -64,27 +71,73 @@ def datasheet_calibration(current_lsb: float) -> int:
 
 
 @pytest.mark.parametrize(
-    ("changes", "field"),
+    ("changes", "message"),
     [
-        ({"busnum": -1}, "busnum"),
-        ({"address": 0x3F}, "address"),
-        ({"address": 0x50}, "address"),
-        ({"shunt_ohms": 0.0}, "shunt_ohms"),
-        ({"shunt_ohms": float("inf")}, "shunt_ohms"),
-        ({"voltage_range": 24}, "voltage_range"),
-        ({"gain": "640mV"}, "gain"),
-        ({"adc": "13bit"}, "adc"),
-        ({"max_expected_amps": -1.0}, "max_expected_amps"),
-        ({"max_expected_amps": 3.3}, "max_expected_amps"),  # 0.32 V / 0.1 ohm
-        ({"gain": "40mV", "max_expected_amps": 0.5}, "max_expected_amps"),
+        ({"busnum": -1}, "busnum must be a whole number >= 0"),
+        ({"busnum": 1.0}, "busnum must be a whole number >= 0"),
+        ({"address": 0x3F}, "address must be between 0x40 and 0x4F"),
+        ({"address": 0x50}, "address must be between 0x40 and 0x4F"),
+        ({"shunt_ohms": 0.0}, "shunt_ohms must be a positive number"),
+        ({"shunt_ohms": float("inf")}, "shunt_ohms must be a positive number"),
+        ({"voltage_range": 24}, "voltage_range must be 16 or 32"),
+        ({"gain": "640mV"}, "gain must be one of auto, 40mV, 80mV, 160mV, 320mV"),
+        (
+            {"adc": "13bit"},
+            "adc must be one of 9bit, 10bit, 11bit, 12bit, 2samples, 4samples, "
+            "8samples, 16samples, 32samples, 64samples, 128samples",
+        ),
+        ({"max_expected_amps": -1.0}, "max_expected_amps must be a positive number"),
+        (
+            {"max_expected_amps": 3.3},  # 0.32 V / 0.1 ohm
+            "max_expected_amps must not exceed 3.2 A with a 0.1 ohm shunt "
+            "and gain auto",
+        ),
+        (
+            {"gain": "40mV", "max_expected_amps": 0.5},
+            "max_expected_amps must not exceed 0.4 A with a 0.1 ohm shunt "
+            "and gain 40mV",
+        ),
+        (
+            # 0.32 V / 0.15 ohm = 2.1333... A, rounded to mA as pi-ina219 does.
+            {"shunt_ohms": 0.15, "max_expected_amps": 2.1334},
+            "max_expected_amps must not exceed 2.133 A with a 0.15 ohm shunt "
+            "and gain auto",
+        ),
     ],
 )
 def test_config_validation_names_the_field(
-    changes: dict[str, object], field: str
+    changes: dict[str, object], message: str
 ) -> None:
     config = Ina219Config(**changes)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         config.validate()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"busnum": 0},
+        {"address": 0x40},
+        {"address": 0x4F},
+        {"max_expected_amps": 3.2},  # exactly the limit, as pi-ina219 allows
+        {"shunt_ohms": 0.15, "max_expected_amps": 2.133},
+    ],
+)
+def test_the_bounds_themselves_are_valid(changes: dict[str, object]) -> None:
+    Ina219Config(**changes).validate()  # type: ignore[arg-type]
+
+
+def test_a_conversion_is_a_shunt_and_a_bus_conversion() -> None:
+    # Datasheet table 5: 532 us at 12 bit, 68.1 ms for 128 samples.
+    assert Ina219Config(adc="12bit").conversion_seconds() == 0.001064
+    assert Ina219Config(adc="128samples").conversion_seconds() == 0.1362
+    assert Ina219Config(adc="9bit").conversion_seconds() == 0.000168
+
+
+def test_a_source_error_shows_its_kind_and_message() -> None:
+    err = SourceError("missing", "nothing at 0x40")
+    assert repr(err) == "SourceError('missing', 'nothing at 0x40')"
+    assert str(err) == "nothing at 0x40"
 
 
 def test_every_listed_gain_and_adc_mode_is_valid() -> None:
@@ -100,8 +153,6 @@ def test_the_driver_seam_sets_what_pi_ina219_sets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Our subclass must initialise every attribute the genuine constructor does."""
-    from custom_components.iota_energy.core import power_source
-
     ina219 = import_ina219()
     chip = VirtualIna219(FixedCircuit())
     monkeypatch.setattr(
@@ -166,6 +217,8 @@ def test_adc_and_voltage_range_reach_the_configuration_register() -> None:
     assert (config >> 7) & 0xF == 15  # BADC 128 samples
     assert (config >> 3) & 0xF == 15  # SADC 128 samples
     assert config & 0b111 == 7  # continuous shunt and bus
+    chip, _ = open_source(FixedCircuit())
+    assert (chip.peek(REG_CONFIG) >> 13) & 1 == 1  # BRNG 32 V, the default
 
 
 def test_auto_gain_steps_up_on_overflow() -> None:
@@ -385,3 +438,181 @@ def test_reverse_current_is_positive_power_like_the_power_register() -> None:
     reading = source.read()
     assert reading.current_a == pytest.approx(-0.004, rel=0.001)
     assert reading.power_w == pytest.approx(0.020, rel=0.001)
+
+
+# -- errors, the bus and its release ---------------------------------------------
+
+
+def test_errors_name_the_action_the_chip_and_the_cause() -> None:
+    chip = VirtualIna219(FixedCircuit(), address=0x4A)
+    source = Ina219Source(Ina219Config(busnum=3, address=0x4A), chip.i2c_interface)
+    with pytest.raises(SourceError) as unopened:
+        source.read()
+    assert (unopened.value.kind, str(unopened.value)) == (
+        "io",
+        "the INA219 source is not open",
+    )
+    chip.present = False
+    with pytest.raises(SourceError) as at_open:
+        source.open()
+    assert str(at_open.value) == (
+        "open failed for INA219 at 0x4a on bus 3: Remote I/O error"
+    )
+    chip.present = True
+    source.open()
+    chip.fail_next_transfers(1)
+    with pytest.raises(SourceError) as at_read:
+        source.read()
+    assert (at_read.value.kind, str(at_read.value)) == (
+        "io",
+        "read failed for INA219 at 0x4a on bus 3: I2C transfer failed",
+    )
+    chip.present = False
+    chip.present = True
+    with pytest.raises(SourceError) as power_cycled:
+        source.read()
+    assert str(power_cycled.value) == "INA219 lost its calibration (power-cycled?)"
+
+
+class CountingBus(VirtualSmbus):
+    """The virtual bus, counting how often it is released."""
+
+    closed = 0
+    fails_to_close = False
+
+    def close(self) -> None:
+        CountingBus.closed += 1
+        if self.fails_to_close:
+            raise OSError(errno.ENODEV, "No such device")
+
+
+def test_the_bus_named_is_opened_and_released_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chip = VirtualIna219(FixedCircuit())
+    asked: list[int] = []
+
+    def interface(busnum: int) -> CountingBus:
+        asked.append(busnum)
+        return CountingBus(chip, busnum)
+
+    monkeypatch.setattr(CountingBus, "closed", 0)
+    source = Ina219Source(Ina219Config(busnum=7), interface)
+    source.open()
+    assert asked == [7]
+    assert CountingBus.closed == 0
+    source.close()
+    assert CountingBus.closed == 1
+    source.close()  # nothing left to release
+    assert CountingBus.closed == 1
+    # A bus already gone when released: closing still succeeds.
+    monkeypatch.setattr(CountingBus, "fails_to_close", True)
+    source.open()
+    source.close()
+    assert CountingBus.closed == 2
+    assert not source.is_open
+
+
+def test_without_an_interface_the_real_i2c_device_is_opened() -> None:
+    # No /dev/i2c-255 exists here: Adafruit_PureIO's SMBus fails to open it.
+    source = Ina219Source(Ina219Config(busnum=255))
+    with pytest.raises(SourceError) as err:
+        source.open()
+    assert (err.value.kind, str(err.value)) == (
+        "missing",
+        "open failed for INA219 at 0x40 on bus 255: No such file or directory",
+    )
+    assert not source.is_open
+
+
+def test_no_current_and_no_voltage_read_as_exact_zeros() -> None:
+    for adc in ("12bit", "9bit"):
+        circuit = FixedCircuit(bus_v=0.0, current_a=0.0)
+        _, source = open_source(circuit, adc=adc)
+        assert source.read() == Reading(0.0, 0.0, 0.0, 0.0)
+        # One step of each register at 12 bit: 10 uV (0.1 mA) and 4 mV.
+        circuit.bus_v, circuit.current_a = 0.004, 0.0001
+        source.open()
+        reading = source.read()
+        if adc == "12bit":
+            assert reading == Reading(
+                power_w=pytest.approx(4e-7),
+                current_a=pytest.approx(1e-4),
+                bus_voltage_v=pytest.approx(0.004),
+                shunt_voltage_mv=pytest.approx(0.01),
+            )
+
+
+class FakeTime:
+    """The source's clock: sleeping advances it; nothing really waits.
+
+    It starts at 0, as the source's deadline is then exactly its budget.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class SlowBus(VirtualSmbus):
+    """Shows the conversion-ready flag cleared for the first ``hold`` polls."""
+
+    hold = 0
+
+    def read_word_data(self, addr: int, cmd: int) -> int:
+        word = super().read_word_data(addr, cmd)
+        if cmd == REG_BUS_VOLTAGE and SlowBus.hold > 0:
+            SlowBus.hold -= 1
+            word &= ~(BUS_CNVR << 8)  # the register's low byte comes first
+        return word
+
+
+@pytest.mark.parametrize("adc", ["12bit", "128samples"])
+def test_open_waits_for_the_first_conversion_in_twelfths_of_its_budget(
+    monkeypatch: pytest.MonkeyPatch, adc: str
+) -> None:
+    fake = FakeTime()
+    monkeypatch.setattr(power_source, "time", fake)
+    chip = VirtualIna219(FixedCircuit())
+    config = Ina219Config(adc=adc)
+    budget = 3 * config.conversion_seconds()
+    source = Ina219Source(config, lambda busnum: SlowBus(chip, busnum))
+    monkeypatch.setattr(SlowBus, "hold", 5)
+    source.open()
+    assert fake.sleeps == [budget / 12] * 5
+    assert source.is_open
+    # A chip that never converts: given up once the budget has passed.
+    monkeypatch.setattr(SlowBus, "hold", 10**6)
+    fake.now, fake.sleeps = 0.0, []
+    with pytest.raises(SourceError) as err:
+        source.open()
+    assert (err.value.kind, str(err.value)) == ("io", "INA219 at 0x40 never converted")
+    assert not source.is_open
+    assert set(fake.sleeps) == {budget / 12}
+    before_last = fake.now - fake.sleeps[-1]
+    assert before_last <= budget < fake.now
+
+
+class BareErrorBus(VirtualSmbus):
+    """A bus whose reads fail with an OSError that has no errno or strerror."""
+
+    def read_word_data(self, addr: int, cmd: int) -> int:
+        raise OSError("arbitration lost")
+
+
+def test_an_error_without_strerror_shows_its_text() -> None:
+    chip = VirtualIna219(FixedCircuit())
+    source = Ina219Source(Ina219Config(), lambda busnum: BareErrorBus(chip, busnum))
+    with pytest.raises(SourceError) as err:
+        source.open()
+    assert (err.value.kind, str(err.value)) == (
+        "io",
+        "open failed for INA219 at 0x40 on bus 1: arbitration lost",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -31,24 +32,29 @@ def test_round_trip_through_json_is_exact() -> None:
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
-        (lambda d: d.update(rail="stardust"), "unknown rail"),
-        (lambda d: d.update(transfer_id=""), "transfer id"),
-        (lambda d: d.pop("transfer_id"), "transfer id"),
-        (lambda d: d.update(record=[]), "record"),
-        (lambda d: d.update(amount={"value": 5, "unit": "Mi"}), "unknown unit"),
-        (lambda d: d.pop("amount"), "amount"),
+        (lambda d: d.update(rail="stardust"), "unknown rail 'stardust'"),
+        (lambda d: d.pop("rail"), "unknown rail None"),
+        (lambda d: d.update(transfer_id=""), "a signed transfer names its transfer id"),
+        (lambda d: d.pop("transfer_id"), "a signed transfer names its transfer id"),
+        (lambda d: d.update(transfer_id=7), "a signed transfer names its transfer id"),
+        (lambda d: d.update(record=[]), "a signed transfer's record is an object"),
+        (lambda d: d.update(amount={"value": 5, "unit": "Mi"}), "unknown unit 'Mi'"),
+        (lambda d: d.pop("amount"), "an amount is an object with value and unit"),
     ],
 )
 def test_defects_are_refused(change: Any, complaint: str) -> None:
     document = json.loads(json.dumps(SIGNED.to_dict()))
     change(document)
-    with pytest.raises(ValueError, match=complaint):
+    with pytest.raises(ValueError, match=f"^{re.escape(complaint)}$"):
         SignedTransfer.from_dict(document)
-    with pytest.raises(ValueError, match="is an object"):
+    with pytest.raises(ValueError, match=r"^a signed transfer is an object$"):
         SignedTransfer.from_dict([document])
 
 
 def test_invalid_receiver_carries_its_reason() -> None:
     err = ReceiverError("receiver_format")
     assert err.reason == "receiver_format"
+    # The reason is its message too: what a log line or a flow error shows.
+    assert err.args == ("receiver_format",)
+    assert str(err) == "receiver_format"
     assert isinstance(err, ValueError)

@@ -71,6 +71,7 @@ def test_urls_that_are_refused(network: str, text: str | None, reason: str) -> N
     with pytest.raises(NetworkChoiceError) as caught:
         graphql_url(network, text)
     assert caught.value.reason == reason
+    assert str(caught.value) == reason
 
 
 def test_mainnet_and_testnet_serve_their_own_chain_only() -> None:
@@ -90,8 +91,11 @@ def test_mainnet_and_testnet_serve_their_own_chain_only() -> None:
 def test_devnet_is_any_chain_but_mainnet_or_testnet() -> None:
     assert check_chain(DEVNET, "e678123a") == "e678123a"
     for served in CHAIN_IDS.values():
-        with pytest.raises(NetworkChoiceError):
+        with pytest.raises(NetworkChoiceError) as caught:
             check_chain(DEVNET, served)
+        assert caught.value.reason == "wrong_network"
+        # The reason is the message too, as every flow error shows it.
+        assert caught.value.args == ("wrong_network",)
 
 
 def test_a_custom_service_may_serve_any_chain() -> None:

@@ -10,6 +10,7 @@ import base64
 import json
 import logging
 import pickle
+import re
 from typing import Any
 
 import pytest
@@ -252,6 +253,16 @@ def test_a_signed_transfer_is_stored_whole_and_checks_out(key: RebasedKey) -> No
     payload = json.loads(transaction.to_json())["V1"]["kind"]["Programmable"]
     commands = [next(iter(c)) for c in payload["commands"]]
     assert commands == ["SplitCoins", "TransferObjects"]
+    # The record keeps whole what was signed: who pays whom, with which gas.
+    assert transfer.record == {
+        "sender": key.address,
+        "receiver": RECEIVER,
+        "tx_bytes": base64.b64encode(transaction.to_bcs()).decode("ascii"),
+        "signature": signature.to_base64(),
+        "gas": [coin(1, 5_000_000).reference()],
+        "gas_budget": 2_000_000,
+        "gas_price": 1000,
+    }
 
 
 def test_signing_is_deterministic(key: RebasedKey) -> None:
@@ -270,17 +281,26 @@ def test_a_damaged_record_is_never_executed(key: RebasedKey) -> None:
         {"tx_bytes": base64.b64encode(b"\x00" * 10).decode()},
         {"sender": other.address},
     ]
-    for change in changes:
+    not_the_senders = "the stored signature is not the sender's"
+    complaints = [
+        not_the_senders,
+        # The SDK's exception shows by its type's name only.
+        "the stored transfer is damaged (Generic)",
+        not_the_senders,
+    ]
+    for change, complaint in zip(changes, complaints, strict=True):
         damaged = SignedTransfer(
             transfer.rail,
             transfer.transfer_id,
             transfer.amount,
             dict(transfer.record) | change,
         )
-        with pytest.raises(ValueError, match=r"damaged|sender"):
+        with pytest.raises(ValueError, match=f"^{re.escape(complaint)}$"):
             stored_transaction(damaged)
     renamed = SignedTransfer(transfer.rail, "1" * 44, transfer.amount, transfer.record)
-    with pytest.raises(ValueError, match="digest"):
+    with pytest.raises(
+        ValueError, match=r"^the stored bytes do not hash to the stored digest$"
+    ):
         stored_transaction(renamed)
 
 
@@ -299,6 +319,35 @@ def test_coins_must_cover_amount_and_budget(key: RebasedKey) -> None:
         coin(1, 0).object_id,
         coin(2, 0).object_id,
     ]
+
+
+def test_funds_in_too_many_coins_fall_short_by_one_nano(key: RebasedKey) -> None:
+    # 33 coins of 100 000 hold 3.3 M nanos, but 32 of them (3.2 M) do not
+    # cover 1 M + 2.25 M of gas: short, though the total would do.
+    coins = [coin(n, 100_000) for n in range(1, MAX_GAS_COINS + 2)]
+    result = sign_transfer(
+        key,
+        order(1_000_000),
+        coins,
+        gas_price=1000,
+        gas_budget=2_250_000,
+        max_gas_budget=10**8,
+    )
+    assert result == Shortfall(Amount(1, Denomination.NANOS))
+
+
+def test_the_smallest_order_and_gas_and_the_cap_itself_are_allowed(
+    key: RebasedKey,
+) -> None:
+    one = sign_transfer(
+        key, order(1), [coin(1, 10**9)], gas_price=1, gas_budget=1, max_gas_budget=1
+    )
+    assert isinstance(one, SignedTransfer)
+    assert one.amount == Amount(1, Denomination.NANOS)
+    assert (one.record["gas_budget"], one.record["gas_price"]) == (1, 1)
+    transaction, _ = stored_transaction(one)
+    gas = transaction.gas_payment()
+    assert (gas.budget, gas.price) == (1, 1)
 
 
 def test_coin_choice_takes_the_fewest_and_stops_at_the_limit() -> None:
@@ -337,6 +386,7 @@ def test_orders_are_checked(key: RebasedKey) -> None:
         with pytest.raises(TransferError) as caught:
             sign_transfer(key, wrong, [coin(1, 10**9)], **gas)
         assert caught.value.reason == reason
+        assert caught.value.args == (reason,)
     with pytest.raises(ReceiverError):
         sign_transfer(key, order(receiver="0x12"), [coin(1, 10**9)], **gas)
 
