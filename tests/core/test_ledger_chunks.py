@@ -369,3 +369,111 @@ def test_a_head_that_does_not_fit_its_chunks_is_a_format_error(damage: Any) -> N
     damage(disk.head)
     with pytest.raises(LedgerFormatError):
         disk.load()
+
+
+def _saved_head() -> dict[str, Any]:
+    """A valid head of one sealed chunk (statements 0-2) and two open ones."""
+    disk = Disk()
+    disk.save(Layout(), Ledger(statement(n) for n in range(5)), size=3, budget=3)
+    head: dict[str, Any] = _json(disk.head)
+    return head
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda h: h.update(next_chunk=-1), "next_chunk is an int >= 0, not -1"),
+        (lambda h: h.update(next_chunk=True), "next_chunk is an int >= 0, not True"),
+        (lambda h: h.update(dropped=[]), "dropped is not an object"),
+        (lambda h: h.update(chunks={}), "chunks must be a list"),
+        (
+            lambda h: h["chunks"].append(7),
+            "a chunk entry is number-generation-digest: 7",
+        ),
+        (
+            lambda h: h["chunks"].append("0-0-"),
+            "a chunk entry is number-generation-digest: '0-0-'",
+        ),
+        (lambda h: h.update(next_chunk=0), "chunk 0 is not below next_chunk"),
+        (lambda h: h["dropped"].update({"0": "s1"}), "dropped must be a list"),
+        (lambda h: h["dropped"].update({"0": [1]}), "dropped ids are strings"),
+        (
+            lambda h: h["dropped"].update({"3": ["s1"], "1": []}),
+            "ids dropped from chunks not in use: ['1', '3']",
+        ),
+        (
+            lambda h: h.update(next_chunk=3, chunks=["2-0-ab", "1-0-ab"]),
+            "chunks must be in ascending order, each once",
+        ),
+        (lambda h: h.update(overlay=[]), "overlay is not an object"),
+        (
+            lambda h: h["overlay"].update({"s1": {"payment_state": "paid"}}),
+            "overlay of 's1' is malformed",
+        ),
+        (
+            lambda h: h["overlay"].update({"s1": ["paid", None]}),
+            "overlay of 's1' is malformed",
+        ),
+        (
+            lambda h: h["overlay"].update(
+                {"s1": {"payment_state": "owed", "payment": None}}
+            ),
+            "unknown payment state 'owed'",
+        ),
+        (
+            lambda h: h["overlay"].update(
+                {"s1": {"payment_state": "paid", "payment": "P000001"}}
+            ),
+            "an overlay payment is an object or null",
+        ),
+        (lambda h: h.update(garbage={}), "garbage must be a list"),
+        (lambda h: h["garbage"].append(3), "garbage entry must be a list"),
+        (lambda h: h["garbage"].append([3]), "a garbage entry is [number, generation]"),
+        (
+            lambda h: h["garbage"].append([3, 0, 1]),
+            "a garbage entry is [number, generation]",
+        ),
+        (lambda h: h["garbage"].append([-3, 0]), "number is an int >= 0, not -3"),
+        (lambda h: h["garbage"].append([3, "0"]), "generation is an int >= 0, not '0'"),
+        (lambda h: h["garbage"].append([0, 0]), "a chunk in use is listed as garbage"),
+    ],
+)
+def test_each_defect_of_a_head_is_named(damage: Any, message: str) -> None:
+    head = _saved_head()
+    damage(head)
+    with pytest.raises(LedgerFormatError) as caught:
+        parse_head(head)
+    assert str(caught.value) == f"ledger head is invalid: {message}"
+
+
+def test_a_head_that_is_no_object_or_of_another_version_is_named() -> None:
+    with pytest.raises(LedgerFormatError) as caught:
+        parse_head(["version", 2])
+    assert str(caught.value) == "ledger head is invalid: the head is not an object"
+    head = _saved_head() | {"version": 3}
+    with pytest.raises(LedgerFormatError) as caught:
+        parse_head(head)
+    assert str(caught.value) == "ledger version 3 is not known to this code"
+
+
+def test_a_valid_head_is_read_field_by_field() -> None:
+    head = _saved_head()
+    head["dropped"] = {"0": ["s1"]}
+    head["overlay"] = {
+        "s2": {"payment_state": "paid", "payment": {"id": "P000001"}},
+        "s9": {"payment_state": "failed", "payment": None},
+    }
+    head["garbage"] = [[0, 1], [4, 2]]
+    parsed = parse_head(head)
+    (entry,) = parsed.chunks
+    assert entry.key == ChunkKey(0, 0)
+    assert entry.digest == head["chunks"][0].split("-")[2]
+    assert entry.dropped == frozenset({"s1"})
+    assert parsed.next_chunk == 1
+    assert parsed.overlay == {
+        "s2": (PaymentState.PAID, {"id": "P000001"}),
+        "s9": (PaymentState.FAILED, None),
+    }
+    assert parsed.garbage == frozenset({ChunkKey(0, 1), ChunkKey(4, 2)})
+    assert [s.id for s in parsed.open] == ["s3", "s4"]
+    assert not parsed.legacy
