@@ -477,3 +477,20 @@ def test_a_valid_head_is_read_field_by_field() -> None:
     assert parsed.garbage == frozenset({ChunkKey(0, 1), ChunkKey(4, 2)})
     assert [s.id for s in parsed.open] == ["s3", "s4"]
     assert not parsed.legacy
+
+
+def test_a_chunk_digest_keeps_its_stored_format() -> None:
+    """Digests are stored in heads: the canonical text and its length never change.
+
+    Canonical: keys sorted at every level, no spaces, non-ASCII escaped
+    (``{"a":[1,"\\u00e9"],"b":{"c":null,"d":2}}`` here); the first 32 hex
+    digits of its SHA-256. A known answer, so a head written by an older
+    release still names its chunks.
+    """
+    content = {"b": {"d": 2, "c": None}, "a": [1, "é"]}
+    assert chunk_digest(content) == "10fa70b92a081afdfccba8a0adf8abfe"
+    reordered = {"a": [1, "é"], "b": {"c": None, "d": 2}}
+    assert chunk_digest(reordered) == chunk_digest(content)
+    assert chunk_digest({"a": [2, "é"], "b": {"c": None, "d": 2}}) != chunk_digest(
+        content
+    )
