@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 import time
 from typing import Any
+from unittest.mock import patch
 
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.iota_energy.core.energy_account import CLOSE_RETRY_S
 
 
 async def wait_for_samples(
@@ -78,3 +86,36 @@ def entity_id(
     )
     assert found is not None, key
     return found
+
+
+async def close_at_boundary(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    events: list[Event],
+    boundary: datetime,
+) -> list[Event]:
+    """Jump Home Assistant's time past ``boundary`` until the period closes.
+
+    The boundary lies ahead on the real clock. As at a real boundary, the
+    close needs the meter's first reading after it: when the timer finds none
+    yet, the coordinator tries again every CLOSE_RETRY_S, and the sampler
+    reads every 0.1 s. Returns the captured closes of ``boundary`` only (an
+    earlier period may have closed on its own).
+    """
+
+    def closes() -> list[Event]:
+        return [
+            event
+            for event in events
+            if dt_util.parse_datetime(event.data["period_end"]) == boundary
+        ]
+
+    for retry in range(20):
+        fired = boundary + timedelta(milliseconds=1, seconds=retry * CLOSE_RETRY_S)
+        with patch.object(dt_util, "utcnow", return_value=fired):
+            async_fire_time_changed(hass, fired)
+            await hass.async_block_till_done()
+        if closes():
+            break
+        await wait_for_samples(entry, 1)
+    return closes()

@@ -7,14 +7,13 @@ from fractions import Fraction
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
 )
 
 from custom_components.iota_energy.const import (
@@ -24,10 +23,10 @@ from custom_components.iota_energy.const import (
     DOMAIN,
     EVENT_PERIOD_CLOSED,
 )
-from custom_components.iota_energy.core.energy_account import CLOSE_RETRY_S
 
 from .helpers import (
     call_action,
+    close_at_boundary,
     entity_id,
     refresh,
     wait_for_more_energy,
@@ -55,31 +54,10 @@ async def test_period_closes_at_its_boundary(
     await wait_for_samples(entry, 5)
     boundary = coordinator.state.engine.next_boundary()
 
-    def closes() -> list[Event]:
-        # Set up just before a real minute's end, an earlier period may have
-        # closed on its own, its announcement still on its way: only the
-        # close at ``boundary`` is this test's.
-        return [
-            event
-            for event in events
-            if dt_util.parse_datetime(event.data["period_end"]) == boundary
-        ]
+    closes = await close_at_boundary(hass, entry, events, boundary)
 
-    # Home Assistant's time jumps past the boundary, which on the real clock
-    # lies ahead. As at a real boundary, the close needs the meter's first
-    # reading after it: when the timer finds none yet, the coordinator tries
-    # again every CLOSE_RETRY_S, and the sampler reads every 0.1 s.
-    for retry in range(20):
-        fired = boundary + timedelta(milliseconds=1, seconds=retry * CLOSE_RETRY_S)
-        with patch.object(dt_util, "utcnow", return_value=fired):
-            async_fire_time_changed(hass, fired)
-            await hass.async_block_till_done()
-        if closes():
-            break
-        await wait_for_samples(entry, 1)
-
-    assert len(closes()) == 1, [event.data["period_end"] for event in events]
-    data = closes()[0].data
+    assert len(closes) == 1, [event.data["period_end"] for event in events]
+    data = closes[0].data
     assert data["config_entry_id"] == entry.entry_id
     assert Fraction(data["energy_wh_exact"]) > 0
     owed = Fraction(data["owed_iota_exact"])

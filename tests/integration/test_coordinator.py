@@ -16,14 +16,13 @@ from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
 )
 
 from custom_components.iota_energy import coordinator as coordinator_module
@@ -36,7 +35,6 @@ from custom_components.iota_energy.const import (
     EVENT_PERIOD_CLOSED,
 )
 from custom_components.iota_energy.core.energy_account import (
-    CLOSE_RETRY_S,
     EnergyAccount,
 )
 from custom_components.iota_energy.core.ledger import PaymentState
@@ -45,6 +43,7 @@ from custom_components.iota_energy.persistence.entry_state import EntryState
 
 from .helpers import (
     call_action,
+    close_at_boundary,
     entity_id,
     refresh,
     set_up,
@@ -199,24 +198,10 @@ async def test_the_boundary_timer_alone_closes_and_publishes(
     await wait_for_samples(entry, 5)
     boundary = coordinator.state.engine.next_boundary()
 
-    def closes() -> list[Event]:
-        return [
-            event
-            for event in events
-            if dt_util.parse_datetime(event.data["period_end"]) == boundary
-        ]
+    closes = await close_at_boundary(hass, entry, events, boundary)
 
-    for retry in range(20):
-        fired = boundary + timedelta(milliseconds=1, seconds=retry * CLOSE_RETRY_S)
-        with patch.object(dt_util, "utcnow", return_value=fired):
-            async_fire_time_changed(hass, fired)
-            await hass.async_block_till_done()
-        if closes():
-            break
-        await wait_for_samples(entry, 1)
-
-    assert len(closes()) == 1
-    data = closes()[0].data
+    assert len(closes) == 1
+    data = closes[0].data
     assert coordinator.state.ledger.statements[-1].id == data["id"]
     # Announced in Home Assistant's time zone.
     local = boundary.astimezone(dt_util.get_default_time_zone())
