@@ -35,6 +35,7 @@ from custom_components.iota_energy.core.ledger_chunks import (
     plan_save,
     read_chunk,
 )
+from tests.core.test_ledger import version_0_shape
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 PRICE = Fraction(720_000_000)
@@ -338,7 +339,10 @@ def test_a_chunk_that_is_not_the_one_named_is_refused() -> None:
     ]
     tampered = _json(write.content)
     tampered["statements"][1]["payment_state"] = "paid"
-    with pytest.raises(LedgerFormatError, match="digest"):
+    with pytest.raises(
+        LedgerFormatError,
+        match=r"^chunk content does not match the digest in the head$",
+    ):
         read_chunk(tampered, digest)
 
 
@@ -494,3 +498,15 @@ def test_a_chunk_digest_keeps_its_stored_format() -> None:
     assert chunk_digest({"a": [2, "é"], "b": {"c": None, "d": 2}}) != chunk_digest(
         content
     )
+
+
+def test_a_ledger_from_before_versions_is_read_as_the_old_single_document() -> None:
+    """No ``version`` key: version 0, migrated like any old single document."""
+    old = version_0_shape()
+    assert "version" not in old
+    head = parse_head(copy.deepcopy(old))
+    assert head.legacy
+    assert head.next_chunk == 0
+    ledger, _layout = assemble(head, {})
+    assert ledger.to_dict() == Ledger.from_dict(old).to_dict()
+    assert len(ledger) == len(old["statements"])
