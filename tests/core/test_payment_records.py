@@ -29,6 +29,13 @@ from custom_components.iota_energy.core.units import Amount, Denomination
 T0 = datetime(2026, 12, 2, 10, tzinfo=UTC)
 TRYTES = "A" * 2673
 HASH = "B" * 81
+# A stored attachment as the outbox writes it: the first, not yet promoted.
+FIRST_ATTACHMENT = {
+    "tail": HASH,
+    "attached_at": "2026-12-02T10:00:00+00:00",
+    "promotions": 0,
+    "last_promoted_at": None,
+}
 
 
 def payment(
@@ -441,12 +448,7 @@ def test_every_field_of_a_payment_is_stored_and_read_back() -> None:
         "signed_trytes": [TRYTES],
         "attached_trytes": [TRYTES],
         "attachments": [
-            {
-                "tail": HASH,
-                "attached_at": "2026-12-02T10:00:00+00:00",
-                "promotions": 0,
-                "last_promoted_at": None,
-            },
+            FIRST_ATTACHMENT,
             {
                 "tail": "D" * 81,
                 "attached_at": "2026-12-02T11:30:00+00:00",
@@ -771,14 +773,7 @@ def test_a_legacy_payment_is_the_rails_record_at_its_stage(
             "remainder_index": 3,
             "signed_trytes": [TRYTES],
             "attached_trytes": [TRYTES],
-            "attachments": [
-                {
-                    "tail": HASH,
-                    "attached_at": "2026-12-02T10:00:00+00:00",
-                    "promotions": 0,
-                    "last_promoted_at": None,
-                }
-            ],
+            "attachments": [FIRST_ATTACHMENT],
         },
     )
     assert with_signed_transfer(payment(8), transfer, status) == sent
