@@ -359,7 +359,7 @@ def run_read_path(
         PriceTracker(Fraction(1)),
     )
     statements: list[Statement] = []
-    account.start(datetime.fromtimestamp(clock.wall(), UTC), clock.clock_ns())
+    account.start(datetime.fromtimestamp(clock.wall(), UTC))
 
     def on_sample(sample: Sample) -> None:
         account.add(sample)

@@ -254,7 +254,7 @@ class _Harness:
 
     def run(self) -> MeteringResult:
         clock = self.clock
-        self.statements += self.account.start(clock.wall_dt(), clock.ns)
+        self.statements += self.account.start(clock.wall_dt())
         self._arm()
         self.sampler.start()
         if not self.sampler.join(timeout=600):

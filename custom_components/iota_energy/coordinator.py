@@ -60,16 +60,13 @@ class IotaEnergyData:
     reading: Reading | None
     energy_j: Fraction
     period: Period
-    period_complete: bool
     period_energy_j: Fraction
     period_owed: Fraction
     outstanding_iota: int
     carry: Fraction
     price: PriceQuote
-    samples: int
     gaps: int
     coverage_pct: float | None
-    last_statement: Statement | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +121,7 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
                 )
             )
         async with self._lock:
-            closed = self.state.account.start(dt_util.utcnow(), time.monotonic_ns())
+            closed = self.state.account.start(dt_util.utcnow())
             await self._async_commit(closed)
         self._arm_boundary()
         self._unsubscribers.append(
@@ -297,19 +294,15 @@ class IotaEnergyCoordinator(DataUpdateCoordinator[IotaEnergyData]):
         # With "now", a sampler that stalled also reads as unavailable.
         snapshot = state.meter.snapshot(now_ns)
         open_period = state.engine.open_period
-        statements = state.ledger.statements
         return IotaEnergyData(
             reading=snapshot.last_reading if snapshot.available else None,
             energy_j=snapshot.energy_j,
             period=open_period.period,
-            period_complete=state.account.period_complete(now_ns),
             period_energy_j=open_period.energy_j,
             period_owed=open_period.owed(),
             outstanding_iota=state.ledger.outstanding_iota(),
             carry=state.engine.carry,
             price=state.prices.current(),
-            samples=snapshot.samples,
             gaps=snapshot.gaps,
             coverage_pct=state.account.coverage_pct(dt_util.utcnow()),
-            last_statement=statements[-1] if statements else None,
         )

@@ -142,7 +142,7 @@ def test_statement_holds_exactly_its_own_period() -> None:
     """The segment spanning a boundary is split there, at 1 Hz off the grid."""
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     samples = ramp(Fraction(3, 8), 200)
     drive(run, samples, Fraction(190))
     points = good_points(samples)
@@ -175,7 +175,7 @@ def test_close_waits_for_the_reading_across_the_boundary() -> None:
     """At the boundary itself nothing closes; the next reading closes it."""
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     run.feed(ramp(Fraction(1, 2), 60))  # up to 59.5 s
     assert run.advance(60) == []
     assert account.closing_pending(stamp(60)[0])
@@ -196,7 +196,7 @@ def test_gap_inside_a_period_closes_it_incomplete() -> None:
     """An unbridged gap: the statement is incomplete with its covered seconds."""
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     samples = [s for s in ramp(Fraction(1, 2), 190) if not 70 < s[0] < 80]
     drive(run, samples, Fraction(185))
     _, second, third = run.statements
@@ -214,7 +214,7 @@ def test_failed_reads_within_the_bound_are_bridged() -> None:
     """Two failed reads in a row are no gap: the period stays complete."""
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     samples = [(t, None if 70 < t < 73 else p) for t, p in ramp(Fraction(1, 2), 190)]
     drive(run, samples, Fraction(185))
     second = run.statements[1]
@@ -226,7 +226,7 @@ def test_outage_across_a_boundary_closes_both_sides_incomplete() -> None:
     """No samples at all (a stalled sampler): the close does not wait forever."""
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     before = ramp(Fraction(1, 2), 116)  # up to 115.5 s
     after = ramp(Fraction(251, 2), 130)  # from 125.5 s
     drive(run, before, Fraction(120))
@@ -271,11 +271,11 @@ def test_restart_gap_and_coverage_across_a_restart() -> None:
     """Down for 10 s: coverage counts what ran before and after; incomplete."""
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     drive(run, ramp(Fraction(1, 2), 30), Fraction(30))  # readings to 29.5 s
     account = _restart(account)
     run.account = account
-    assert account.start(*stamp(40)) == []
+    assert account.start(stamp(40)[0]) == []
     after = ramp(Fraction(81, 2), 80)  # from 40.5 s
     drive(run, [s for s in after if s[0] < 50], Fraction(50))
     # Covered: 0.5 .. 29.5 and 40.5 .. 49.5, of 50 s.
@@ -290,7 +290,7 @@ def test_restart_gap_and_coverage_across_a_restart() -> None:
 def test_coverage_is_the_share_of_the_current_period() -> None:
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     samples = [s for s in ramp(Fraction(1, 2), 119) if not 70 < s[0] < 80]
     drive(run, samples, Fraction(100))
     # Period 60 .. 100 s: 69.5 .. 80.5 unbridged, readings up to 99.5 s.
@@ -304,7 +304,7 @@ def test_coverage_is_the_share_of_the_current_period() -> None:
 def test_manual_close_and_the_period_after() -> None:
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     drive(run, ramp(Fraction(1, 2), 100), Fraction(90))
     closed = account.close_now(*stamp(Fraction(361, 4)))
     assert [s.period_end for s in closed] == [T0 + timedelta(seconds=90.25)]
@@ -340,7 +340,7 @@ def test_every_statement_is_the_integral_over_its_period(
     end = t + 10
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     boundaries = {Fraction(PERIOD_S * k) for k in range(int(end) // PERIOD_S + 1)}
     events = sorted(
         [(s, 1, p) for s, p in samples]
@@ -432,7 +432,7 @@ def test_the_whole_path_runs_below_home_assistant() -> None:
         sleep=fake.sleep,
     )
     fake.sampler = sampler
-    account.start(fake.now(), fake.ns)
+    account.start(fake.now())
     sampler.start()
     assert sampler.join(30)
 
@@ -517,7 +517,7 @@ def test_billed_energy_is_never_negative() -> None:
 def test_a_reading_right_at_the_boundary_closes_it_at_once() -> None:
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     run.feed(ramp(Fraction(1), 60))  # 1 s .. 60 s: the last one on the boundary
     (statement,) = run.advance(60)
     assert statement.period_end == T0 + timedelta(seconds=PERIOD_S)
@@ -527,7 +527,7 @@ def test_a_reading_right_at_the_boundary_closes_it_at_once() -> None:
 def test_manual_close_at_a_boundary_still_waiting_closes_nothing() -> None:
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     run.feed(ramp(Fraction(1, 2), 60))  # up to 59.5 s: the boundary waits
     assert account.close_now(*stamp(60)) == []
     assert account.open_period.period.start == T0
@@ -537,7 +537,7 @@ def test_manual_close_after_an_outage_closes_the_boundary_first() -> None:
     """The boundary's close needs the monotonic now: nothing bridges it any more."""
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     drive(run, ramp(Fraction(1, 2), 116), Fraction(119))  # readings to 115.5 s
     closed = account.close_now(*stamp(130))
     assert [s.period_end for s in closed] == [
@@ -563,7 +563,7 @@ def test_manual_close_of_a_period_not_metered_throughout_is_incomplete(
 ) -> None:
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     drive(run, samples, close_at)
     closed = account.close_now(*stamp(close_at))
     assert closed[-1].period_end == stamp(close_at)[0]
@@ -573,7 +573,7 @@ def test_manual_close_of_a_period_not_metered_throughout_is_incomplete(
 def test_the_period_after_a_manual_close_is_metered_from_the_close() -> None:
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     samples = ramp(Fraction(1, 2), 130)
     drive(run, [s for s in samples if s[0] < 90], Fraction(90))
     run.statements.extend(account.close_now(*stamp(Fraction(361, 4))))
@@ -593,7 +593,7 @@ def test_a_new_price_applies_to_what_is_metered_after_it() -> None:
         PriceTracker(PRICE, uses_entity=True),
     )
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     drive(run, [(Fraction(k), 1.0) for k in range(31)], Fraction(30))
     account.update_price("1440000", "IOTA/Wh")  # 2 x PRICE per kWh
     drive(run, [(Fraction(k), 1.0) for k in range(31, 62)], Fraction(61))
@@ -608,7 +608,7 @@ def test_a_new_price_applies_to_what_is_metered_after_it() -> None:
 def test_coverage_starts_after_one_second_and_stays_within_0_and_100() -> None:
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     assert account.coverage_pct(stamp(Fraction(1, 2))[0]) is None
     # One second in with no reading at all: 0 %, not too soon.
     assert account.coverage_pct(stamp(1)[0]) == 0.0
@@ -625,7 +625,7 @@ def test_period_complete_while_metered_without_a_break() -> None:
     account = new_account()
     run = Run(account, [])
     assert account.period_complete(stamp(0)[1]) is False  # not started
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     drive(run, ramp(Fraction(0), 70), Fraction(69))
     assert account.period_complete(stamp(69)[1]) is True
     # Nothing read for longer than the gap bound: no longer complete.
@@ -653,7 +653,7 @@ def test_a_meter_total_below_what_was_billed_is_logged_and_not_billed_twice(
     )
     run = Run(account, [])
     with caplog.at_level(logging.WARNING):
-        account.start(*stamp(0))
+        account.start(stamp(0)[0])
     assert [r.getMessage() for r in caplog.records] == [
         "Meter total went backwards by 100 J; ignored"
     ]
@@ -668,7 +668,7 @@ def test_a_meter_total_below_what_was_billed_is_logged_and_not_billed_twice(
 def test_a_cut_taken_at_another_time_is_asked_for_again() -> None:
     account = new_account()
     run = Run(account, [])
-    account.start(*stamp(0))
+    account.start(stamp(0)[0])
     account.meter.request_cut(stamp(30)[0].timestamp())  # not the boundary
     run.feed([(Fraction(k), 1.0) for k in range(66)])
     assert run.advance(65) == []

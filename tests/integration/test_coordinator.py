@@ -208,8 +208,7 @@ async def test_the_boundary_timer_alone_closes_and_publishes(
     assert data["period_end"] == local.isoformat()
     assert local.utcoffset() != timedelta(0)
     # Published at once, not at the next publish tick an hour later.
-    assert coordinator.data.last_statement is not None
-    assert coordinator.data.last_statement.id == data["id"]
+    assert coordinator.data.period.start == boundary
     outstanding = hass.states.get(entity_id(hass, entry, "outstanding"))
     assert int(outstanding.state) == data["due_iota"]
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -225,7 +224,8 @@ async def test_a_stalled_sampler_reads_as_unavailable(
     assert await hass.async_add_executor_job(entry.runtime_data.sampler.stop, 5)
     await refresh(hass, entry)
     assert coordinator.data.reading is not None
-    assert coordinator.data.period_complete is False  # a new period, begun now
+    # A new period, begun now.
+    assert coordinator.state.account.period_complete(time.monotonic_ns()) is False
 
     an_hour_later = time.monotonic_ns() + 3600 * 10**9
     with patch.object(
@@ -233,5 +233,5 @@ async def test_a_stalled_sampler_reads_as_unavailable(
     ):
         await refresh(hass, entry)
     assert coordinator.data.reading is None
-    assert coordinator.data.period_complete is False
+    assert coordinator.state.account.period_complete(an_hour_later) is False
     assert await hass.config_entries.async_unload(entry.entry_id)

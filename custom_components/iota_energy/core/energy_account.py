@@ -131,7 +131,7 @@ class EnergyAccount:
 
     # --- the path ------------------------------------------------------------
 
-    def start(self, now: datetime, now_ns: int) -> list[Statement]:
+    def start(self, now: datetime) -> list[Statement]:
         """Catch up after start-up (missed and ended periods); oldest first."""
         if self._period_start is not None:
             # The restored period: what the meter covered of it before the stop.
