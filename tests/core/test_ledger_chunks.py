@@ -559,7 +559,7 @@ def _settled(number: int) -> Statement:
 
 
 @pytest.mark.parametrize(
-    ("size", "merge", "budget"), [(0, 1, 0), (1, 0, 0), (1, 1, -1), (-5, 0, -1)]
+    ("size", "merge", "budget"), [(1, 0, 0), (1, 1, -1), (0, 1, 0), (-5, 0, -1)]
 )
 def test_sizes_below_their_bounds_are_refused(
     size: int, merge: int, budget: int
