@@ -28,7 +28,10 @@ from custom_components.iota_energy.core.ledger_chunks import (
     MERGE_SIZE,
     PENDING_BUDGET,
     ChunkKey,
+    Head,
+    HeadEntry,
     Layout,
+    SealedChunk,
     assemble,
     chunk_digest,
     parse_head,
@@ -78,6 +81,8 @@ class Disk:
     files: dict[ChunkKey, Any] = field(default_factory=dict)
     head: Any = None
     writes: int = 0
+    # The layout the last completed save left (before its garbage went).
+    planned: Layout | None = None
 
     def save(
         self,
@@ -99,6 +104,7 @@ class Disk:
                 self.head = _json(plan.head)
             else:
                 self.files[write.key] = _json(write.content)
+        self.planned = plan.layout
         for key in plan.layout.garbage:
             self.files.pop(key, None)
         return plan.layout.collected()
@@ -169,8 +175,14 @@ def test_every_save_or_crash_loads_back_the_last_saved_ledger(
                 continue
         layout = disk.save(layout, ledger, size=size, merge=merge, budget=budget)
         saved = ledger.statements
-        loaded, _ = disk.load()
+        loaded, loaded_layout = disk.load()
         assert loaded.statements == saved
+        # The load knows the layout exactly as the save planned it...
+        assert loaded_layout == disk.planned
+        # ... whose chunks hold the oldest statements in order, the head the rest.
+        in_chunks = [i for c in loaded_layout.chunks for i in c.ids if ledger.get(i)]
+        opened = [s["id"] for s in disk.head["open"]["statements"]]
+        assert in_chunks + opened == [s.id for s in saved]
 
         head = disk.head
         assert len(head["open"]["statements"]) < size
@@ -510,3 +522,446 @@ def test_a_ledger_from_before_versions_is_read_as_the_old_single_document() -> N
     ledger, _layout = assemble(head, {})
     assert ledger.to_dict() == Ledger.from_dict(old).to_dict()
     assert len(ledger) == len(old["statements"])
+
+
+# --- Exact plans: which chunks are written, with what, and the head they leave ---
+
+
+def _entry(key: ChunkKey, statements: list[Statement]) -> str:
+    """A head's index entry for a chunk of ``statements`` (digest pinned above)."""
+    content = Ledger(statements).to_dict()
+    return f"{key.number}-{key.generation}-{chunk_digest(content)}"
+
+
+def _head(
+    *,
+    next_chunk: int,
+    chunks: list[str],
+    open_: list[Statement],
+    dropped: dict[str, list[str]] | None = None,
+    overlay: dict[str, Any] | None = None,
+    garbage: list[list[int]] | None = None,
+) -> dict[str, Any]:
+    """A head written out field by field, as its stored format says."""
+    return {
+        "version": 2,
+        "next_chunk": next_chunk,
+        "chunks": chunks,
+        "dropped": dropped or {},
+        "overlay": overlay or {},
+        "open": Ledger(open_).to_dict(),
+        "garbage": garbage or [],
+    }
+
+
+def _settled(number: int) -> Statement:
+    return statement(number, due=0)
+
+
+@pytest.mark.parametrize(
+    ("size", "merge", "budget"), [(1, 0, 0), (1, 1, -1), (0, 1, 0), (-5, 0, -1)]
+)
+def test_sizes_below_their_bounds_are_refused(
+    size: int, merge: int, budget: int
+) -> None:
+    with pytest.raises(ValueError, match=r"^chunk sizes >= 1 and budget >= 0$"):
+        plan_save(Layout(), Ledger(), size=size, merge=merge, budget=budget)
+
+
+def test_the_smallest_sizes_allowed_seal_each_statement_alone() -> None:
+    """size 1, merge 1, budget 0: every statement its own chunk, nothing pending."""
+    statements = [statement(0), statement(1)]
+    plan = plan_save(Layout(), Ledger(statements), size=1, merge=1, budget=0)
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(0, 0), Ledger(statements[:1]).to_dict()),
+        (ChunkKey(1, 0), Ledger(statements[1:]).to_dict()),
+    ]
+    assert plan.head == _head(
+        next_chunk=2,
+        chunks=[
+            _entry(ChunkKey(0, 0), statements[:1]),
+            _entry(ChunkKey(1, 0), statements[1:]),
+        ],
+        open_=[],
+    )
+
+
+def test_a_fresh_ledger_is_sealed_size_at_a_time_and_the_rest_left_open() -> None:
+    statements = [statement(n) for n in range(25)]
+    plan = plan_save(Layout(), Ledger(statements), size=10, merge=100, budget=5)
+    first, second = statements[:10], statements[10:20]
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(0, 0), Ledger(first).to_dict()),
+        (ChunkKey(1, 0), Ledger(second).to_dict()),
+    ]
+    assert plan.head == _head(
+        next_chunk=2,
+        chunks=[_entry(ChunkKey(0, 0), first), _entry(ChunkKey(1, 0), second)],
+        open_=statements[20:],
+    )
+    layout = plan.layout
+    assert layout.next_chunk == 2
+    assert layout.garbage == frozenset()
+    assert [(c.key, c.ids) for c in layout.chunks] == [
+        (ChunkKey(0, 0), tuple(f"s{n}" for n in range(10))),
+        (ChunkKey(1, 0), tuple(f"s{n}" for n in range(10, 20))),
+    ]
+    assert layout.chunks[0].recorded == {
+        f"s{n}": (PaymentState.DUE, None) for n in range(10)
+    }
+    # Saved again unchanged: nothing written, the same head.
+    again = plan_save(layout, Ledger(statements), size=10, merge=100, budget=5)
+    assert again.writes == ()
+    assert again.head == plan.head
+    assert again.layout == layout
+
+
+@pytest.mark.parametrize(("count", "sealed"), [(9, 0), (10, 10), (11, 10)])
+def test_open_statements_are_sealed_once_there_are_size_of_them(
+    count: int, sealed: int
+) -> None:
+    statements = [statement(n) for n in range(count)]
+    plan = plan_save(Layout(), Ledger(statements), size=10, merge=100, budget=5)
+    assert [w.content for w in plan.writes] == (
+        [Ledger(statements[:sealed]).to_dict()] if sealed else []
+    )
+    assert plan.head["open"] == Ledger(statements[sealed:]).to_dict()
+
+
+def _one_settled_chunk(
+    budget: int = 100,
+) -> tuple[list[Statement], Layout]:
+    """Ten settled statements (nothing due) sealed as chunk 0."""
+    statements = [_settled(n) for n in range(10)]
+    layout = plan_save(Layout(), Ledger(statements), size=10, budget=budget).layout
+    return statements, layout
+
+
+@pytest.mark.parametrize("kept", [10, 6, 5])
+def test_a_chunk_half_pruned_or_less_is_not_rewritten(kept: int) -> None:
+    """Dropped ids are recorded in the head while at most half the chunk is gone."""
+    statements, layout = _one_settled_chunk()
+    ledger = Ledger(statements)
+    ledger.prune(kept)
+    plan = plan_save(layout, ledger, size=10, budget=100)
+    assert plan.writes == ()
+    gone = [f"s{n}" for n in range(10 - kept)]
+    assert plan.head == _head(
+        next_chunk=1,
+        chunks=[_entry(ChunkKey(0, 0), statements)],
+        open_=[],
+        dropped={"0": gone} if gone else {},
+    )
+    assert plan.layout == layout
+
+
+@pytest.mark.parametrize("kept", [4, 1])
+def test_a_chunk_more_than_half_pruned_is_rewritten_with_what_is_left(
+    kept: int,
+) -> None:
+    statements, layout = _one_settled_chunk()
+    ledger = Ledger(statements)
+    ledger.prune(kept)
+    plan = plan_save(layout, ledger, size=10, budget=100)
+    left = statements[10 - kept :]
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(0, 1), Ledger(left).to_dict())
+    ]
+    assert plan.head == _head(
+        next_chunk=1,
+        chunks=[_entry(ChunkKey(0, 1), left)],
+        open_=[],
+        garbage=[[0, 0]],
+    )
+
+
+def test_a_chunk_with_an_odd_number_left_folds_only_past_half() -> None:
+    """Nine statements: four pruned is not more than half, five is."""
+    statements = [_settled(n) for n in range(9)]
+    layout = plan_save(Layout(), Ledger(statements), size=9, budget=100).layout
+    ledger = Ledger(statements)
+    ledger.prune(5)
+    assert plan_save(layout, ledger, size=9, budget=100).writes == ()
+    ledger.prune(4)
+    (write,) = plan_save(layout, ledger, size=9, budget=100).writes
+    assert write.key == ChunkKey(0, 1)
+    assert write.content == Ledger(statements[5:]).to_dict()
+
+
+def test_a_settled_chunk_with_nothing_pending_is_left_alone() -> None:
+    statements, layout = _one_settled_chunk()
+    plan = plan_save(layout, Ledger(statements), size=10, budget=100)
+    assert plan.writes == ()
+    assert plan.layout == layout
+
+
+def test_a_chunk_folds_when_its_last_pending_payment_settles() -> None:
+    """Payments pend in the overlay until every statement is settled."""
+    statements = [statement(n) for n in range(10)]
+    ledger = Ledger(statements)
+    layout = plan_save(Layout(), ledger, size=10, budget=100).layout
+    for n in range(9):
+        ledger.set_payment_state(f"s{n}", PaymentState.PAID, {"bundle": f"B{n}"})
+    plan = plan_save(layout, ledger, size=10, budget=100)
+    assert plan.writes == ()
+    assert plan.head["overlay"] == {
+        f"s{n}": {"payment_state": "paid", "payment": {"bundle": f"B{n}"}}
+        for n in range(9)
+    }
+    ledger.set_payment_state("s9", PaymentState.SENDING)
+    plan = plan_save(layout, ledger, size=10, budget=100)
+    assert plan.writes == ()
+    assert plan.head["overlay"]["s9"] == {"payment_state": "sending", "payment": None}
+    ledger.set_payment_state("s9", PaymentState.PAID, {"bundle": "B9"})
+    plan = plan_save(layout, ledger, size=10, budget=100)
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(0, 1), Ledger(ledger.statements).to_dict())
+    ]
+    assert plan.head == _head(
+        next_chunk=1,
+        chunks=[_entry(ChunkKey(0, 1), ledger.statements)],
+        open_=[],
+        garbage=[[0, 0]],
+    )
+
+
+def _weighted_chunks(weights: list[int]) -> tuple[Ledger, Layout]:
+    """Chunks of ten due statements, chunk n with ``weights[n]`` payments sending."""
+    ledger = Ledger(statement(n) for n in range(10 * len(weights)))
+    layout = plan_save(Layout(), ledger, size=10, budget=100).layout
+    for number, weight in enumerate(weights):
+        for n in range(weight):
+            ledger.set_payment_state(f"s{10 * number + n}", PaymentState.SENDING)
+    return ledger, layout
+
+
+@pytest.mark.parametrize(
+    ("budget", "folded"),
+    [(6, []), (7, []), (5, [1]), (3, [1]), (2, [1, 2]), (1, [1, 2]), (0, [0, 1, 2])],
+)
+def test_pending_changes_over_the_budget_fold_the_heaviest_chunks_first(
+    budget: int, folded: list[int]
+) -> None:
+    """Weights 1, 3, 2 (6 pending): the heaviest fold until the rest fit."""
+    ledger, layout = _weighted_chunks([1, 3, 2])
+    plan = plan_save(layout, ledger, size=10, budget=budget)
+    assert [w.key for w in plan.writes] == [ChunkKey(n, 1) for n in folded]
+    for write in plan.writes:
+        members = ledger.statements[10 * write.key.number : 10 * write.key.number + 10]
+        assert write.content == Ledger(members).to_dict()
+    pending = {
+        s.id
+        for n in (0, 1, 2)
+        if n not in folded
+        for s in ledger.statements[10 * n : 10 * n + 10]
+        if s.payment_state is PaymentState.SENDING
+    }
+    assert set(plan.head["overlay"]) == pending
+    assert plan.head["garbage"] == [[n, 0] for n in folded]
+    assert plan.head["next_chunk"] == 3
+
+
+@pytest.mark.parametrize(("budget", "folded"), [(4, [0]), (3, [0, 1]), (0, [0, 1, 2])])
+def test_a_chunk_that_folds_anyway_does_not_count_against_the_budget(
+    budget: int, folded: list[int]
+) -> None:
+    """Chunk 0 settled through (10 pending) folds; chunks 1 and 2 (3 + 1) must fit."""
+    ledger, layout = _weighted_chunks([0, 3, 1])
+    for n in range(10):
+        ledger.set_payment_state(f"s{n}", PaymentState.PAID)
+    plan = plan_save(layout, ledger, size=10, budget=budget)
+    assert [w.key for w in plan.writes] == [ChunkKey(n, 1) for n in folded]
+    assert plan.head["garbage"] == [[n, 0] for n in folded]
+
+
+def test_chunks_that_reach_the_merge_size_together_become_one() -> None:
+    """Two new chunks of 2 with merge 4: one chunk of 4; with merge 5: two."""
+    statements = [statement(n) for n in range(4)]
+    plan = plan_save(Layout(), Ledger(statements), size=2, merge=4, budget=0)
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(0, 0), Ledger(statements).to_dict())
+    ]
+    assert plan.head == _head(
+        next_chunk=1, chunks=[_entry(ChunkKey(0, 0), statements)], open_=[]
+    )
+    plan = plan_save(Layout(), Ledger(statements), size=2, merge=5, budget=0)
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(0, 0), Ledger(statements[:2]).to_dict()),
+        (ChunkKey(1, 0), Ledger(statements[2:]).to_dict()),
+    ]
+
+
+def test_stored_chunks_merge_as_the_next_generation_of_the_first() -> None:
+    """Stored chunks 0 and 1 (2 each) and a new one of 2 reach merge 5 together."""
+    statements = [statement(n) for n in range(6)]
+    layout = plan_save(
+        Layout(), Ledger(statements[:4]), size=2, merge=5, budget=0
+    ).layout
+    plan = plan_save(layout, Ledger(statements), size=2, merge=5, budget=0)
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(0, 1), Ledger(statements).to_dict())
+    ]
+    # No new chunk number is taken: the merge reuses chunk 0's.
+    assert plan.head == _head(
+        next_chunk=2,
+        chunks=[_entry(ChunkKey(0, 1), statements)],
+        open_=[],
+        garbage=[[0, 0], [1, 0]],
+    )
+
+
+def test_a_chunk_of_merge_size_stands_alone_and_ends_the_run_before_it() -> None:
+    """A stored chunk of 2, a new one of 5: merge 5 keeps both, merge 6 joins them."""
+    statements = [statement(n) for n in range(7)]
+    layout = plan_save(
+        Layout(), Ledger(statements[:2]), size=2, merge=100, budget=0
+    ).layout
+    plan = plan_save(layout, Ledger(statements), size=5, merge=5, budget=0)
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(1, 0), Ledger(statements[2:]).to_dict())
+    ]
+    assert plan.head == _head(
+        next_chunk=2,
+        chunks=[
+            _entry(ChunkKey(0, 0), statements[:2]),
+            _entry(ChunkKey(1, 0), statements[2:]),
+        ],
+        open_=[],
+    )
+    plan = plan_save(layout, Ledger(statements), size=5, merge=6, budget=0)
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(0, 1), Ledger(statements).to_dict())
+    ]
+    assert plan.head == _head(
+        next_chunk=1,
+        chunks=[_entry(ChunkKey(0, 1), statements)],
+        open_=[],
+        garbage=[[0, 0]],
+    )
+
+
+def test_small_chunks_after_a_large_one_merge_among_themselves() -> None:
+    """A run is cut by a chunk of merge size; the small ones after it merge later."""
+    statements = [statement(n) for n in range(11)]
+    layout = plan_save(
+        Layout(), Ledger(statements[:1]), size=1, merge=100, budget=0
+    ).layout
+    layout = plan_save(
+        layout, Ledger(statements[:6]), size=5, merge=100, budget=0
+    ).layout
+    # Chunks: 0 = [s0], 1 = [s1..s5]; now five chunks of one, merge 5.
+    plan = plan_save(layout, Ledger(statements), size=1, merge=5, budget=0)
+    assert [(w.key, w.content) for w in plan.writes] == [
+        (ChunkKey(2, 0), Ledger(statements[6:]).to_dict())
+    ]
+    assert plan.head == _head(
+        next_chunk=3,
+        chunks=[
+            _entry(ChunkKey(0, 0), statements[:1]),
+            _entry(ChunkKey(1, 0), statements[1:6]),
+            _entry(ChunkKey(2, 0), statements[6:]),
+        ],
+        open_=[],
+    )
+
+
+def test_a_chunk_left_empty_is_removed_with_its_next_generation() -> None:
+    statements = [_settled(n) for n in range(15)]
+    layout = plan_save(Layout(), Ledger(statements), size=5, merge=100, budget=9).layout
+    ledger = Ledger(statements)
+    ledger.prune(10)
+    plan = plan_save(layout, ledger, size=5, merge=100, budget=9)
+    assert plan.writes == ()
+    assert plan.head == _head(
+        next_chunk=3,
+        chunks=[
+            _entry(ChunkKey(1, 0), statements[5:10]),
+            _entry(ChunkKey(2, 0), statements[10:]),
+        ],
+        open_=[],
+        garbage=[[0, 0], [0, 1]],
+    )
+    assert plan.layout.chunks == layout.chunks[1:]
+    assert plan.layout.garbage == {ChunkKey(0, 0), ChunkKey(0, 1)}
+
+
+# --- assemble: a head and its chunks, read back exactly ---
+
+
+def _sealed(key: ChunkKey, statements: list[Statement]) -> SealedChunk:
+    """A chunk as planning knows it, built field by field."""
+    return SealedChunk(
+        key=key,
+        digest=chunk_digest(Ledger(statements).to_dict()),
+        ids=tuple(s.id for s in statements),
+        recorded={s.id: (s.payment_state, s.payment) for s in statements},
+    )
+
+
+def test_a_head_and_its_chunks_assemble_into_ledger_and_layout() -> None:
+    """Dropped ids anywhere in a chunk are skipped, overlays applied, open appended."""
+    first = [statement(n) for n in range(4)]
+    second = [statement(n) for n in range(4, 6)]
+    opened = [statement(6)]
+    key0, key1 = ChunkKey(0, 3), ChunkKey(2, 0)
+    head = Head(
+        chunks=(
+            HeadEntry(key0, _sealed(key0, first).digest, frozenset({"s1"})),
+            HeadEntry(key1, _sealed(key1, second).digest, frozenset({"s4", "s5"})),
+        ),
+        next_chunk=3,
+        overlay={"s0": (PaymentState.PAID, {"bundle": "B"})},
+        open=tuple(opened),
+        garbage=frozenset({ChunkKey(0, 2), ChunkKey(1, 0)}),
+    )
+    ledger, layout = assemble(head, {key0: first, key1: second})
+    paid = first[0].with_payment(PaymentState.PAID, {"bundle": "B"})
+    assert ledger.statements == [paid, first[2], first[3], *opened]
+    assert layout == Layout(
+        chunks=(_sealed(key0, first), _sealed(key1, second)),
+        next_chunk=3,
+        garbage=frozenset({ChunkKey(0, 2), ChunkKey(1, 0)}),
+    )
+
+
+def _misfit(head: Head, chunks: dict[ChunkKey, list[Statement]]) -> str:
+    with pytest.raises(LedgerFormatError) as caught:
+        assemble(head, chunks)
+    return str(caught.value)
+
+
+def test_each_way_chunks_can_misfit_their_head_is_named() -> None:
+    statements = [statement(n) for n in range(3)]
+    key = ChunkKey(0, 0)
+    digest = _sealed(key, statements).digest
+
+    def head(
+        dropped: frozenset[str] = frozenset(),
+        overlay: dict[str, Any] | None = None,
+        opened: tuple[Statement, ...] = (),
+    ) -> Head:
+        return Head((HeadEntry(key, digest, dropped),), 1, overlay or {}, opened)
+
+    prefix = "ledger chunks do not fit the head: "
+    assert _misfit(head(frozenset({"s1", "s7"})), {key: statements}) == (
+        prefix + "chunk 0 drops ids it does not hold"
+    )
+    unknown = dict.fromkeys(("zz", "s1", "aa"), (PaymentState.PAID, None))
+    assert _misfit(head(frozenset({"s1"}), unknown), {key: statements}) == (
+        prefix + "overlay names statements no chunk holds: ['aa', 's1', 'zz']"
+    )
+    assert _misfit(head(), {}) == prefix + repr(key)
+    assert _misfit(head(opened=(statements[2],)), {key: statements}) == (
+        prefix + "statement 's2' is already in the ledger"
+    )
+
+
+def test_a_chunk_whose_every_id_is_dropped_assembles_to_nothing() -> None:
+    """Planning removes such a chunk, but a head naming it is still consistent."""
+    statements = [statement(n) for n in range(2)]
+    key = ChunkKey(0, 0)
+    sealed = _sealed(key, statements)
+    head = Head((HeadEntry(key, sealed.digest, frozenset({"s0", "s1"})),), 1, {}, ())
+    ledger, layout = assemble(head, {key: statements})
+    assert ledger.statements == []
+    assert layout == Layout((sealed,), 1)
