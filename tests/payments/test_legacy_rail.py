@@ -25,6 +25,7 @@ from custom_components.iota_energy.core.rail import (
     Funds,
     Progress,
     RailName,
+    ReceiverError,
     TransferOrder,
 )
 from custom_components.iota_energy.core.thirdparty import import_pyota
@@ -237,6 +238,17 @@ def test_the_remainder_goes_to_a_fresh_index_the_node_never_saw_spent(
             stored = {"deposit_index": 0, "spent_indexes": [], "reserved": None}
             result, after = rail.sign(order, stored | book, reserved.append)
             return result, dict(after), reserved
+
+        # The same node answer guards the receiver: a spent one (index 1 with
+        # its checksum, as a user would enter it) is refused with its reason,
+        # an unspent one comes back as entered.
+        spent_receiver = str(
+            iota.Address(address_of(PAYER_SEED, 1)).with_valid_checksum()
+        )
+        with pytest.raises(ReceiverError, match=r"^receiver_spent$") as refused:
+            rail.check_receiver(spent_receiver)
+        assert refused.value.reason == "receiver_spent"
+        assert rail.check_receiver(receiver()) == receiver()
 
         # Every fresh index is spent: nothing signed, a node answer to retry.
         with pytest.raises(NodeError) as caught:
