@@ -26,6 +26,7 @@ from custom_components.iota_energy.core.rail import (
     Progress,
     RailName,
     ReceiverError,
+    SignedTransfer,
     TransferOrder,
 )
 from custom_components.iota_energy.core.thirdparty import import_pyota
@@ -289,3 +290,48 @@ def test_the_remainder_goes_to_a_fresh_index_the_node_never_saw_spent(
         transfer, book, reserved = sign(next_index=7, reserved=6, spent_indexes=[6])
         assert transfer.record["remainder_index"] == 7
         assert [r["reserved"] for r in reserved] == [7]
+
+
+def test_the_rail_alone_walks_signed_attached_broadcast_then_follows(
+    payer: Payer,
+) -> None:
+    """The record's stage, as the module docstring names it, after each step.
+
+    Driven without the outbox (which keeps a legacy payment's stage in its
+    status): after the broadcast the stage is ``broadcast``, so the next step
+    follows the bundle instead of broadcasting it again.
+    """
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode(payer.tangle.url), mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode="local")
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+    signed, book = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    assert signed.record["stage"] == "signed"
+
+    attached = rail.advance(signed, book, T0)
+    assert (attached.progress, attached.transfer.record["stage"]) == (
+        Progress.SIGNED,
+        "attached",
+    )
+    assert attached.book is None  # local proof of work, as configured: no change
+
+    sent = rail.advance(attached.transfer, book, T0)
+    assert (sent.progress, sent.transfer.record["stage"]) == (
+        Progress.SENT,
+        "broadcast",
+    )
+    assert (
+        sent.transfer.record["attachments"] == attached.transfer.record["attachments"]
+    )
+
+    # Following up: not confirmed yet, too early to promote, nothing changes.
+    waiting = rail.advance(sent.transfer, book, T0 + timedelta(seconds=1))
+    assert (waiting.progress, waiting.transfer, waiting.book) == (
+        Progress.SENT,
+        sent.transfer,
+        None,
+    )
+    payer.milestone()
+    confirmed = rail.advance(sent.transfer, book, T0 + timedelta(seconds=2))
+    assert confirmed.progress is Progress.CONFIRMED
