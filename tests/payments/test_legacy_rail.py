@@ -9,7 +9,7 @@ not yet attached; P000002 (11 i) queued behind it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.iota_energy.core.legacy_node import LegacyNode, NodeError
+from custom_components.iota_energy.core.legacy_node import LegacyNode, NodeError, Tips
 from custom_components.iota_energy.core.legacy_rail import FollowTimes, LegacyRail
 from custom_components.iota_energy.core.outbox import Outbox
 from custom_components.iota_energy.core.payments import OutboxState, PaymentStatus
@@ -335,3 +335,32 @@ def test_the_rail_alone_walks_signed_attached_broadcast_then_follows(
     payer.milestone()
     confirmed = rail.advance(sent.transfer, book, T0 + timedelta(seconds=2))
     assert confirmed.progress is Progress.CONFIRMED
+
+
+class _OtherBundleNode(LegacyNode):
+    """A node whose attachToTangle answers with another bundle's trytes."""
+
+    other: list[str]
+
+    def attach(self, tips: Tips, mwm: int, trytes: Sequence[str]) -> list[str]:
+        return super().attach(tips, mwm, self.other)
+
+
+def test_a_node_answering_with_another_bundle_is_a_garbage_answer(
+    payer: Payer,
+) -> None:
+    node = _OtherBundleNode(payer.tangle.url)
+    wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
+    node.other = wallet.promotion_trytes()  # a real bundle, but not this one
+    rail = LegacyRail(wallet, pow_mode="node")
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+    signed, book = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    with pytest.raises(NodeError) as caught:
+        rail.advance(signed, book, T0)
+    assert (caught.value.command, caught.value.kind, caught.value.detail) == (
+        "attachToTangle",
+        "garbage",
+        "another bundle came back",
+    )
