@@ -9,7 +9,7 @@ not yet attached; P000002 (11 i) queued behind it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.iota_energy.core.legacy_node import LegacyNode, NodeError
+from custom_components.iota_energy.core.legacy_node import LegacyNode, NodeError, Tips
 from custom_components.iota_energy.core.legacy_rail import FollowTimes, LegacyRail
 from custom_components.iota_energy.core.outbox import Outbox
 from custom_components.iota_energy.core.payments import OutboxState, PaymentStatus
@@ -25,6 +25,8 @@ from custom_components.iota_energy.core.rail import (
     Funds,
     Progress,
     RailName,
+    ReceiverError,
+    SignedTransfer,
     TransferOrder,
 )
 from custom_components.iota_energy.core.thirdparty import import_pyota
@@ -238,6 +240,17 @@ def test_the_remainder_goes_to_a_fresh_index_the_node_never_saw_spent(
             result, after = rail.sign(order, stored | book, reserved.append)
             return result, dict(after), reserved
 
+        # The same node answer guards the receiver: a spent one (index 1 with
+        # its checksum, as a user would enter it) is refused with its reason,
+        # an unspent one comes back as entered.
+        spent_receiver = str(
+            iota.Address(address_of(PAYER_SEED, 1)).with_valid_checksum()
+        )
+        with pytest.raises(ReceiverError, match=r"^receiver_spent$") as refused:
+            rail.check_receiver(spent_receiver)
+        assert refused.value.reason == "receiver_spent"
+        assert rail.check_receiver(receiver()) == receiver()
+
         # Every fresh index is spent: nothing signed, a node answer to retry.
         with pytest.raises(NodeError) as caught:
             sign(next_index=1)
@@ -277,3 +290,77 @@ def test_the_remainder_goes_to_a_fresh_index_the_node_never_saw_spent(
         transfer, book, reserved = sign(next_index=7, reserved=6, spent_indexes=[6])
         assert transfer.record["remainder_index"] == 7
         assert [r["reserved"] for r in reserved] == [7]
+
+
+def test_the_rail_alone_walks_signed_attached_broadcast_then_follows(
+    payer: Payer,
+) -> None:
+    """The record's stage, as the module docstring names it, after each step.
+
+    Driven without the outbox (which keeps a legacy payment's stage in its
+    status): after the broadcast the stage is ``broadcast``, so the next step
+    follows the bundle instead of broadcasting it again.
+    """
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode(payer.tangle.url), mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode="local")
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+    signed, book = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    assert signed.record["stage"] == "signed"
+
+    attached = rail.advance(signed, book, T0)
+    assert (attached.progress, attached.transfer.record["stage"]) == (
+        Progress.SIGNED,
+        "attached",
+    )
+    assert attached.book is None  # local proof of work, as configured: no change
+
+    sent = rail.advance(attached.transfer, book, T0)
+    assert (sent.progress, sent.transfer.record["stage"]) == (
+        Progress.SENT,
+        "broadcast",
+    )
+    assert (
+        sent.transfer.record["attachments"] == attached.transfer.record["attachments"]
+    )
+
+    # Following up: not confirmed yet, too early to promote, nothing changes.
+    waiting = rail.advance(sent.transfer, book, T0 + timedelta(seconds=1))
+    assert (waiting.progress, waiting.transfer, waiting.book) == (
+        Progress.SENT,
+        sent.transfer,
+        None,
+    )
+    payer.milestone()
+    confirmed = rail.advance(sent.transfer, book, T0 + timedelta(seconds=2))
+    assert confirmed.progress is Progress.CONFIRMED
+
+
+class _OtherBundleNode(LegacyNode):
+    """A node whose attachToTangle answers with another bundle's trytes."""
+
+    other: list[str]
+
+    def attach(self, tips: Tips, mwm: int, trytes: Sequence[str]) -> list[str]:
+        return super().attach(tips, mwm, self.other)
+
+
+def test_a_node_answering_with_another_bundle_is_a_garbage_answer(
+    payer: Payer,
+) -> None:
+    node = _OtherBundleNode(payer.tangle.url)
+    wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
+    node.other = wallet.promotion_trytes()  # a real bundle, but not this one
+    rail = LegacyRail(wallet, pow_mode="node")
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+    signed, book = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    with pytest.raises(NodeError) as caught:
+        rail.advance(signed, book, T0)
+    assert (caught.value.command, caught.value.kind, caught.value.detail) == (
+        "attachToTangle",
+        "garbage",
+        "another bundle came back",
+    )
