@@ -616,3 +616,39 @@ def test_attach_to_tangle_names_each_bad_argument(
 def test_attach_to_tangle_names_a_bad_weight(weight: Any, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         attach_to_tangle(TRUNK, BRANCH, weight, [])
+
+
+def encoding_a_words(lane_trits: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Encoding A, built by hand: -1, 0, 1 are (x, y) = (0, 1), (1, 1), (1, 0),
+    bit ``lane`` of word ``pos`` holding trit ``pos`` of that lane's state."""
+    xs, ys = [], []
+    for pos in range(len(lane_trits[0])):
+        xs.append(sum((t[pos] != -1) << lane for lane, t in enumerate(lane_trits)))
+        ys.append(sum((t[pos] != 1) << lane for lane, t in enumerate(lane_trits)))
+    return xs, ys
+
+
+def test_zero_tail_lanes_are_the_lanes_whose_pyota_hash_ends_in_zeros(
+    iota: ModuleType,
+) -> None:
+    # Nine lanes, each its own nonce after the same 32 blocks: the lanes the
+    # bit-sliced rounds pick for weights 1, 2, 5, 6 are those whose PyOTA hash
+    # ends in that many zero trits, every one of them.
+    trytes = random_trytes(random.Random(50), 2673)
+    prefix = pyota_curl_after(iota, trytes[:2592])
+    head = iota.TryteString(trytes[2592:2646]).as_trits()
+    states, weights = [], []
+    for lane in range(9):
+        nonce = candidate_nonce_trits(iota, 0, lane + 5, 0)
+        states.append(head + nonce + prefix._state[243:])
+        curl = deepcopy(prefix)
+        curl.absorb(head + nonce)
+        digest: list[int] = []
+        curl.squeeze(digest)
+        weights.append(243 - max(i + 1 for i, t in enumerate(digest) if t))
+    xs, ys = encoding_a_words(states)
+    # PyOTA's weights for this seed: lane 6 ends in 5 zeros, lane 7 in 1.
+    assert weights == [0, 0, 0, 0, 0, 0, 5, 1, 0]
+    for weight in (1, 2, 5, 6):
+        expected = sum(1 << lane for lane in range(9) if weights[lane] >= weight)
+        assert pow_module._zero_tail_lanes(xs, ys, 0b111111111, weight) == expected
