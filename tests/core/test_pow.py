@@ -124,7 +124,7 @@ def test_trailing_zero_trits_of_all_zero_hash() -> None:
 
 @pytest.mark.parametrize(
     ("seed", "weight", "lanes"),
-    [(11, 5, 4096), (12, 9, 4096), (13, 7, 1024), (14, 6, 729), (15, 4, 5)],
+    [(11, 5, 4096), (12, 6, 4096), (13, 5, 1024), (14, 5, 729), (15, 4, 5)],
 )
 def test_search_nonce_meets_weight_by_pyota_hash(
     iota: ModuleType, seed: int, weight: int, lanes: int
@@ -216,7 +216,7 @@ def test_attach_to_tangle_chains_a_pyota_bundle(iota: ModuleType) -> None:
     sent = pyota_bundle_trytes(iota, ["first", "second", "third"])
     clock = FakeClock(1_700_000_000_000)
 
-    attached = attach_to_tangle(TRUNK, BRANCH, 7, sent, now_ms=clock)
+    attached = attach_to_tangle(TRUNK, BRANCH, 4, sent, now_ms=clock)
 
     transactions = [iota.Transaction.from_tryte_string(t) for t in attached]
     assert [t.current_index for t in transactions] == [0, 1, 2]
@@ -227,7 +227,7 @@ def test_attach_to_tangle_chains_a_pyota_bundle(iota: ModuleType) -> None:
         assert current.trunk_transaction_hash == following.hash
         assert str(current.branch_transaction_hash) == TRUNK
     for trytes in attached:
-        assert pyota_weight(iota, trytes) >= 7
+        assert pyota_weight(iota, trytes) >= 4
     # PyOTA sends the head first and IRI stamps in processing order.
     assert [t.attachment_timestamp for t in reversed(transactions)] == [
         1_700_000_001_000,
