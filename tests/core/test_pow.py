@@ -44,6 +44,15 @@ def iota() -> ModuleType:
     return thirdparty.import_pyota()
 
 
+def stopped() -> threading.Event:
+    """A cancel event already set: an argument check must refuse the input
+    before the search starts, and a check that lets bad input through ends
+    in PowCancelled at once instead of a search that never ends."""
+    cancel = threading.Event()
+    cancel.set()
+    return cancel
+
+
 def random_trytes(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(TRYTE_ALPHABET) for _ in range(length))
 
@@ -180,7 +189,7 @@ def test_search_nonce_rejects_bad_input(
     trytes: str, weight: Any, lanes: int, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        search_nonce(trytes, weight, lanes=lanes)
+        search_nonce(trytes, weight, lanes=lanes, cancel=stopped())
 
 
 # --- attach_to_tangle ---------------------------------------------------------
@@ -397,7 +406,7 @@ def test_lane_words_are_encoding_a_in_every_lane() -> None:
 
 def test_search_nonce_names_the_transaction_it_refuses() -> None:
     with pytest.raises(ValueError, match=r"^trytes must be 2673 trytes, got 2672$"):
-        search_nonce("9" * 2672, 9)
+        search_nonce("9" * 2672, 9, cancel=stopped())
 
 
 # --- the renamed coordinates of the one-hash Curl ----------------------------
@@ -461,7 +470,7 @@ def test_transaction_hash_says_what_is_wrong(trytes: Any, message: str) -> None:
 )
 def test_search_nonce_says_what_is_wrong(weight: Any, lanes: Any, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        search_nonce("9" * 2673, weight, lanes=lanes)
+        search_nonce("9" * 2673, weight, lanes=lanes, cancel=stopped())
 
 
 @pytest.mark.parametrize("weight", [1, 81])
@@ -479,7 +488,7 @@ def test_search_nonce_takes_up_to_max_lanes(
     trytes = random_trytes(random.Random(32), 2673)
     assert pyota_weight(iota, search_nonce(trytes, 2, lanes=8)) >= 2
     with pytest.raises(ValueError, match=r"^lanes must be in 1\.\.8, got 9$"):
-        search_nonce(trytes, 2, lanes=9)
+        search_nonce(trytes, 2, lanes=9, cancel=stopped())
 
 
 # --- which nonce the search returns ---------------------------------------------
