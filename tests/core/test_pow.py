@@ -542,18 +542,26 @@ def pyota_first_nonce(iota: ModuleType, trytes: str, weight: int, lanes: int) ->
     raise AssertionError("unreachable")
 
 
-# One transaction (its 32 unchanging blocks absorbed once) and batch sizes
+# Transactions (their 32 unchanging blocks absorbed once) and batch sizes
 # where the answer is neither lane 0 nor batch 0, found in a few dozen
 # candidates so that the PyOTA walk stays short: lane 14 of 4096 is nonce trits
 # -1, 1, 1 (14 = 2 + 3 + 9), lane 2 of 10 and of 5 is -1, 0 (, 0), batch 11
-# with one lane is -1, 1, 1.
+# with one lane is -1, 1, 1. Seed 55 with two lanes finds nothing in four
+# batches: a lane beyond the batch (a wrong lane mask) would show there.
 @pytest.mark.parametrize(
-    ("lanes", "lane", "batch"), [(1, 0, 11), (5, 2, 2), (4096, 14, 0), (10, 2, 2)]
+    ("seed", "lanes", "lane", "batch"),
+    [
+        (50, 1, 0, 11),
+        (50, 5, 2, 2),
+        (50, 4096, 14, 0),
+        (50, 10, 2, 2),
+        (55, 2, 0, 4),
+    ],
 )
 def test_search_nonce_returns_the_first_candidate_by_pyota(
-    iota: ModuleType, lanes: int, lane: int, batch: int
+    iota: ModuleType, seed: int, lanes: int, lane: int, batch: int
 ) -> None:
-    trytes = random_trytes(random.Random(50), 2673)
+    trytes = random_trytes(random.Random(seed), 2673)
     expected = pyota_first_nonce(iota, trytes, 2, lanes)
     nonce = candidate_nonce_trits(iota, lane, batch, lane_digit_count(lanes))
     assert expected[FIELDS["nonce"]] == str(iota.TryteString.from_trits(nonce))
