@@ -263,6 +263,12 @@ def search_nonce(
 
     Only the nonce (the last 27 trytes) changes. Raises PowCancelled when
     ``cancel`` is set (checked between batches of ``lanes`` candidates).
+
+    Candidates are tried batch by batch and the lowest lane wins, so the
+    answer is the first valid nonce in this order: with k the least number
+    with 3**k >= lanes, the nonce's first k trits are the lane's base-3
+    digits (least significant first, digit 2 written as trit -1) and the
+    other 81 - k trits the batch number in balanced ternary.
     """
     _check_transaction(trytes, "trytes")
     _check_weight(min_weight_magnitude)
