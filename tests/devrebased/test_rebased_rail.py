@@ -20,6 +20,7 @@ pytest.importorskip(
 
 from custom_components.iota_energy.core.legacy_node import NodeError
 from custom_components.iota_energy.core.rail import (
+    Advance,
     Funds,
     Progress,
     Rail,
@@ -102,10 +103,12 @@ def test_the_gas_budget_cap_is_positive(payer: RebasedKey) -> None:
 def test_paid_end_to_end_with_gas_accounted(node: Any, payer: RebasedKey) -> None:
     transfer = sign(node, payer)
     assert transfer.record["gas_budget"] == BUDGET
-    assert rail(node, payer).advance(transfer, {}, NOW).progress is Progress.SENT
+    sent = rail(node, payer).advance(transfer, {}, NOW)
+    assert sent == Advance(transfer, Progress.SENT)
     done = rail(node, payer).advance(transfer, {}, NOW)
-    assert done.progress is Progress.CONFIRMED
-    assert done.fee == Amount(GAS_FEE, Denomination.NANOS)
+    assert done == Advance(
+        transfer, Progress.CONFIRMED, Amount(GAS_FEE, Denomination.NANOS)
+    )
     client = RebasedNode(node.url)
     assert client.balance(RECEIVER) == AMOUNT
     assert client.balance(payer.address) == sum(PAYER_COINS) - AMOUNT - GAS_FEE
@@ -147,7 +150,10 @@ def test_dead_only_when_it_can_never_execute(node: Any, payer: RebasedKey) -> No
     # holding the same mnemonic, say).
     other = sign(node, payer, 5)
     rail(node, payer).advance(other, {}, NOW)
-    assert rail(node, payer).advance(transfer, {}, NOW).progress is Progress.DEAD
+    # Never executed: dead, and no fee paid.
+    assert rail(node, payer).advance(transfer, {}, NOW) == Advance(
+        transfer, Progress.DEAD
+    )
     # Only now a new transaction: it pays, once.
     again = sign(node, payer)
     assert again.transfer_id != transfer.transfer_id
@@ -273,10 +279,7 @@ def test_an_executed_failure_is_dead_and_its_gas_paid(
     transfer = stored(result)
     assert rail(node, payer).advance(transfer, {}, NOW).progress is Progress.SENT
     dead = rail(node, payer).advance(transfer, {}, NOW)
-    assert (dead.progress, dead.fee) == (
-        Progress.DEAD,
-        Amount(GAS_FEE, Denomination.NANOS),
-    )
+    assert dead == Advance(transfer, Progress.DEAD, Amount(GAS_FEE, Denomination.NANOS))
     assert RebasedNode(node.url).balance(RECEIVER) == 0
 
 
@@ -294,10 +297,7 @@ def test_a_rebate_over_the_cost_is_no_negative_fee(
     transfer = sign(node, payer)
     chosen = RebasedRail(payer, _RebateNode(node.url), max_gas_budget=10**8)
     done = chosen.advance(transfer, {}, NOW)
-    assert (done.progress, done.fee) == (
-        Progress.CONFIRMED,
-        Amount(0, Denomination.NANOS),
-    )
+    assert done == Advance(transfer, Progress.CONFIRMED, Amount(0, Denomination.NANOS))
 
 
 def test_a_node_down_changes_nothing_stored(payer: RebasedKey, node: Any) -> None:
