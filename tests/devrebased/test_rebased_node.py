@@ -286,8 +286,48 @@ def test_a_dry_run_costs_and_changes_nothing(node: Any, payer: RebasedKey) -> No
         max_gas_budget=10**8,
     )
     assert not isinstance(too_small, Shortfall)
-    with pytest.raises(NodeError, match="lower than the needed"):
+    with pytest.raises(NodeError) as caught:
         client.dry_run(too_small.transaction)
+    assert (caught.value.command, caught.value.kind, caught.value.detail) == (
+        "dryRunTransactionBlock",
+        "refused",
+        f"Gas budget {GAS_FEE - 1} is lower than the needed {GAS_FEE}",
+    )
+
+
+def test_a_dry_run_without_effects_is_refused(
+    node: Any, payer: RebasedKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_components.iota_energy.core.rebased_wallet import build_transfer
+
+    client = RebasedNode(node.url)
+    built = build_transfer(
+        payer.address,
+        TransferOrder("P1", RECEIVER, Amount(1_000, Denomination.NANOS)),
+        client.gas_coins(payer.address),
+        gas_price=REFERENCE_GAS_PRICE,
+        gas_budget=BUDGET,
+        max_gas_budget=10**8,
+    )
+    assert not isinstance(built, Shortfall)
+    monkeypatch.setattr(
+        node.operations,
+        "dry_run_query",
+        lambda _: {
+            "dryRunTransactionBlock": {
+                "error": None,
+                "results": [],
+                "transaction": None,
+            }
+        },
+    )
+    with pytest.raises(NodeError) as caught:
+        client.dry_run(built.transaction)
+    assert (caught.value.command, caught.value.kind, caught.value.detail) == (
+        "dryRunTransactionBlock",
+        "refused",
+        "no effects",
+    )
 
 
 def test_every_call_names_its_command(node: Any, payer: RebasedKey) -> None:
