@@ -193,6 +193,8 @@ def silent_port() -> Iterator[int]:
 
 def test_a_node_that_never_answers(silent_port: int) -> None:
     client = RebasedNode(f"http://127.0.0.1:{silent_port}/graphql", timeout_s=0.5)
+    # The timeout it was given is the one it keeps (None would wait forever).
+    assert client.timeout_s == 0.5
     with pytest.raises(NodeError) as caught:
         client.chain_id()
     assert (caught.value.command, caught.value.kind) == ("chainIdentifier", "timeout")
