@@ -88,6 +88,22 @@ async def test_diagnostics_with_a_wallet(
     assert shown == snapshot
 
 
+async def test_the_last_payment_time_is_text_a_bug_report_can_hold(
+    hass: HomeAssistant, paid_entry: MockConfigEntry
+) -> None:
+    """Times are ISO text in the data itself, whoever serialises it."""
+    payments = paid_entry.runtime_data.payments
+    last = payments.outbox.state.last_confirmed()
+    assert last is not None
+    assert last.confirmed_at is not None
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, paid_entry)
+
+    shown = diagnostics["payments"]["snapshot"]
+    assert shown["last_paid_at"] == last.confirmed_at.isoformat()
+    assert json.loads(json.dumps(diagnostics))["payments"]["snapshot"] == shown
+
+
 async def test_diagnostics_with_a_rebased_wallet(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,

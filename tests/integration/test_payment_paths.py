@@ -40,6 +40,9 @@ from custom_components.iota_energy.const import (
 )
 from custom_components.iota_energy.core.outbox import Outbox
 from custom_components.iota_energy.core.payments import PaymentStatus
+from custom_components.iota_energy.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 from custom_components.iota_energy.payment_manager import (
     PaymentManager,
     PaymentSettings,
@@ -492,6 +495,34 @@ async def test_a_node_outage_is_retried_when_its_backoff_ends(
     assert retried is not None
     assert retried.failures == 2
     assert payments.snapshot().problem == "node_unreachable"
+    await unload(hass, paying)
+
+
+async def test_diagnostics_show_when_the_node_began_failing_and_why(
+    hass: HomeAssistant, paying: MockConfigEntry, tangle: DevTangle
+) -> None:
+    """A bug report during an outage: its start and the node's last error."""
+    payments = manager(paying)
+    await close_a_period(hass, paying)
+    await hass.async_block_till_done()
+    shown = await async_get_config_entry_diagnostics(hass, paying)
+    assert shown["payments"]["node_problem"] is None
+    tangle.stop()
+    payments.outbox._follow.checked.clear()
+    await payments._async_tick(reschedule=False)
+    problem = payments.outbox.node_problem
+    assert problem is not None
+
+    shown = await async_get_config_entry_diagnostics(hass, paying)
+
+    error = str(problem.last_error)
+    assert error
+    assert error != "None"
+    assert shown["payments"]["node_problem"] == {
+        "since": problem.since.isoformat(),
+        "error": error,
+    }
+    json.dumps(shown)
     await unload(hass, paying)
 
 
