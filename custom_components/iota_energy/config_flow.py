@@ -587,8 +587,8 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
         source = entry.data[CONF_SOURCE]
         errors: dict[str, str] = {}
         if user_input is not None:
+            # The form requires the address: the stored one is always replaced.
             current = {key: entry.data[key] for key in DEFAULT_CHIP}
-            current[CONF_ADDRESS] = f"{entry.data[CONF_ADDRESS]:#04x}"
             chip = _chip_data(current | user_input)
             period, errors = _period_data(self.hass, user_input)
             if source == SOURCE_VIRTUAL:
