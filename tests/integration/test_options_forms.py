@@ -192,3 +192,46 @@ async def test_a_paying_entry_without_a_stored_policy_is_offered_the_defaults(
         "max_payment_iota": 0,
         "max_daily_iota": 0,
     }
+
+
+async def test_a_price_entity_left_empty_is_removed(hass: HomeAssistant) -> None:
+    """The price follows the typed value again once its entity is cleared."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, data=VIRTUAL_ENTRY_DATA, options=METER_OPTIONS
+    )
+    result = await _open(hass, entry)
+    typed = dict(METER_OPTIONS)
+    del typed["price_entity"]
+
+    result = await hass.config_entries.options.async_configure(result["flow_id"], typed)
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert dict(entry.options) == typed
+    await _unload(hass, entry)
+
+
+async def test_a_bad_price_and_a_bad_tag_are_shown_together(
+    hass: HomeAssistant, node: DevTangle
+) -> None:
+    """Every field's error at once, nothing stored."""
+    entry = paying_entry(node)
+    before = dict(entry.options)
+    result = await _open(hass, entry)
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        METER_OPTIONS | POLICY_OPTIONS | {"price": "cheap", "tag": "ÄÖ"},
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"price": "invalid_price", "tag": "invalid_tag"}
+    assert dict(entry.options) == before
+
+
+async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """The options' reload may have set the entry up: take it down again."""
+    await hass.async_block_till_done()
+    if entry.state.recoverable:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
