@@ -548,11 +548,14 @@ class IotaEnergyConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_billing()
         return self.async_show_form(
             step_id="virtual",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_ADDRESS, default="0x40"): _select(ADDRESSES),
-                    vol.Optional(CONF_LOAD_PROFILE): selector.TextSelector(),
-                }
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_ADDRESS, default="0x40"): _select(ADDRESSES),
+                        vol.Optional(CONF_LOAD_PROFILE): selector.TextSelector(),
+                    }
+                ),
+                user_input or {},
             ),
             errors=errors,
         )

@@ -9,11 +9,19 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import voluptuous as vol
 
-from custom_components.iota_energy.const import SOURCE_INA219
+from custom_components.iota_energy.const import SOURCE_INA219, SOURCE_VIRTUAL
 
-from .test_config_flow import _start
+from .test_config_flow import CHIP_INPUT, _start
 
 ADDRESSES = [f"0x{address:02x}" for address in range(0x40, 0x50)]
+
+
+def _suggested(result: Any) -> dict[str, Any]:
+    """Field name: the value the form suggests (None: an empty field)."""
+    return {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
 
 
 def _fields(result: Any) -> dict[str, tuple[str, Any, dict[str, Any]]]:
@@ -73,3 +81,31 @@ async def test_the_chip_form_offers_the_drivers_settings(hass: HomeAssistant) ->
         ),
     }
     assert "12bit" in fields["adc"][2]["options"]
+    assert result["errors"] == {}
+
+
+async def test_the_chip_form_keeps_what_the_user_typed_after_an_error(
+    hass: HomeAssistant,
+) -> None:
+    """No I2C bus here: the chip is missing, the typed settings stay."""
+    result = await _start(hass, SOURCE_INA219)
+    typed = CHIP_INPUT | {"address": "0x4a", "shunt_ohms": 0.05, "gain": "80mV"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+
+    assert result["errors"] == {"base": "chip_missing"}
+    assert _suggested(result) == typed | {"max_expected_amps": None}
+
+
+async def test_the_virtual_chip_form_keeps_what_the_user_typed_after_an_error(
+    hass: HomeAssistant,
+) -> None:
+    result = await _start(hass, SOURCE_VIRTUAL)
+    assert result["errors"] == {}
+    assert _suggested(result) == {"address": None, "load_profile": None}
+    typed = {"address": "0x47", "load_profile": "no/such.csv"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+
+    assert result["errors"] == {"load_profile": "invalid_load_profile"}
+    assert _suggested(result) == typed

@@ -17,7 +17,7 @@ from custom_components.iota_energy.const import DOMAIN
 from devtangle.server import DevTangle
 from tests.conftest import VIRTUAL_ENTRY_DATA
 
-from .test_chip_form import _fields
+from .test_chip_form import _fields, _suggested
 from .test_payment_config_flow import loopback_sockets, node, paying_entry
 
 __all__ = ["loopback_sockets", "node"]
@@ -108,14 +108,6 @@ def _form_fields(result: Any) -> dict[str, tuple[str, Any, dict[str, Any]]]:
     fields = _fields(result)
     assert fields["price_entity"][2].pop("reorder", False) is False
     return fields
-
-
-def _suggested(result: Any) -> dict[str, Any]:
-    """Field name: the value the form suggests (None: an empty field)."""
-    return {
-        str(key): (key.description or {}).get("suggested_value")
-        for key in result["data_schema"].schema
-    }
 
 
 async def _open(hass: HomeAssistant, entry: MockConfigEntry) -> Any:

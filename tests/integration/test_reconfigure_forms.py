@@ -18,9 +18,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.iota_energy.const import DOMAIN
 from tests.conftest import VIRTUAL_ENTRY_DATA
 
-from .test_chip_form import ADDRESSES, _fields
+from .test_chip_form import ADDRESSES, _fields, _suggested
 from .test_config_flow import REAL_CHIP_ENTRY_DATA, _reconfigure_meter
-from .test_options_forms import _suggested
 
 DROPDOWN = {"mode": "dropdown", "custom_value": False, "multiple": False, "sort": False}
 BOX = {"mode": "box", "step": 1.0}
