@@ -122,6 +122,47 @@ async def test_a_chip_that_opens_but_cannot_be_read_is_a_chip_error(
     assert result["errors"] == {"base": "chip_error"}
 
 
+async def test_the_probe_opens_the_chip_with_every_typed_setting(
+    hass: HomeAssistant,
+) -> None:
+    """Each setting away from the driver's default: none may be left out."""
+    chip = VirtualIna219(TutorialCircuit(), address=0x45)
+    opened: list[Ina219Config] = []
+
+    def source_on_virtual_bus(config: Ina219Config) -> Ina219Source:
+        opened.append(config)
+        return Ina219Source(config, i2c_interface=chip.i2c_interface)
+
+    result = await _start(hass, SOURCE_INA219)
+    with patch(f"{FLOW}.Ina219Source", source_on_virtual_bus):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                "busnum": 3,
+                "address": "0x45",
+                "shunt_ohms": 0.05,
+                "max_expected_amps": 1.5,
+                "voltage_range": "16",
+                "gain": "160mV",
+                "adc": "4samples",
+            },
+        )
+
+    assert result["step_id"] == "billing"
+    assert opened == [
+        Ina219Config(
+            busnum=3,
+            address=0x45,
+            shunt_ohms=0.05,
+            max_expected_amps=1.5,
+            voltage_range=16,
+            gain="160mV",
+            adc="4samples",
+        )
+    ]
+    assert chip.transfers > 0
+
+
 async def test_settings_the_driver_refuses_are_invalid(hass: HomeAssistant) -> None:
     """More current than the shunt and gain can measure is refused before a read."""
     chip = VirtualIna219(_Overloaded())  # type: ignore[arg-type]

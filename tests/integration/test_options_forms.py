@@ -227,3 +227,35 @@ async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     if entry.state.recoverable:
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+
+
+async def test_only_a_switch_to_the_node_s_proof_of_work_asks_the_node(
+    hass: HomeAssistant, node: DevTangle
+) -> None:
+    """The node is down: a switch to local work, or a change of anything while
+    the node's work stays chosen, is stored without asking it."""
+    entry = paying_entry(node)
+    node.stop()
+    result = await _open(hass, entry)
+    submitted = METER_OPTIONS | POLICY_OPTIONS
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], submitted | {"pow_mode": "local"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await _unload(hass, entry)
+    hass.config_entries.async_update_entry(
+        entry, options=dict(entry.options) | {"pow_mode": "node"}
+    )
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], submitted | {"pow_mode": "node", "tag": "NIGHT"}
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert {key: entry.options[key] for key in ("pow_mode", "tag")} == {
+        "pow_mode": "node",
+        "tag": "NIGHT",
+    }
+    await _unload(hass, entry)
