@@ -528,8 +528,12 @@ async def test_the_wallet_and_chain_stay_while_a_payment_is_in_flight(
 
 
 async def test_reconfigure_receiver_needs_the_sdk(
-    hass: HomeAssistant, chain: DevRebased, payer: RebasedKey
+    hass: HomeAssistant,
+    chain: DevRebased,
+    payer: RebasedKey,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The form says so; the log says why, for the user who reads it."""
     entry = rebased_entry(chain, payer)
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
@@ -538,6 +542,18 @@ async def test_reconfigure_receiver_needs_the_sdk(
         result = await configure(hass, result, {"receiver": OTHER_NEIGHBOUR})
     assert result["errors"] == {"base": "rebased_sdk_missing"}
     assert entry.data["receiver"] == NEIGHBOUR
+    logged = [
+        (record.levelno, record.getMessage())
+        for record in caplog.records
+        if record.name == "custom_components.iota_energy.config_flow"
+    ]
+    assert logged == [
+        (
+            logging.ERROR,
+            "The IOTA Rebased SDK cannot be used: "
+            "iota_sdk is not the Rebased SDK (iota-sdk==3.0.0b1)",
+        )
+    ]
 
 
 async def test_reconfigure_turns_rebased_payments_on(

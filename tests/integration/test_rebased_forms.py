@@ -53,7 +53,9 @@ NANOS = {
 async def test_the_wallet_form_offers_each_field_with_its_selector(
     hass: HomeAssistant,
 ) -> None:
-    fields = _fields(await to_wallet_step(hass))
+    result = await to_wallet_step(hass)
+    assert result["errors"] == {}
+    fields = _fields(result)
     assert fields == {
         "network": (
             "required",
