@@ -30,7 +30,12 @@ def _fields(result: Any) -> dict[str, tuple[str, Any, dict[str, Any]]]:
     for key, value in result["data_schema"].schema.items():
         kind = "required" if isinstance(key, vol.Required) else "optional"
         default = None if key.default is vol.UNDEFINED else key.default()
-        fields[str(key)] = (kind, default, dict(value.config))
+        config = dict(value.config)
+        # Newer Home Assistant releases write the entity selector's "reorder"
+        # (off unless asked for) into its config; older ones leave it out.
+        if config.get("reorder") is False:
+            del config["reorder"]
+        fields[str(key)] = (kind, default, config)
     return fields
 
 

@@ -99,17 +99,6 @@ POLICY_OPTIONS: dict[str, Any] = {
 }
 
 
-def _form_fields(result: Any) -> dict[str, tuple[str, Any, dict[str, Any]]]:
-    """The fields as ``_fields`` reads them, alike on every leg.
-
-    Newer Home Assistant releases write the entity selector's ``reorder``
-    (off unless asked for) into its config; older ones leave it out.
-    """
-    fields = _fields(result)
-    assert fields["price_entity"][2].pop("reorder", False) is False
-    return fields
-
-
 async def _open(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -127,7 +116,7 @@ async def test_a_meter_s_form_offers_each_field_with_its_selector_and_value(
     )
     result = await _open(hass, entry)
 
-    assert _form_fields(result) == METER_FIELDS
+    assert _fields(result) == METER_FIELDS
     assert _suggested(result) == METER_OPTIONS
 
 
@@ -160,7 +149,7 @@ async def test_a_paying_entry_s_form_adds_the_payment_policy(
     )
     result = await _open(hass, entry)
 
-    assert _form_fields(result) == METER_FIELDS | POLICY_FIELDS
+    assert _fields(result) == METER_FIELDS | POLICY_FIELDS
     assert _suggested(result) == METER_OPTIONS | POLICY_OPTIONS
 
 
