@@ -316,7 +316,6 @@ async def _async_check_profile(
     hass: HomeAssistant, user_input: Mapping[str, Any], chip: dict[str, Any]
 ) -> dict[str, str]:
     """Read the optional load profile; store its path in ``chip`` if it is good."""
-    chip.pop(CONF_LOAD_PROFILE, None)
     profile = (user_input.get(CONF_LOAD_PROFILE) or "").strip()
     if not profile:
         return {}
