@@ -195,18 +195,17 @@ async def test_a_price_entity_left_empty_is_removed(hass: HomeAssistant) -> None
 async def test_a_bad_price_and_a_bad_tag_are_shown_together(
     hass: HomeAssistant, node: DevTangle
 ) -> None:
-    """Every field's error at once, nothing stored."""
+    """Every field's error at once, the typed values kept, nothing stored."""
     entry = paying_entry(node)
     before = dict(entry.options)
     result = await _open(hass, entry)
 
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        METER_OPTIONS | POLICY_OPTIONS | {"price": "cheap", "tag": "ÄÖ"},
-    )
+    typed = METER_OPTIONS | POLICY_OPTIONS | {"price": "cheap", "tag": "ÄÖ"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], typed)
 
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"price": "invalid_price", "tag": "invalid_tag"}
+    assert _suggested(result) == typed
     assert dict(entry.options) == before
 
 
