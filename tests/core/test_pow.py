@@ -151,6 +151,24 @@ def test_search_nonce_single_lane(iota: ModuleType) -> None:
     assert pyota_weight(iota, result) >= 2
 
 
+# All nines but the tag and the attachment timestamps, chosen (about one in
+# 12 000 tried) so that at weight 8 no lane of a 4096-lane batch 0 holds a
+# valid nonce but lane 4096, the first lane of a wider batch, does.
+LANE_4096_TRANSACTION = (
+    "9" * 2592 + "GFJQERYPVHI9GNLMELTMLNOTCRKIOPVQSCQRLWKAVAFWZXMGHAEJFU" + "9" * 27
+)
+
+
+def test_search_nonce_tries_4096_lanes_a_batch_by_default(iota: ModuleType) -> None:
+    """The default batch decides which valid nonce is found first: here a
+    batch of 4097 lanes finds another one."""
+    found = search_nonce(LANE_4096_TRANSACTION, 8)
+
+    assert pyota_weight(iota, found) >= 8
+    assert found == search_nonce(LANE_4096_TRANSACTION, 8, lanes=4096)
+    assert found != search_nonce(LANE_4096_TRANSACTION, 8, lanes=4097)
+
+
 def test_search_nonce_cancelled_before_start() -> None:
     cancel = threading.Event()
     cancel.set()
