@@ -4,6 +4,7 @@ end to end, and the state written when Home Assistant stops.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -178,8 +179,11 @@ def test_a_period_the_schedule_refuses_is_a_field_error(hass: HomeAssistant) -> 
     assert data["period_seconds"] == 30
 
 
-async def test_failing_library_install_is_reported(hass: HomeAssistant) -> None:
-    """The user step says the driver libraries could not be installed."""
+async def test_failing_library_install_is_reported(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The user step says the driver libraries could not be installed; the
+    log holds why, with the traceback."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": "user"}
     )
@@ -191,6 +195,18 @@ async def test_failing_library_install_is_reported(hass: HomeAssistant) -> None:
         )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "libraries_failed"}
+    logged = [
+        (
+            record.levelno,
+            record.getMessage(),
+            str(record.exc_info and record.exc_info[1]),
+        )
+        for record in caplog.records
+        if record.name == FLOW
+    ]
+    assert logged == [
+        (logging.ERROR, "Installing the driver libraries failed", "offline")
+    ]
 
 
 async def test_a_price_entity_chosen_in_the_flow_is_stored(

@@ -48,6 +48,7 @@ from tests.conftest import ENTRY_OPTIONS, VIRTUAL_ENTRY_DATA
 
 MWM = 5
 SEED = "PAYCONFIG9TEST9SEED9WALLET9NOT9A9REAL9ONE".ljust(81, "9")
+FLOW_LOGGER = "custom_components.iota_energy.config_flow"
 SPENDER_SEED = "PAYCONFIG9TEST9SEED9SPENDER".ljust(81, "9")
 NEIGHBOUR = "HOTEL9OWNER9NEIGHBOUR9BATTERY".ljust(81, "9")
 RECEIVER = NEIGHBOUR + address_checksum(NEIGHBOUR)
@@ -379,8 +380,12 @@ async def test_wallet_errors(hass: HomeAssistant, node: DevTangle) -> None:
 
 
 async def test_receiver_errors_each_have_their_message(
-    hass: HomeAssistant, node: DevTangle, spent_receiver: str
+    hass: HomeAssistant,
+    node: DevTangle,
+    spent_receiver: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Each refusal its form error; why the node could not check, in the log."""
     result = await to_receiver_step(hass, node)
     value_less = "9" * 80 + "M"
     typo = RECEIVER[:10] + ("A" if RECEIVER[10] != "A" else "B") + RECEIVER[11:]
@@ -403,6 +408,8 @@ async def test_receiver_errors_each_have_their_message(
         assert_translated(result["errors"])
 
     # The node answers garbage, then is gone: the receiver cannot be checked.
+    caplog.set_level(logging.DEBUG, logger=FLOW_LOGGER)
+    caplog.clear()
     spent_check = node.node.commands["wereAddressesSpentFrom"]
     node.node.commands["wereAddressesSpentFrom"] = lambda _request: {"states": 1}
     result = await configure(hass, result, POLICY_INPUT | {"receiver": RECEIVER})
@@ -412,6 +419,16 @@ async def test_receiver_errors_each_have_their_message(
     result = await configure(hass, result, POLICY_INPUT | {"receiver": RECEIVER})
     assert result["errors"] == {"base": "cannot_connect"}
     assert hass.config_entries.async_entries(DOMAIN) == []
+    logged = [
+        (record.levelno, record.getMessage())
+        for record in caplog.records
+        if record.name == FLOW_LOGGER
+    ]
+    reason = "The IOTA node cannot check the receiver"
+    assert logged == [
+        (logging.DEBUG, f"{reason}: wereAddressesSpentFrom: no list of states"),
+        (logging.DEBUG, f"{reason}: were_addresses_spent_from: ConnectionError"),
+    ]
 
 
 async def test_options_flow_adds_the_payment_policy(
