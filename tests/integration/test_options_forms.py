@@ -237,13 +237,11 @@ async def test_only_a_switch_to_the_node_s_proof_of_work_asks_the_node(
     )
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    changed = {"pow_mode": "node", "tag": "NIGHT", "auto_pay": True}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], submitted | {"pow_mode": "node", "tag": "NIGHT"}
+        result["flow_id"], submitted | changed
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert {key: entry.options[key] for key in ("pow_mode", "tag")} == {
-        "pow_mode": "node",
-        "tag": "NIGHT",
-    }
+    assert dict(entry.options) == submitted | changed
     await _unload(hass, entry)

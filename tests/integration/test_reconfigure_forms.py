@@ -16,11 +16,24 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iota_energy.const import DOMAIN
+from devtangle.server import DevTangle
 from tests.conftest import VIRTUAL_ENTRY_DATA
 
 from .test_chip_form import ADDRESSES, _fields, _suggested
 from .test_config_flow import REAL_CHIP_ENTRY_DATA, _reconfigure_meter
+from .test_payment_config_flow import (
+    MWM,
+    RECEIVER,
+    configure,
+    loopback_sockets,
+    node,
+    node_input,
+    paying_entry,
+)
 
+__all__ = ["loopback_sockets", "node"]
+
+TEXT = {"multiline": False, "multiple": False}
 DROPDOWN = {"mode": "dropdown", "custom_value": False, "multiple": False, "sort": False}
 BOX = {"mode": "box", "step": 1.0}
 PERIOD_FIELDS = {
@@ -74,7 +87,7 @@ async def test_a_virtual_meter_s_form_offers_its_address_profile_and_period(
         fields
         == {
             "address": ("required", None, DROPDOWN | {"options": ADDRESSES}),
-            "load_profile": ("optional", None, {"multiline": False, "multiple": False}),
+            "load_profile": ("optional", None, TEXT),
         }
         | PERIOD_FIELDS
     )
@@ -189,3 +202,77 @@ async def test_a_profile_that_cannot_be_read_keeps_what_the_user_typed(
     }
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def _legacy_entry(
+    node: DevTangle,
+    *,
+    options: dict[str, Any] | None = None,
+    unstored: tuple[str, ...] = (),
+) -> MockConfigEntry:
+    """A paying entry on the legacy rail: some options changed, some keys
+    of its data or options never stored (as in entries made by older versions)."""
+    stored = paying_entry(node)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        data={k: v for k, v in stored.data.items() if k not in unstored},
+        options={
+            k: v
+            for k, v in (dict(stored.options) | (options or {})).items()
+            if k not in unstored
+        },
+        unique_id=stored.unique_id,
+    )
+
+
+async def _open_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> Any:
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await configure(hass, result, {"next_step_id": step})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == step
+    assert result["errors"] == {}
+    return result
+
+
+async def test_the_node_form_suggests_the_entry_s_node_weight_and_work(
+    hass: HomeAssistant, node: DevTangle
+) -> None:
+    """Shown again with an error, it keeps what the user typed instead."""
+    entry = _legacy_entry(node, options={"pow_mode": "local"})
+    result = await _open_step(hass, entry, "node")
+
+    assert _suggested(result) == node_input(node.url, "local", MWM)
+
+    typed = node_input("mailto:node@example.org", "node", 9)
+    result = await configure(hass, result, typed)
+
+    assert result["errors"] == {"node_url": "invalid_url"}
+    assert _suggested(result) == typed
+
+
+async def test_an_entry_stored_without_weight_or_work_suggests_the_defaults(
+    hass: HomeAssistant, node: DevTangle
+) -> None:
+    """Mainnet's weight (14) and automatic proof of work."""
+    entry = _legacy_entry(node, unstored=("min_weight_magnitude", "pow_mode"))
+    result = await _open_step(hass, entry, "node")
+
+    assert _suggested(result) == node_input(node.url, "auto", 14)
+
+
+async def test_the_receiver_form_suggests_the_entry_s_receiver(
+    hass: HomeAssistant, node: DevTangle
+) -> None:
+    """Only the receiver (the policy is in the options); a refused one stays
+    in the field to be corrected."""
+    result = await _open_step(hass, _legacy_entry(node), "receiver")
+
+    assert _fields(result) == {"receiver": ("required", None, TEXT)}
+    assert _suggested(result) == {"receiver": RECEIVER}
+
+    typo = RECEIVER[:-1] + ("A" if RECEIVER[-1] != "A" else "B")
+    result = await configure(hass, result, {"receiver": typo})
+
+    assert result["errors"] == {"receiver": "receiver_checksum"}
+    assert _suggested(result) == {"receiver": typo}
