@@ -206,6 +206,18 @@ async def test_a_bad_price_and_a_bad_tag_are_shown_together(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"price": "invalid_price", "tag": "invalid_tag"}
     assert _suggested(result) == typed
+
+    # A switch to the node's proof of work that cannot be checked, as well.
+    node.stop()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], typed | {"pow_mode": "node"}
+    )
+
+    assert result["errors"] == {
+        "price": "invalid_price",
+        "tag": "invalid_tag",
+        "base": "cannot_connect",
+    }
     assert dict(entry.options) == before
 
 
