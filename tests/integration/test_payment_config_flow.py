@@ -324,8 +324,10 @@ async def test_bill_only_entries_have_no_payment_settings(
 
 
 async def test_node_errors_each_have_their_message(
-    hass: HomeAssistant, node: DevTangle
+    hass: HomeAssistant, node: DevTangle, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Each refusal its form error; what the node said, in the debug log."""
+    caplog.set_level(logging.DEBUG, logger=FLOW_LOGGER)
     result = await to_node_step(hass)
     for url, errors in (
         ("ftp://127.0.0.1:14265", {"node_url": "invalid_url"}),
@@ -355,6 +357,19 @@ async def test_node_errors_each_have_their_message(
     # The same node with local or automatic proof of work is fine.
     result = await configure(hass, result, node_input(node.url, "local"))
     assert result["step_id"] == "wallet"
+    logged = [
+        (record.levelno, record.getMessage())
+        for record in caplog.records
+        if record.name == FLOW_LOGGER
+    ]
+    unusable = "The IOTA node cannot be used"
+    assert logged == [
+        (logging.DEBUG, f"{unusable}: get_node_info: ConnectionError"),
+        (logging.DEBUG, f"{unusable}: get_node_info: BadApiResponse"),
+        # Without remote PoW, then with local PoW: the node answered both times.
+        (logging.DEBUG, "IOTA node devtangle 1.0.0 at milestone 1"),
+        (logging.DEBUG, "IOTA node devtangle 1.0.0 at milestone 1"),
+    ]
 
 
 async def test_wallet_errors(hass: HomeAssistant, node: DevTangle) -> None:
