@@ -23,6 +23,8 @@ from .test_payment_config_flow import loopback_sockets, node, paying_entry
 __all__ = ["loopback_sockets", "node"]
 
 BOX = {"mode": "box", "step": 1.0}
+# A price may follow a sensor, an input number or a number entity.
+PRICE_ENTITY = {"domain": ["sensor", "input_number", "number"], "multiple": False}
 METER_FIELDS = {
     "sample_rate": (
         "required",
@@ -40,11 +42,7 @@ METER_FIELDS = {
         BOX | {"min": 5.0, "max": 3600.0, "unit_of_measurement": "s"},
     ),
     "price": ("required", None, {"multiline": False, "multiple": False}),
-    "price_entity": (
-        "optional",
-        None,
-        {"domain": ["sensor", "input_number", "number"], "multiple": False},
-    ),
+    "price_entity": ("optional", None, PRICE_ENTITY),
     "min_payment": (
         "required",
         None,
@@ -99,6 +97,17 @@ POLICY_OPTIONS: dict[str, Any] = {
 }
 
 
+def _paying(node: DevTangle, options: dict[str, Any]) -> MockConfigEntry:
+    """A paying entry on the legacy rail holding exactly these options."""
+    stored = paying_entry(node)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        data=dict(stored.data),
+        options=options,
+        unique_id=stored.unique_id,
+    )
+
+
 async def _open(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -140,14 +149,7 @@ async def test_a_meter_without_stored_options_is_offered_the_defaults(
 async def test_a_paying_entry_s_form_adds_the_payment_policy(
     hass: HomeAssistant, node: DevTangle
 ) -> None:
-    entry = paying_entry(node)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        data=dict(entry.data),
-        options=METER_OPTIONS | POLICY_OPTIONS,
-        unique_id=entry.unique_id,
-    )
-    result = await _open(hass, entry)
+    result = await _open(hass, _paying(node, METER_OPTIONS | POLICY_OPTIONS))
 
     assert _fields(result) == METER_FIELDS | POLICY_FIELDS
     assert _suggested(result) == METER_OPTIONS | POLICY_OPTIONS
@@ -157,14 +159,7 @@ async def test_a_paying_entry_without_a_stored_policy_is_offered_the_defaults(
     hass: HomeAssistant, node: DevTangle
 ) -> None:
     """Payments turned on before the policy was stored: the default policy."""
-    entry = paying_entry(node)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        data=dict(entry.data),
-        options=METER_OPTIONS,
-        unique_id=entry.unique_id,
-    )
-    result = await _open(hass, entry)
+    result = await _open(hass, _paying(node, METER_OPTIONS))
 
     assert _suggested(result) == METER_OPTIONS | {
         "pow_mode": "auto",

@@ -185,6 +185,15 @@ def assert_translated(errors: Mapping[str, str], section: str = "config") -> Non
         assert error in translated, error
 
 
+def flow_log(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """The config flow's log lines: (level, message)."""
+    return [
+        (record.levelno, record.getMessage())
+        for record in caplog.records
+        if record.name == FLOW_LOGGER
+    ]
+
+
 async def configure(hass: HomeAssistant, result: Any, data: Any) -> Any:
     return await hass.config_entries.flow.async_configure(result["flow_id"], data)
 
@@ -357,11 +366,7 @@ async def test_node_errors_each_have_their_message(
     # The same node with local or automatic proof of work is fine.
     result = await configure(hass, result, node_input(node.url, "local"))
     assert result["step_id"] == "wallet"
-    logged = [
-        (record.levelno, record.getMessage())
-        for record in caplog.records
-        if record.name == FLOW_LOGGER
-    ]
+    logged = flow_log(caplog)
     unusable = "The IOTA node cannot be used"
     assert logged == [
         (logging.DEBUG, f"{unusable}: get_node_info: ConnectionError"),
@@ -434,11 +439,7 @@ async def test_receiver_errors_each_have_their_message(
     result = await configure(hass, result, POLICY_INPUT | {"receiver": RECEIVER})
     assert result["errors"] == {"base": "cannot_connect"}
     assert hass.config_entries.async_entries(DOMAIN) == []
-    logged = [
-        (record.levelno, record.getMessage())
-        for record in caplog.records
-        if record.name == FLOW_LOGGER
-    ]
+    logged = flow_log(caplog)
     reason = "The IOTA node cannot check the receiver"
     assert logged == [
         (logging.DEBUG, f"{reason}: wereAddressesSpentFrom: no list of states"),

@@ -18,6 +18,7 @@ from custom_components.iota_energy.const import DOMAIN
 from devtangle.server import DevTangle
 
 from .test_chip_form import ADDRESSES, _fields, _suggested
+from .test_options_forms import PRICE_ENTITY
 from .test_payment_config_flow import (
     configure,
     loopback_sockets,
@@ -33,11 +34,7 @@ TEXT = {"multiline": False, "multiple": False}
 BILLING_FIELDS = PERIOD_FIELDS | {
     # The tutorial's price, in IOTA per kWh.
     "price": ("required", "720000000", TEXT),
-    "price_entity": (
-        "optional",
-        None,
-        {"domain": ["sensor", "input_number", "number"], "multiple": False},
-    ),
+    "price_entity": ("optional", None, PRICE_ENTITY),
     "min_payment": (
         "required",
         1,
