@@ -14,10 +14,11 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from custom_components.iota_energy.const import DOMAIN
+from custom_components.iota_energy.const import DOMAIN, SOURCE_VIRTUAL
 from devtangle.server import DevTangle
 
 from .test_chip_form import ADDRESSES, _fields, _suggested
+from .test_config_flow import _start
 from .test_options_forms import PRICE_ENTITY
 from .test_payment_config_flow import (
     configure,
@@ -76,10 +77,7 @@ async def test_the_first_form_names_the_entry_and_its_chip(hass: HomeAssistant) 
 async def test_the_virtual_chip_form_offers_an_address_and_a_profile(
     hass: HomeAssistant,
 ) -> None:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await configure(hass, result, {"name": "Garden", "source": "virtual"})
+    result = await _start(hass, SOURCE_VIRTUAL)
 
     assert result["errors"] == {}
     assert _form(result, "virtual") == {
@@ -92,10 +90,7 @@ async def test_the_billing_form_offers_the_period_price_and_minimum(
     hass: HomeAssistant,
 ) -> None:
     """Shown again with an error, it keeps every value the user typed."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await configure(hass, result, {"name": "Garden", "source": "virtual"})
+    result = await _start(hass, SOURCE_VIRTUAL)
     result = await configure(hass, result, {"address": "0x40"})
 
     assert result["errors"] == {}
