@@ -260,13 +260,16 @@ async def test_missing_funds_are_named_in_todays_iota(
 
 
 def _closed_port_url() -> str:
+    # Chosen at import, so a new port in every process: the tests using it name
+    # it "closed_port" in their ids, which a rerun by node id (--lf, the
+    # mutation tester's fork server) must find again.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/graphql"
 
 
-@pytest.mark.parametrize("graphql_url", [_closed_port_url()])
+@pytest.mark.parametrize("graphql_url", [_closed_port_url()], ids=["closed_port"])
 async def test_pay_with_the_node_down_is_a_clear_error_and_keeps_the_payment(
     hass: HomeAssistant,
     entry_options: dict[str, Any],
@@ -294,7 +297,7 @@ async def test_pay_with_the_node_down_is_a_clear_error_and_keeps_the_payment(
     await hass.async_block_till_done()
 
 
-@pytest.mark.parametrize("graphql_url", [_closed_port_url()])
+@pytest.mark.parametrize("graphql_url", [_closed_port_url()], ids=["closed_port"])
 async def test_a_stardust_sdk_stops_payments_not_metering(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -523,7 +526,7 @@ async def test_pay_on_a_service_of_another_network_is_a_clear_error(
     await hass.async_block_till_done()
 
 
-@pytest.mark.parametrize("graphql_url", [_closed_port_url()])
+@pytest.mark.parametrize("graphql_url", [_closed_port_url()], ids=["closed_port"])
 async def test_a_node_down_at_start_is_no_setup_failure(
     hass: HomeAssistant, init_integration: MockConfigEntry, chain: Any
 ) -> None:
