@@ -566,23 +566,35 @@ async def test_a_node_down_at_start_is_no_setup_failure(
 
 
 _WORDS = PAYER_MNEMONIC.split()
+# The stored mnemonic and key path, and the reason the log names.
 DAMAGED_WALLETS = {
     # Two words swapped: every word valid, the checksum not.
-    "checksum": (" ".join([_WORDS[1], _WORDS[0], *_WORDS[2:]]), DEFAULT_PATH),
-    "unknown_word": (" ".join([*_WORDS[:-1], _WORDS[-1] + "x"]), DEFAULT_PATH),
-    "word_count": (" ".join(_WORDS[:-1]), DEFAULT_PATH),
-    "key_path": (PAYER_MNEMONIC, "m/44'/784'/0'/0'/0'"),
+    "checksum": (
+        " ".join([_WORDS[1], _WORDS[0], *_WORDS[2:]]),
+        DEFAULT_PATH,
+        "mnemonic_checksum",
+    ),
+    "unknown_word": (
+        " ".join([*_WORDS[:-1], _WORDS[-1] + "x"]),
+        DEFAULT_PATH,
+        "mnemonic_unknown_word",
+    ),
+    "word_count": (" ".join(_WORDS[:-1]), DEFAULT_PATH, "mnemonic_word_count"),
+    "key_path": (PAYER_MNEMONIC, "m/44'/784'/0'/0'/0'", "invalid_key_path"),
 }
 
 
 @pytest.mark.parametrize(
-    ("mnemonic", "key_path"), DAMAGED_WALLETS.values(), ids=DAMAGED_WALLETS.keys()
+    ("mnemonic", "key_path", "reason"),
+    DAMAGED_WALLETS.values(),
+    ids=DAMAGED_WALLETS.keys(),
 )
 async def test_a_damaged_stored_wallet_stops_payments_not_the_meter(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     chain: Any,
     mnemonic: str,
+    reason: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A translated issue without a word of the mnemonic; reconfiguring the
@@ -599,8 +611,10 @@ async def test_a_damaged_stored_wallet_stops_payments_not_the_meter(
     assert issue.translation_placeholders == {"title": entry.title}
     # The entry was set up before the test ran: its log is the setup phase's.
     setup_log = "\n".join(r.getMessage() for r in caplog.get_records("setup"))
-    assert "cannot be read (" in setup_log
-    assert "payments are off until it is reconfigured" in setup_log
+    assert (
+        f"The wallet stored for {entry.title} cannot be read ({reason}); "
+        "payments are off until it is reconfigured"
+    ) in setup_log.splitlines()
     # Metering and billing go on.
     statement = await close_a_period(hass, entry)
     assert statement["payment_state"] == "due"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 import importlib
 from pathlib import Path
 import threading
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -23,6 +26,7 @@ from custom_components.iota_energy.const import (
     CONF_SEED,
     DOMAIN,
 )
+from custom_components.iota_energy.core.ina219_model import VirtualSmbus
 from custom_components.iota_energy.core.sampler import THREAD_NAME
 from custom_components.iota_energy.diagnostics import (
     async_get_config_entry_diagnostics,
@@ -177,3 +181,42 @@ async def test_a_failure_while_starting_stops_sampling_and_keeps_the_state(
             assert (storage / f"{DOMAIN}.{entry.entry_id}.{kind}.{slot}").is_file()
     assert bad_seed not in caplog.text
     assert PAYER_SEED[11:] not in caplog.text
+
+
+async def test_a_chip_read_that_never_returns_does_not_hold_up_unloading(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An I2C read that hangs (a bus held low) while Home Assistant stops.
+
+    Unloading gives the sampler thread its stop timeout, then goes on without
+    it (the thread is a daemon and ends when the read does); waiting for the
+    read would hold Home Assistant's stop for ever.
+    """
+    entry = init_integration
+    stuck = threading.Event()
+    release = threading.Event()
+
+    def hang(method: Callable[..., Any]) -> Callable[..., Any]:
+        def hanging(*args: Any) -> Any:
+            stuck.set()
+            release.wait()
+            return method(*args)
+
+        return hanging
+
+    for name in ("read_word_data", "read_i2c_block_data"):
+        monkeypatch.setattr(VirtualSmbus, name, hang(getattr(VirtualSmbus, name)))
+    sampler = entry.runtime_data.sampler
+    try:
+        assert await hass.async_add_executor_job(stuck.wait, 10)
+        # Far above the stop timeout: only a sampler waited for without
+        # limit gets here.
+        async with asyncio.timeout(60):
+            assert await hass.config_entries.async_unload(entry.entry_id)
+        assert entry.state is ConfigEntryState.NOT_LOADED
+        assert THREAD_NAME in {thread.name for thread in threading.enumerate()}
+    finally:
+        release.set()
+    assert await hass.async_add_executor_job(sampler.join, 10)
