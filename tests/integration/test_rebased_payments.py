@@ -316,6 +316,10 @@ async def test_a_stardust_sdk_stops_payments_not_metering(
         await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.payments is None
+    assert (
+        "Garden lights: payments stopped: "
+        "iota_sdk is not the Rebased SDK (iota-sdk==3.0.0b1)"
+    ) in [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.ERROR

@@ -125,6 +125,9 @@ async def test_unreadable_payment_records_stop_payments_not_metering(
     assert issue.translation_key == "outbox_unreadable"
     assert issue.translation_placeholders == {"title": "Garden lights"}
     assert not issue.is_fixable
+    # Stored by the issue registry: it outlives a restart, as the damaged
+    # records do.
+    assert issue.is_persistent
     # Nothing was overwritten: the key bookkeeping is still there to restore.
     for path, text in damaged.items():
         assert path.read_text("utf-8") == text
