@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from fractions import Fraction
 import logging
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from custom_components.iota_energy.const import (
     CONF_BUSNUM,
     CONF_FLUSH_INTERVAL,
     CONF_GAIN,
+    CONF_LOAD_PROFILE,
     CONF_MAX_EXPECTED_AMPS,
     CONF_MIN_PAYMENT,
     CONF_PERIOD,
@@ -43,7 +45,7 @@ from custom_components.iota_energy.const import (
     DOMAIN,
 )
 from custom_components.iota_energy.coordinator import CoordinatorSettings
-from custom_components.iota_energy.core.circuit import TutorialCircuit
+from custom_components.iota_energy.core.circuit import ProfileCircuit, TutorialCircuit
 from custom_components.iota_energy.core.power_source import Ina219Config
 
 from .helpers import set_up
@@ -64,7 +66,7 @@ def test_the_chip_settings_are_read_as_the_driver_wants_them(
         CONF_ADDRESS: "69",
         CONF_SHUNT_OHMS: "0.05",
         CONF_MAX_EXPECTED_AMPS: "0.4",
-        CONF_VOLTAGE_RANGE: "32",
+        CONF_VOLTAGE_RANGE: "16",
         CONF_GAIN: 4,
         CONF_ADC: 9,
     }
@@ -74,7 +76,7 @@ def test_the_chip_settings_are_read_as_the_driver_wants_them(
         address=0x45,
         shunt_ohms=0.05,
         max_expected_amps=0.4,
-        voltage_range=32,
+        voltage_range=16,
         gain="4",
         adc="9",
     )
@@ -83,7 +85,7 @@ def test_the_chip_settings_are_read_as_the_driver_wants_them(
         ("address", 0x45),
         ("shunt_ohms", 0.05),
         ("max_expected_amps", 0.4),
-        ("voltage_range", 32),
+        ("voltage_range", 16),
         ("gain", "4"),
         ("adc", "9"),
     ):
@@ -111,6 +113,30 @@ async def test_the_virtual_chip_is_wired_as_configured(
     assert chip.circuit is circuit
     assert (chip.address, chip.shunt_ohms) == (0x44, 0.2)
     assert source.config == setup_entry.ina219_config(entry)
+
+
+async def test_a_load_profile_is_read_from_the_config_folder(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_data: dict[str, Any],
+    private_config_dir: Path,
+) -> None:
+    """The entry names a file in Home Assistant's config folder: the virtual
+    chip replays that profile instead of the tutorial's circuit."""
+    (private_config_dir / "garden.csv").write_text(
+        "# interpolation: step\ntime_s,power_w\n0,2.5\n10,4\n20,4\n",
+        encoding="utf-8",
+    )
+    entry = await set_up(
+        hass, mock_config_entry, data=entry_data | {CONF_LOAD_PROFILE: "garden.csv"}
+    )
+    runtime = entry.runtime_data
+    assert isinstance(runtime.circuit, ProfileCircuit)
+    assert runtime.chip is not None
+    assert runtime.chip.circuit is runtime.circuit
+    profile = runtime.circuit.profile
+    assert (profile.power_at(5), profile.power_at(15)) == (2.5, 4.0)
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.mark.parametrize(
