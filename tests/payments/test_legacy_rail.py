@@ -335,6 +335,39 @@ def test_the_rail_alone_walks_signed_attached_broadcast_then_follows(
     payer.milestone()
     confirmed = rail.advance(sent.transfer, book, T0 + timedelta(seconds=2))
     assert confirmed.progress is Progress.CONFIRMED
+    # A confirmed bundle's trytes are never needed again: not kept.
+    record = confirmed.transfer.record
+    assert (record["signed_trytes"], record["attached_trytes"]) == ([], [])
+    assert record["attachments"] == sent.transfer.record["attachments"]
+
+
+def test_a_bundle_is_promoted_within_the_window_and_attached_again_at_its_end(
+    payer: Payer,
+) -> None:
+    """iota.js's max depth: an attachment younger than the promote window is
+    promoted; one exactly as old is past it, and is attached again (new proof
+    of work on the same signed trytes)."""
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode(payer.tangle.url), mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode="local")
+    window = rail.follow.promote_window
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+    signed, book = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    attached = rail.advance(signed, book, T0)
+    sent = rail.advance(attached.transfer, book, T0).transfer
+
+    young = rail.advance(sent, book, T0 + window - timedelta(microseconds=1))
+    assert young.progress is Progress.SENT
+    assert young.transfer.record["stage"] == "broadcast"
+    (promoted,) = young.transfer.record["attachments"]
+    assert promoted["promotions"] == 1
+
+    old = rail.advance(sent, book, T0 + window)
+    assert old.progress is Progress.SIGNED
+    assert old.transfer.record["stage"] == "signed"
+    assert old.transfer.record["signed_trytes"] == signed.record["signed_trytes"]
+    assert old.transfer.record["attachments"] == sent.record["attachments"]
 
 
 class _OtherBundleNode(LegacyNode):
