@@ -195,7 +195,28 @@ async def test_every_ledger_slot_damaged_refuses_to_start(
     await hass.async_block_till_done()
 
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
-    assert mock_config_entry.reason is not None
+    # The translated reason names where the damaged files were copied.
+    entry = mock_config_entry
+    assert entry.error_reason_translation_key == "state_corrupt"
+    assert entry.error_reason_translation_placeholders is not None
+    copies = entry.error_reason_translation_placeholders["copy"].split(", ")
+    assert [Path(kept).name.split(".corrupt-")[0] for kept in copies] == [
+        key(entry, "ledger", "a"),
+        key(entry, "ledger", "b"),
+    ]
+    assert all(Path(kept).parent == config_dir / ".storage" for kept in copies)
+    assert entry.reason == (
+        "The stored meter state and ledger cannot be read; the files were kept"
+        f" at {', '.join(copies)}. The meter will not start with an empty ledger"
+    )
+    # The way out, offered as a repair.
+    new_ledger = issue_registry.async_get_issue(
+        DOMAIN, f"start_new_ledger_{entry.entry_id}"
+    )
+    assert new_ledger is not None
+    assert new_ledger.translation_key == "start_new_ledger"
+    assert new_ledger.translation_placeholders == {"title": "Garden lights"}
+    assert new_ledger.data == {"entry_id": entry.entry_id}
     for slot in ("a", "b"):
         issue = issue_registry.async_get_issue(
             DOMAIN, f"state_corrupt_{mock_config_entry.entry_id}_ledger_{slot}"
