@@ -341,14 +341,36 @@ def test_the_rail_alone_walks_signed_attached_broadcast_then_follows(
     assert record["attachments"] == sent.transfer.record["attachments"]
 
 
+class _RecordingNode(LegacyNode):
+    """Keeps what the rail asks of tip selection and what it broadcasts."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.tip_requests: list[tuple[int, str | None]] = []
+        self.broadcasts: list[list[str]] = []
+
+    def tips(self, depth: int = 3, reference: str | None = None) -> Tips:
+        self.tip_requests.append((depth, reference))
+        return super().tips(depth, reference)
+
+    def broadcast(self, trytes: Sequence[str]) -> None:
+        self.broadcasts.append(list(trytes))
+        super().broadcast(trytes)
+
+
 def test_a_bundle_is_promoted_within_the_window_and_attached_again_at_its_end(
     payer: Payer,
 ) -> None:
     """iota.js's max depth: an attachment younger than the promote window is
     promoted; one exactly as old is past it, and is attached again (new proof
-    of work on the same signed trytes)."""
-    wallet = LegacyWallet(PAYER_SEED, LegacyNode(payer.tangle.url), mwm=TEST_MWM)
-    rail = LegacyRail(wallet, pow_mode="local")
+    of work on the same signed trytes).
+
+    A promotion approves the bundle's tail (tips asked with it as reference,
+    at the rail's depth): a promotion beside the bundle would not help it.
+    """
+    node = _RecordingNode(payer.tangle.url)
+    wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode="local", follow=FollowTimes(depth=5))
     window = rail.follow.promote_window
     book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
     order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
@@ -362,6 +384,15 @@ def test_a_bundle_is_promoted_within_the_window_and_attached_again_at_its_end(
     assert young.transfer.record["stage"] == "broadcast"
     (promoted,) = young.transfer.record["attachments"]
     assert promoted["promotions"] == 1
+    tail = promoted["tail"]
+    assert node.tip_requests[-1] == (5, tail)
+    iota = import_pyota()
+    (promotion,) = (
+        iota.Transaction.from_tryte_string(iota.TransactionTrytes(trytes))
+        for trytes in node.broadcasts[-1]
+    )
+    approved = {promotion.trunk_transaction_hash, promotion.branch_transaction_hash}
+    assert tail in {str(hash_) for hash_ in approved}
 
     old = rail.advance(sent, book, T0 + window)
     assert old.progress is Progress.SIGNED
