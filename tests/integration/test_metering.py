@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
+
+from custom_components.iota_energy.const import LOGGER
 
 from .helpers import entity_id, refresh, wait_for_samples
 
@@ -40,9 +44,16 @@ async def test_power_follows_the_potentiometer(
 
 
 async def test_missing_chip_is_unavailable_not_zero(
-    hass: HomeAssistant, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """While the chip cannot be read, power is unavailable and energy stands still."""
+    """While the chip cannot be read, power is unavailable and energy stands still.
+
+    The outage is logged once at INFO on the integration's logger, and once
+    when the chip is back (Home Assistant's log-when-unavailable rule).
+    """
+    caplog.set_level(logging.INFO, logger=LOGGER.name)
     entry = init_integration
     await wait_for_samples(entry, 3)
     await refresh(hass, entry)
@@ -64,6 +75,18 @@ async def test_missing_chip_is_unavailable_not_zero(
     await wait_for_samples(entry, 2)
     await refresh(hass, entry)
     assert float(hass.states.get(power).state) > 0
+    sampler_lines = [
+        (record.name, record.levelno, record.getMessage())
+        for record in caplog.records
+        if record.getMessage().startswith("Power source")
+    ]
+    assert len(sampler_lines) == 2
+    assert [(name, level) for name, level, _ in sampler_lines] == [
+        (LOGGER.name, logging.INFO),
+        (LOGGER.name, logging.INFO),
+    ]
+    assert sampler_lines[0][2].startswith("Power source unavailable (")
+    assert sampler_lines[1][2] == "Power source is back"
 
 
 async def wait_for_samples_failing(entry: MockConfigEntry) -> None:
