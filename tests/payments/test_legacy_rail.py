@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from custom_components.iota_energy.core.thirdparty import import_pyota
 from custom_components.iota_energy.core.units import Amount, Denomination
 from custom_components.iota_energy.core.wallet import LegacyWallet
 from devtangle.genesis import Allocation
+from devtangle.node import Limits
 from devtangle.server import DevTangle
 
 from .conftest import (
@@ -44,6 +46,7 @@ from .conftest import (
     TEST_MWM,
     Payer,
     address_of,
+    no_pow_limits,
     receiver,
     run_until,
     statement,
@@ -428,3 +431,109 @@ def test_a_node_answering_with_another_bundle_is_a_garbage_answer(
         "garbage",
         "another bundle came back",
     )
+
+
+class _CountingNode(LegacyNode):
+    """Counts the node's proof of work asked for; may fail it with a kind."""
+
+    def __init__(self, url: str, *, fail_attach: str | None = None) -> None:
+        super().__init__(url)
+        self.attach_calls = 0
+        self.fail_attach = fail_attach
+        self.tip_depths: list[int] = []
+
+    def tips(self, depth: int = 3, reference: str | None = None) -> Tips:
+        self.tip_depths.append(depth)
+        return super().tips(depth, reference)
+
+    def attach(self, tips: Tips, mwm: int, trytes: Sequence[str]) -> list[str]:
+        self.attach_calls += 1
+        if self.fail_attach is not None:
+            raise NodeError("attachToTangle", self.fail_attach)
+        return super().attach(tips, mwm, trytes)
+
+
+FALLBACK_LINE = "The node refuses attachToTangle; doing proof of work locally"
+LEGACY_RAIL_LOGGER = "custom_components.iota_energy.core.legacy_rail"
+
+
+@pytest.mark.parametrize(
+    ("pow_mode", "node_refuses", "refused_before", "expected"),
+    [
+        # expected: (how often the node is asked, whether it falls back)
+        ("local", False, False, (0, False)),
+        ("local", True, False, (0, False)),
+        ("node", False, False, (1, False)),
+        ("auto", False, False, (1, False)),
+        # Refused: local proof of work at once, and remembered in the book.
+        ("auto", True, False, (1, True)),
+        # Remembered: the node is not asked again.
+        ("auto", True, True, (0, False)),
+    ],
+)
+def test_proof_of_work_by_mode_and_what_the_node_allows(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    pow_mode: str,
+    node_refuses: bool,
+    refused_before: bool,
+    expected: tuple[int, bool],
+) -> None:
+    node_asked, falls_back = expected
+    caplog.set_level(logging.INFO)
+    with DevTangle(
+        tmp_path / "t.sqlite3",
+        genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
+        port=0,
+        mwm=TEST_MWM,
+        milestone_interval=None,
+        limits=no_pow_limits() if node_refuses else Limits(),
+    ) as tangle:
+        node = _CountingNode(tangle.url)
+        wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
+        rail = LegacyRail(wallet, pow_mode=pow_mode, follow=FollowTimes(depth=5))
+        book: dict[str, Any] = {
+            "next_index": 1,
+            "deposit_index": 0,
+            "spent_indexes": [],
+            "reserved": None,
+        }
+        if refused_before:
+            book["node_pow_refused"] = True
+        order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+        signed, book = rail.sign(order, book, lambda _: None)
+        assert isinstance(signed, SignedTransfer)
+        attached = rail.advance(signed, book, T0)
+
+    assert node.attach_calls == node_asked
+    assert node.tip_depths == [5]
+    assert attached.progress is Progress.SIGNED
+    assert attached.transfer.record["stage"] == "attached"
+    assert attached.book == ({**book, "node_pow_refused": True} if falls_back else None)
+    logged = [
+        (r.name, r.levelno) for r in caplog.records if r.getMessage() == FALLBACK_LINE
+    ]
+    assert logged == ([(LEGACY_RAIL_LOGGER, logging.INFO)] if falls_back else [])
+
+
+@pytest.mark.parametrize(
+    ("pow_mode", "kind"),
+    [("node", "refused"), ("auto", "timeout"), ("auto", "unreachable")],
+)
+def test_a_node_pow_failure_is_raised_where_no_fallback_applies(
+    payer: Payer, pow_mode: str, kind: str
+) -> None:
+    """Only ``auto`` falls back, and only when the node refuses: a node that
+    is slow or gone is a node problem, retried later with the node."""
+    node = _CountingNode(payer.tangle.url)
+    wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode=pow_mode)
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+    signed, book = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    node.fail_attach = kind
+    with pytest.raises(NodeError) as caught:
+        rail.advance(signed, book, T0)
+    assert (caught.value.command, caught.value.kind) == ("attachToTangle", kind)
+    assert node.attach_calls == 1
