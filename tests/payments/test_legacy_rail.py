@@ -9,7 +9,7 @@ not yet attached; P000002 (11 i) queued behind it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 import json
 import logging
@@ -27,12 +27,13 @@ from custom_components.iota_energy.core.rail import (
     Progress,
     RailName,
     ReceiverError,
+    Shortfall,
     SignedTransfer,
     TransferOrder,
 )
 from custom_components.iota_energy.core.thirdparty import import_pyota
 from custom_components.iota_energy.core.units import Amount, Denomination
-from custom_components.iota_energy.core.wallet import LegacyWallet
+from custom_components.iota_energy.core.wallet import LegacyWallet, message_of
 from devtangle.genesis import Allocation
 from devtangle.node import Limits
 from devtangle.server import DevTangle
@@ -537,3 +538,76 @@ def test_a_node_pow_failure_is_raised_where_no_fallback_applies(
         rail.advance(signed, book, T0)
     assert (caught.value.command, caught.value.kind) == ("attachToTangle", kind)
     assert node.attach_calls == 1
+
+
+@pytest.fixture
+def two_funded_indexes(tmp_path: Path) -> Iterator[DevTangle]:
+    """The payer's indexes 0 and 1 funded with 3 i and 4 i."""
+    with DevTangle(
+        tmp_path / "t.sqlite3",
+        genesis=[
+            Allocation(address_of(PAYER_SEED, 0), 3),
+            Allocation(address_of(PAYER_SEED, 1), 4),
+        ],
+        port=0,
+        mwm=TEST_MWM,
+        milestone_interval=None,
+    ) as tangle:
+        yield tangle
+
+
+@pytest.mark.parametrize(
+    ("amount", "inputs", "remainder"),
+    [
+        (3, [[0, 3]], False),  # the oldest index covers it: no second input
+        (4, [[0, 3], [1, 4]], True),  # oldest first, until covered
+        (7, [[0, 3], [1, 4]], False),  # exactly everything: no change
+    ],
+)
+def test_inputs_are_the_oldest_funded_indexes_until_the_amount_is_covered(
+    two_funded_indexes: DevTangle, amount: int, inputs: list[list[int]], remainder: bool
+) -> None:
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode(two_funded_indexes.url), mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode="local")
+    book = {"next_index": 2, "deposit_index": 1, "spent_indexes": [], "reserved": None}
+    reserved: list[Mapping[str, Any]] = []
+    order = TransferOrder("P000001", receiver(), Amount(amount, Denomination.LEGACY_I))
+    signed, after = rail.sign(order, book, reserved.append)
+    assert isinstance(signed, SignedTransfer)
+    assert signed.amount == Amount(amount, Denomination.LEGACY_I)
+    assert signed.record["inputs"] == inputs
+    assert (signed.record["remainder_index"] is not None) is remainder
+    # A remainder index is handed out durably before signing; none without one.
+    assert len(reserved) == int(remainder)
+    assert after["spent_indexes"] == [index for index, _ in inputs]
+
+
+def test_a_shortfall_names_exactly_what_is_missing(
+    two_funded_indexes: DevTangle,
+) -> None:
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode(two_funded_indexes.url), mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode="local")
+    book = {"next_index": 2, "deposit_index": 1, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(9, Denomination.LEGACY_I))
+    waiting, after = rail.sign(order, book, lambda _: None)
+    assert waiting == Shortfall(Amount(2, Denomination.LEGACY_I))
+    assert after == book  # nothing signed, nothing reserved
+
+
+@pytest.mark.parametrize("memo", ["HELLO9NEIGHBOUR", None])
+def test_the_order_memo_is_the_bundles_message(payer: Payer, memo: str | None) -> None:
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode(payer.tangle.url), mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode="local")
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder(
+        "P000001", receiver(), Amount(5, Denomination.LEGACY_I), memo=memo
+    )
+    signed, _ = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    iota = import_pyota()
+    transactions = [
+        iota.Transaction.from_tryte_string(iota.TransactionTrytes(trytes))
+        for trytes in signed.record["signed_trytes"]
+    ]
+    (fragment,) = message_of(transactions)
+    assert fragment == (memo or "").ljust(len(fragment), "9")
