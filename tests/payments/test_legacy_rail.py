@@ -21,8 +21,13 @@ import pytest
 from custom_components.iota_energy.core.legacy_node import LegacyNode, NodeError, Tips
 from custom_components.iota_energy.core.legacy_rail import FollowTimes, LegacyRail
 from custom_components.iota_energy.core.outbox import Outbox
-from custom_components.iota_energy.core.payments import OutboxState, PaymentStatus
+from custom_components.iota_energy.core.payments import (
+    Attachment,
+    OutboxState,
+    PaymentStatus,
+)
 from custom_components.iota_energy.core.rail import (
+    Advance,
     Funds,
     Progress,
     RailName,
@@ -325,6 +330,13 @@ def test_the_rail_alone_walks_signed_attached_broadcast_then_follows(
         Progress.SENT,
         "broadcast",
     )
+    # Each step keeps the transfer's identity and amount.
+    for step in (attached.transfer, sent.transfer):
+        assert (step.rail, step.transfer_id, step.amount) == (
+            signed.rail,
+            signed.transfer_id,
+            signed.amount,
+        )
     assert (
         sent.transfer.record["attachments"] == attached.transfer.record["attachments"]
     )
@@ -403,6 +415,54 @@ def test_a_bundle_is_promoted_within_the_window_and_attached_again_at_its_end(
     assert old.transfer.record["stage"] == "signed"
     assert old.transfer.record["signed_trytes"] == signed.record["signed_trytes"]
     assert old.transfer.record["attachments"] == sent.record["attachments"]
+
+    # Attached again: the first attachment is kept beside the new one.
+    again = rail.advance(old.transfer, book, T0 + window)
+    first, _ = again.transfer.record["attachments"]
+    assert first == sent.record["attachments"][0]
+
+
+def test_promotions_are_one_interval_apart(payer: Payer) -> None:
+    """The first promotion waits one interval after the attachment, the next
+    one interval after it (at exactly one interval: promoted)."""
+    wallet = LegacyWallet(PAYER_SEED, LegacyNode(payer.tangle.url), mwm=TEST_MWM)
+    rail = LegacyRail(wallet, pow_mode="local")
+    interval = rail.follow.promote_interval
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+    signed, book = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    attached = rail.advance(signed, book, T0)
+    sent = rail.advance(attached.transfer, book, T0).transfer
+
+    def promotions(advance: Advance) -> int:
+        (attachment,) = advance.transfer.record["attachments"]
+        return int(attachment["promotions"])
+
+    early = rail.advance(sent, book, T0 + interval - timedelta(microseconds=1))
+    assert (early.transfer, promotions(early)) == (sent, 0)
+    first = rail.advance(sent, book, T0 + interval)
+    assert promotions(first) == 1
+    (attachment,) = first.transfer.record["attachments"]
+    assert Attachment.from_dict(attachment).last_promoted_at == T0 + interval
+    soon = rail.advance(first.transfer, book, T0 + 2 * interval - timedelta(seconds=1))
+    assert soon.transfer == first.transfer
+    second = rail.advance(first.transfer, book, T0 + 2 * interval)
+    assert promotions(second) == 2
+
+    # Only the latest attachment is promoted; the earlier ones stay as they were.
+    (latest,) = sent.record["attachments"]
+    earlier = {**latest, "attached_at": (T0 - timedelta(minutes=20)).isoformat()}
+    reattached = SignedTransfer(
+        sent.rail,
+        sent.transfer_id,
+        sent.amount,
+        {**sent.record, "attachments": [earlier, latest]},
+    )
+    promoted = rail.advance(reattached, book, T0 + interval).transfer
+    kept, newest = promoted.record["attachments"]
+    assert kept == earlier
+    assert newest["promotions"] == 1
 
 
 class _OtherBundleNode(LegacyNode):
@@ -505,16 +565,23 @@ def test_proof_of_work_by_mode_and_what_the_node_allows(
         signed, book = rail.sign(order, book, lambda _: None)
         assert isinstance(signed, SignedTransfer)
         attached = rail.advance(signed, book, T0)
+        sent = rail.advance(attached.transfer, book, T0)
+        # A promotion does its proof of work by the same rule (the book as
+        # before the attachment: each step says what it changed).
+        promoted = rail.advance(sent.transfer, book, T0 + timedelta(seconds=30))
 
-    assert node.attach_calls == node_asked
-    assert node.tip_depths == [5]
+    assert node.attach_calls == 2 * node_asked
+    assert node.tip_depths == [5, 5]
     assert attached.progress is Progress.SIGNED
     assert attached.transfer.record["stage"] == "attached"
-    assert attached.book == ({**book, "node_pow_refused": True} if falls_back else None)
+    (attachment,) = promoted.transfer.record["attachments"]
+    assert attachment["promotions"] == 1
+    changed = {**book, "node_pow_refused": True} if falls_back else None
+    assert (attached.book, promoted.book) == (changed, changed)
     logged = [
         (r.name, r.levelno) for r in caplog.records if r.getMessage() == FALLBACK_LINE
     ]
-    assert logged == ([(LEGACY_RAIL_LOGGER, logging.INFO)] if falls_back else [])
+    assert logged == ([(LEGACY_RAIL_LOGGER, logging.INFO)] * 2 if falls_back else [])
 
 
 @pytest.mark.parametrize(
