@@ -70,6 +70,15 @@ def all_confirmed(outbox: Outbox) -> bool:
     return all(p.status is PaymentStatus.CONFIRMED for p in outbox.state.payments)
 
 
+def sign_five_iota(rail: LegacyRail) -> tuple[SignedTransfer, Mapping[str, Any]]:
+    """P000001 of 5 i to the receiver, signed from index 0 of a fresh book."""
+    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
+    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
+    signed, after = rail.sign(order, book, lambda _: None)
+    assert isinstance(signed, SignedTransfer)
+    return signed, after
+
+
 def test_the_stored_document_is_in_the_old_shape() -> None:
     """Guard: the fixture has none of the keys the rail interface added."""
     document = json.loads(stored_text())
@@ -312,10 +321,7 @@ def test_the_rail_alone_walks_signed_attached_broadcast_then_follows(
     """
     wallet = LegacyWallet(PAYER_SEED, LegacyNode(payer.tangle.url), mwm=TEST_MWM)
     rail = LegacyRail(wallet, pow_mode="local")
-    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
-    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
-    signed, book = rail.sign(order, book, lambda _: None)
-    assert isinstance(signed, SignedTransfer)
+    signed, book = sign_five_iota(rail)
     assert signed.record["stage"] == "signed"
 
     attached = rail.advance(signed, book, T0)
@@ -388,10 +394,7 @@ def test_a_bundle_is_promoted_within_the_window_and_attached_again_at_its_end(
     wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
     rail = LegacyRail(wallet, pow_mode="local", follow=FollowTimes(depth=5))
     window = rail.follow.promote_window
-    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
-    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
-    signed, book = rail.sign(order, book, lambda _: None)
-    assert isinstance(signed, SignedTransfer)
+    signed, book = sign_five_iota(rail)
     attached = rail.advance(signed, book, T0)
     sent = rail.advance(attached.transfer, book, T0).transfer
 
@@ -428,10 +431,7 @@ def test_promotions_are_one_interval_apart(payer: Payer) -> None:
     wallet = LegacyWallet(PAYER_SEED, LegacyNode(payer.tangle.url), mwm=TEST_MWM)
     rail = LegacyRail(wallet, pow_mode="local")
     interval = rail.follow.promote_interval
-    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
-    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
-    signed, book = rail.sign(order, book, lambda _: None)
-    assert isinstance(signed, SignedTransfer)
+    signed, book = sign_five_iota(rail)
     attached = rail.advance(signed, book, T0)
     sent = rail.advance(attached.transfer, book, T0).transfer
 
@@ -481,10 +481,7 @@ def test_a_node_answering_with_another_bundle_is_a_garbage_answer(
     wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
     node.other = wallet.promotion_trytes()  # a real bundle, but not this one
     rail = LegacyRail(wallet, pow_mode="node")
-    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
-    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
-    signed, book = rail.sign(order, book, lambda _: None)
-    assert isinstance(signed, SignedTransfer)
+    signed, book = sign_five_iota(rail)
     with pytest.raises(NodeError) as caught:
         rail.advance(signed, book, T0)
     assert (caught.value.command, caught.value.kind, caught.value.detail) == (
@@ -596,10 +593,7 @@ def test_a_node_pow_failure_is_raised_where_no_fallback_applies(
     node = _CountingNode(payer.tangle.url)
     wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
     rail = LegacyRail(wallet, pow_mode=pow_mode)
-    book = {"next_index": 1, "deposit_index": 0, "spent_indexes": [], "reserved": None}
-    order = TransferOrder("P000001", receiver(), Amount(5, Denomination.LEGACY_I))
-    signed, book = rail.sign(order, book, lambda _: None)
-    assert isinstance(signed, SignedTransfer)
+    signed, book = sign_five_iota(rail)
     node.fail_attach = kind
     with pytest.raises(NodeError) as caught:
         rail.advance(signed, book, T0)
