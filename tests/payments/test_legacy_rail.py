@@ -364,16 +364,29 @@ def test_the_rail_alone_walks_signed_attached_broadcast_then_follows(
 
 
 class _RecordingNode(LegacyNode):
-    """Keeps what the rail asks of tip selection and what it broadcasts."""
+    """Keeps what the rail asks of tip selection, counts the node's proof of
+    work asked for (which may fail with a given kind), keeps broadcasts."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.tip_requests: list[tuple[int, str | None]] = []
         self.broadcasts: list[list[str]] = []
+        self.attach_calls = 0
+        self.fail_attach: str | None = None
+
+    @property
+    def tip_depths(self) -> list[int]:
+        return [depth for depth, _ in self.tip_requests]
 
     def tips(self, depth: int = 3, reference: str | None = None) -> Tips:
         self.tip_requests.append((depth, reference))
         return super().tips(depth, reference)
+
+    def attach(self, tips: Tips, mwm: int, trytes: Sequence[str]) -> list[str]:
+        self.attach_calls += 1
+        if self.fail_attach is not None:
+            raise NodeError("attachToTangle", self.fail_attach)
+        return super().attach(tips, mwm, trytes)
 
     def broadcast(self, trytes: Sequence[str]) -> None:
         self.broadcasts.append(list(trytes))
@@ -491,26 +504,6 @@ def test_a_node_answering_with_another_bundle_is_a_garbage_answer(
     )
 
 
-class _CountingNode(LegacyNode):
-    """Counts the node's proof of work asked for; may fail it with a kind."""
-
-    def __init__(self, url: str, *, fail_attach: str | None = None) -> None:
-        super().__init__(url)
-        self.attach_calls = 0
-        self.fail_attach = fail_attach
-        self.tip_depths: list[int] = []
-
-    def tips(self, depth: int = 3, reference: str | None = None) -> Tips:
-        self.tip_depths.append(depth)
-        return super().tips(depth, reference)
-
-    def attach(self, tips: Tips, mwm: int, trytes: Sequence[str]) -> list[str]:
-        self.attach_calls += 1
-        if self.fail_attach is not None:
-            raise NodeError("attachToTangle", self.fail_attach)
-        return super().attach(tips, mwm, trytes)
-
-
 FALLBACK_LINE = "The node refuses attachToTangle; doing proof of work locally"
 LEGACY_RAIL_LOGGER = "custom_components.iota_energy.core.legacy_rail"
 
@@ -547,7 +540,7 @@ def test_proof_of_work_by_mode_and_what_the_node_allows(
         milestone_interval=None,
         limits=no_pow_limits() if node_refuses else Limits(),
     ) as tangle:
-        node = _CountingNode(tangle.url)
+        node = _RecordingNode(tangle.url)
         wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
         rail = LegacyRail(wallet, pow_mode=pow_mode, follow=FollowTimes(depth=5))
         book: dict[str, Any] = {
@@ -590,7 +583,7 @@ def test_a_node_pow_failure_is_raised_where_no_fallback_applies(
 ) -> None:
     """Only ``auto`` falls back, and only when the node refuses: a node that
     is slow or gone is a node problem, retried later with the node."""
-    node = _CountingNode(payer.tangle.url)
+    node = _RecordingNode(payer.tangle.url)
     wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
     rail = LegacyRail(wallet, pow_mode=pow_mode)
     signed, book = sign_five_iota(rail)
