@@ -38,11 +38,12 @@ from custom_components.iota_energy.core.rail import (
 )
 from custom_components.iota_energy.core.thirdparty import import_pyota
 from custom_components.iota_energy.core.units import Amount, Denomination
-from custom_components.iota_energy.core.wallet import LegacyWallet, message_of
+from custom_components.iota_energy.core.wallet import LegacyWallet
 from devtangle.genesis import Allocation
 from devtangle.node import Limits
 from devtangle.server import DevTangle
 
+from .bill_on_tangle import message_of
 from .conftest import (
     BOB_SEED,
     DAY,

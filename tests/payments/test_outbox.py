@@ -21,10 +21,11 @@ from custom_components.iota_energy.core.outbox import (
 )
 from custom_components.iota_energy.core.payments import PaymentStatus
 from custom_components.iota_energy.core.thirdparty import import_pyota
-from custom_components.iota_energy.core.wallet import LegacyWallet, message_of
+from custom_components.iota_energy.core.wallet import LegacyWallet
 from devtangle.genesis import Allocation
 from devtangle.server import DevTangle
 
+from .bill_on_tangle import message_of
 from .conftest import (
     BOB_SEED,
     DAY,

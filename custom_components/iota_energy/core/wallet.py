@@ -281,21 +281,3 @@ def tail_hash(attached: Sequence[str]) -> str:
 def _current_index(trytes: str) -> int:
     return trytes_to_int(trytes[local_pow.FIELDS["current_index"]])
 
-
-def message_of(transactions: Sequence[Any]) -> list[str]:
-    """Message fragments of a bundle's first output and its 0-value followers."""
-    fragments: list[str] = []
-    output_address: str | None = None
-    for transaction in sorted(transactions, key=lambda t: int(t.current_index)):
-        if output_address is None and int(transaction.value) > 0:
-            output_address = str(transaction.address)
-            fragments.append(str(transaction.signature_message_fragment))
-        elif output_address is not None:
-            if (
-                str(transaction.address) == output_address
-                and int(transaction.value) == 0
-            ):
-                fragments.append(str(transaction.signature_message_fragment))
-            else:
-                break
-    return fragments
