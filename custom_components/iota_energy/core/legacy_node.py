@@ -133,9 +133,13 @@ class LegacyNode:
                 [self._iota.TransactionHash(h) for h in hashes]
             ),
         )
+        # PyOTA pairs the answer's states with the hashes asked, whatever they
+        # are: only true and false count ("no" must not read as confirmed).
         states = _field(answer, "states", "getInclusionStates")
-        # A missing state is garbage (the decorator says so).
-        return [bool(states[self._iota.TransactionHash(h)]) for h in hashes]
+        found = [states.get(self._iota.TransactionHash(h)) for h in hashes]
+        if not all(isinstance(state, bool) for state in found):
+            raise NodeError("getInclusionStates", "garbage", "wrong states")
+        return found
 
     @_answers_checked("checkConsistency")
     def consistent(self, tails: Sequence[str]) -> bool:
@@ -213,9 +217,14 @@ class LegacyNode:
 
 def _field(answer: Any, name: str, command: str) -> Any:
     try:
-        return answer[name]
+        value = answer[name]
     except (KeyError, TypeError):
-        raise NodeError(command, "garbage", f"no {name}") from None
+        value = None
+    # PyOTA's response filters answer a missing key with None: as missing,
+    # never the text "None" where a hash belongs.
+    if value is None:
+        raise NodeError(command, "garbage", f"no {name}")
+    return value
 
 
 def _short(text: str, limit: int = 200) -> str:
