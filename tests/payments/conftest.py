@@ -5,7 +5,7 @@ The seeds are test constants; they are never printed (see test_secrecy).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -188,16 +188,21 @@ def payer_address() -> str:
 
 @contextmanager
 def funded_tangle(
-    folder: Path, funds: int = PAYER_FUNDS, **options: Any
+    folder: Path, funds: int | Mapping[int, int] = PAYER_FUNDS, **options: Any
 ) -> Iterator[DevTangle]:
-    """A devtangle node whose genesis gives the payer's index 0 ``funds``.
+    """A devtangle node whose genesis funds the payer's wallet.
 
-    Milestones only when a test issues them (``Payer.milestone``); further
-    ``options`` go to ``DevTangle`` (e.g. its ``cache_size``).
+    ``funds``: IOTA on index 0, or IOTA by key index. Milestones only when a
+    test issues them (``Payer.milestone``); further ``options`` go to
+    ``DevTangle`` (e.g. its ``cache_size`` or ``limits``).
     """
+    by_index = {0: funds} if isinstance(funds, int) else funds
     node = DevTangle(
         folder / "tangle.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, 0), funds)],
+        genesis=[
+            Allocation(address_of(PAYER_SEED, index), amount)
+            for index, amount in by_index.items()
+        ],
         port=0,
         mwm=TEST_MWM,
         milestone_interval=None,

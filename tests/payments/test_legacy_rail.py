@@ -39,7 +39,6 @@ from custom_components.iota_energy.core.rail import (
 from custom_components.iota_energy.core.thirdparty import import_pyota
 from custom_components.iota_energy.core.units import Amount, Denomination
 from custom_components.iota_energy.core.wallet import LegacyWallet
-from devtangle.genesis import Allocation
 from devtangle.node import Limits
 from devtangle.server import DevTangle
 
@@ -53,6 +52,7 @@ from .conftest import (
     TEST_MWM,
     Payer,
     address_of,
+    funded_tangle,
     no_pow_limits,
     receiver,
     run_until,
@@ -169,15 +169,7 @@ def test_funds_and_deposit_address_as_the_wallet_sensors_show_them(
 
     (Only the shell asks these, for its sensors; the outbox never does.)
     """
-    balances = {0: 10_000, 1: 300, 2: 45, 3: 7}
-    tangle = DevTangle(
-        tmp_path / "tangle.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, i), b) for i, b in balances.items()],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-    ).start()
-    try:
+    with funded_tangle(tmp_path, {0: 10_000, 1: 300, 2: 45, 3: 7}) as tangle:
         wallet = LegacyWallet(PAYER_SEED, LegacyNode(tangle.url), mwm=TEST_MWM)
         rail = LegacyRail(wallet)
         book = {"next_index": 3, "deposit_index": 2, "spent_indexes": [1]}
@@ -189,8 +181,6 @@ def test_funds_and_deposit_address_as_the_wallet_sensors_show_them(
         assert rail.deposit_address(book) == str(
             iota.Address(address_of(PAYER_SEED, 2)).with_valid_checksum()
         )
-    finally:
-        tangle.stop()
 
 
 def test_the_rails_settings_and_their_defaults() -> None:
@@ -221,16 +211,8 @@ def test_the_remainder_goes_to_a_fresh_index_the_node_never_saw_spent(
     remainder there.
     """
     iota = import_pyota()
-    genesis = [Allocation(address_of(PAYER_SEED, 0), 10_000)] + [
-        Allocation(address_of(PAYER_SEED, i), 1) for i in range(1, 6)
-    ]
-    with DevTangle(
-        tmp_path / "t.sqlite3",
-        genesis=genesis,
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-    ) as tangle:
+    funds = {0: 10_000} | dict.fromkeys(range(1, 6), 1)
+    with funded_tangle(tmp_path, funds) as tangle:
         iota.Iota(tangle.url, seed=PAYER_SEED).send_transfer(
             transfers=[
                 iota.ProposedTransaction(
@@ -533,14 +515,8 @@ def test_proof_of_work_by_mode_and_what_the_node_allows(
 ) -> None:
     node_asked, falls_back = expected
     caplog.set_level(logging.INFO)
-    with DevTangle(
-        tmp_path / "t.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-        limits=no_pow_limits() if node_refuses else Limits(),
-    ) as tangle:
+    limits = no_pow_limits() if node_refuses else Limits()
+    with funded_tangle(tmp_path, limits=limits) as tangle:
         node = _RecordingNode(tangle.url)
         wallet = LegacyWallet(PAYER_SEED, node, mwm=TEST_MWM)
         rail = LegacyRail(wallet, pow_mode=pow_mode, follow=FollowTimes(depth=5))
@@ -598,16 +574,7 @@ def test_a_node_pow_failure_is_raised_where_no_fallback_applies(
 @pytest.fixture
 def two_funded_indexes(tmp_path: Path) -> Iterator[DevTangle]:
     """The payer's indexes 0 and 1 funded with 3 i and 4 i."""
-    with DevTangle(
-        tmp_path / "t.sqlite3",
-        genesis=[
-            Allocation(address_of(PAYER_SEED, 0), 3),
-            Allocation(address_of(PAYER_SEED, 1), 4),
-        ],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-    ) as tangle:
+    with funded_tangle(tmp_path, {0: 3, 1: 4}) as tangle:
         yield tangle
 
 

@@ -36,6 +36,7 @@ from .conftest import (
     Crash,
     Payer,
     address_of,
+    funded_tangle,
     no_pow_limits,
     receiver,
     run_until,
@@ -164,16 +165,7 @@ def test_funded_address_the_node_reports_spent_is_never_an_input(
 ) -> None:
     """Index 1 was spent by someone else holding the seed: skip it."""
     iota = import_pyota()
-    with DevTangle(
-        tmp_path / "t.sqlite3",
-        genesis=[
-            Allocation(address_of(PAYER_SEED, 0), 10),
-            Allocation(address_of(PAYER_SEED, 1), 1_000),
-        ],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-    ) as tangle:
+    with funded_tangle(tmp_path, {0: 10, 1: 1_000}) as tangle:
         payer = Payer(tangle)
         # Another wallet signs from index 1 (sending 1 i to Bob), unconfirmed.
         api = iota.Iota(tangle.url, seed=PAYER_SEED)
@@ -458,14 +450,7 @@ def test_a_spent_receiver_fails_the_payment_before_signing(payer: Payer) -> None
 @pytest.fixture
 def pow_refusing_tangle(tmp_path: Path) -> Iterator[DevTangle]:
     """A node that refuses attachToTangle, as public nodes did."""
-    with DevTangle(
-        tmp_path / "t.sqlite3",
-        genesis=[Allocation(address_of(PAYER_SEED, 0), PAYER_FUNDS)],
-        port=0,
-        mwm=TEST_MWM,
-        milestone_interval=None,
-        limits=no_pow_limits(),
-    ) as tangle:
+    with funded_tangle(tmp_path, limits=no_pow_limits()) as tangle:
         yield tangle
 
 
