@@ -191,6 +191,14 @@ def test_a_broadcast_the_node_refuses_is_not_stored(iri: ScriptedNode) -> None:
     assert iri.commands() == ["broadcastTransactions"]
 
 
+def test_a_store_the_node_refuses_is_named_as_such(iri: ScriptedNode) -> None:
+    iri.answer("storeTransactions", {"error": "Invalid trytes"}, status=400)
+    with pytest.raises(NodeError) as err:
+        client(iri).broadcast([TRYTES])
+    assert (err.value.command, err.value.kind) == ("storeTransactions", "refused")
+    assert iri.commands() == ["broadcastTransactions", "storeTransactions"]
+
+
 # --- answers that cannot be used --------------------------------------------------
 
 Call = Callable[[LegacyNode], Any]
