@@ -120,6 +120,8 @@ def test_transactions_of_an_address(iri: ScriptedNode) -> None:
     iri.answer("findTransactions", {"hashes": [B, C]})
     assert client(iri).transactions_of(A + "ABCDEFGHI") == [B, C]
     assert iri.asked("findTransactions") == {"addresses": [A]}
+    iri.answer("findTransactions", {"hashes": []})
+    assert client(iri).transactions_of(A) == []
 
 
 def test_trytes_of_hashes(iri: ScriptedNode) -> None:
@@ -291,6 +293,40 @@ GARBAGE: list[tuple[str, Any, Call, str]] = [
         {"trites": [TRYTES]},
         lambda n: n.attach(Tips(A, B), 9, [TRYTES]),
         "no trytes",
+    ),
+    # Read past PyOTA's filter, which would answer "no transactions".
+    ("findTransactions", {"hash": [A]}, lambda n: n.transactions_of(A), "no hashes"),
+    ("findTransactions", {"hashes": None}, lambda n: n.transactions_of(A), "no hashes"),
+    ("findTransactions", {"hashes": A}, lambda n: n.transactions_of(A), "wrong hashes"),
+    (
+        "findTransactions",
+        {"hashes": {A: 1}},
+        lambda n: n.transactions_of(A),
+        "wrong hashes",
+    ),
+    (
+        "findTransactions",
+        {"hashes": [A, 5]},
+        lambda n: n.transactions_of(A),
+        "wrong hashes",
+    ),
+    (
+        "findTransactions",
+        {"hashes": [A[:80]]},
+        lambda n: n.transactions_of(A),
+        "wrong hashes",
+    ),
+    (
+        "findTransactions",
+        {"hashes": [A + "9"]},
+        lambda n: n.transactions_of(A),
+        "wrong hashes",
+    ),
+    (
+        "findTransactions",
+        {"hashes": ["a" * 81]},
+        lambda n: n.transactions_of(A),
+        "wrong hashes",
     ),
     # What PyOTA's filters let through and breaks reading it: the call's garbage.
     ("getBalances", {"balances": [None]}, lambda n: n.balances([A]), "TypeError"),

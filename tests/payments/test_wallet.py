@@ -277,7 +277,7 @@ def test_inputs_and_remainder_that_do_not_fit_sign_nothing(
 ) -> None:
     wallet = offline_wallet(runner)
     with pytest.raises(
-        WalletError, match="^inputs and remainder do not fit the amount$"
+        WalletError, match=r"^inputs and remainder do not fit the amount$"
     ):
         wallet.sign(address_of(PAYER_SEED, 9), amount, "", inputs, remainder)
     assert runner.calls == []

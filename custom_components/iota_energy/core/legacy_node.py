@@ -18,8 +18,10 @@ import importlib
 from typing import Any
 
 from .thirdparty import import_pyota
+from .trits import is_trytes
 
 DEFAULT_TIMEOUT_S = 20.0
+HASH_TRYTES = 81
 # Tip selection depth the legacy wallets used.
 DEFAULT_DEPTH = 3
 
@@ -103,11 +105,20 @@ class LegacyNode:
 
     @_answers_checked("findTransactions")
     def transactions_of(self, address: str) -> list[str]:
+        # Asked past PyOTA's response filter, which reads an answer without
+        # hashes as "none": an address with a pending transfer would pass
+        # as idle and be signed from.
+        request = {
+            "command": "findTransactions",
+            "addresses": [str(a) for a in self._addresses([address])],
+        }
         answer = self._call(
-            "findTransactions",
-            lambda: self._api.find_transactions(addresses=self._addresses([address])),
+            "findTransactions", lambda: self._api.adapter.send_request(request)
         )
-        return [str(h) for h in _field(answer, "hashes", "findTransactions")]
+        hashes = _field(answer, "hashes", "findTransactions")
+        if not isinstance(hashes, list) or not all(_is_hash(h) for h in hashes):
+            raise NodeError("findTransactions", "garbage", "wrong hashes")
+        return hashes
 
     @_answers_checked("getTrytes")
     def trytes(self, hashes: Sequence[str]) -> list[str]:
@@ -225,6 +236,10 @@ def _field(answer: Any, name: str, command: str) -> Any:
     if value is None:
         raise NodeError(command, "garbage", f"no {name}")
     return value
+
+
+def _is_hash(value: object) -> bool:
+    return isinstance(value, str) and len(value) == HASH_TRYTES and is_trytes(value)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -280,4 +280,3 @@ def tail_hash(attached: Sequence[str]) -> str:
 
 def _current_index(trytes: str) -> int:
     return trytes_to_int(trytes[local_pow.FIELDS["current_index"]])
-
