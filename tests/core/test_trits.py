@@ -12,6 +12,7 @@ from custom_components.iota_energy.core.trits import (
     TRYTE_ALPHABET,
     int_to_trits,
     int_to_trytes,
+    is_hash,
     is_trytes,
     trits_to_int,
     trits_to_trytes,
@@ -92,3 +93,22 @@ def test_bad_input_is_refused() -> None:
         trits_to_trytes([1, 0])
     with pytest.raises(ValueError, match="not trits"):
         trits_to_trytes([2, 0, 0])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("A" * 81, True),
+        ("9" * 81, True),
+        (TRYTE_ALPHABET * 3, True),
+        ("A" * 80, False),
+        ("A" * 82, False),
+        ("a" * 81, False),
+        ("A" * 80 + "!", False),
+        (["A" * 81], False),
+        (None, False),
+        (b"A" * 81, False),
+    ],
+)
+def test_a_hash_is_81_trytes(value: object, expected: bool) -> None:
+    assert is_hash(value) is expected

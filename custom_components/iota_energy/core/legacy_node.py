@@ -18,10 +18,9 @@ import importlib
 from typing import Any
 
 from .thirdparty import import_pyota
-from .trits import is_trytes
+from .trits import is_hash
 
 DEFAULT_TIMEOUT_S = 20.0
-HASH_TRYTES = 81
 # Tip selection depth the legacy wallets used.
 DEFAULT_DEPTH = 3
 
@@ -116,7 +115,7 @@ class LegacyNode:
             "findTransactions", lambda: self._api.adapter.send_request(request)
         )
         hashes = _field(answer, "hashes", "findTransactions")
-        if not isinstance(hashes, list) or not all(_is_hash(h) for h in hashes):
+        if not isinstance(hashes, list) or not all(is_hash(h) for h in hashes):
             raise NodeError("findTransactions", "garbage", "wrong hashes")
         return hashes
 
@@ -236,10 +235,6 @@ def _field(answer: Any, name: str, command: str) -> Any:
     if value is None:
         raise NodeError(command, "garbage", f"no {name}")
     return value
-
-
-def _is_hash(value: object) -> bool:
-    return isinstance(value, str) and len(value) == HASH_TRYTES and is_trytes(value)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -32,6 +32,7 @@ from typing import Final
 
 from .numbers import is_int
 from .trits import (
+    HASH_TRYTES,
     int_to_trits,
     int_to_trytes,
     is_trytes,
@@ -41,7 +42,6 @@ from .trits import (
 
 MAX_TIMESTAMP_UPPER_BOUND: Final = 3812798742493  # ms, (3**27 - 1) // 2
 TRANSACTION_TRYTES: Final = 2673
-HASH_TRYTES: Final = 81
 
 # Tryte offsets of the transaction fields, as PyOTA's Transaction lays them out.
 FIELDS: Final[Mapping[str, slice]] = MappingProxyType(

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Final
 
 TRYTE_ALPHABET: Final = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# A transaction or bundle hash, and an address without its checksum.
+HASH_TRYTES: Final = 81
 
 _TRYTE_VALUE: Final[dict[str, int]] = {
     char: value if value <= 13 else value - 27
@@ -32,6 +34,11 @@ _TRITS_TRYTE: Final[dict[tuple[int, int, int], str]] = {
 def is_trytes(text: str) -> bool:
     """Tell whether every character of ``text`` is a tryte."""
     return all(char in _TRYTE_VALUE for char in text)
+
+
+def is_hash(value: object) -> bool:
+    """Tell whether ``value`` is a string of exactly 81 trytes."""
+    return isinstance(value, str) and len(value) == HASH_TRYTES and is_trytes(value)
 
 
 def trytes_to_trits(trytes: str) -> list[int]:

@@ -34,6 +34,7 @@ from .legacy_node import LegacyNode, NodeError, Tips
 from .thirdparty import import_pyota
 from .trits import is_trytes, trytes_to_int
 from .wallet_work import (
+    ADDRESS_TRYTES,
     BundleOrder,
     InputKey,
     SignedBundle,
@@ -45,7 +46,6 @@ from .wallet_work import (
 from .worker_pool import CpuRunner, run_here
 
 SEED_TRYTES = 81
-ADDRESS_TRYTES = 81
 # A 0-value promotion goes to this address (anything valid would do).
 PROMOTION_ADDRESS = "9" * ADDRESS_TRYTES
 TAG_TRYTES = 27
