@@ -380,6 +380,8 @@ class Outbox:
         draft = self._draft()
         payment = _apply_book(draft, book, reserving)
         if isinstance(result, Shortfall):
+            # Funds are looked at again one funds interval from now.
+            self._follow.checked[payment.id] = now
             missing = result.missing.to(payment.unit).value
             return self._wait(
                 payment,
