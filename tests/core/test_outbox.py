@@ -21,7 +21,11 @@ from typing import Any
 
 import pytest
 
-from custom_components.iota_energy.core.bill_message import decode_bill
+from custom_components.iota_energy.core.bill_message import (
+    bill_statements,
+    decode_bill,
+    encode_bill,
+)
 from custom_components.iota_energy.core.ledger import (
     PaymentState,
     PriceSlice,
@@ -43,9 +47,11 @@ from custom_components.iota_energy.core.outbox import (
 )
 from custom_components.iota_energy.core.payments import (
     HISTORY_LIMIT,
+    Attachment,
     OutboxState,
     Payment,
     PaymentStatus,
+    signed_transfer_of,
 )
 from custom_components.iota_energy.core.rail import (
     Advance,
@@ -1285,3 +1291,130 @@ def test_a_failure_trims_the_history_too() -> None:
     assert [(p.id, p.status) for p in outbox.state.payments] == [
         ("P000002", PaymentStatus.FAILED)
     ]
+
+
+# --- what the first measurement left alive (scripts/mutation, run 15) ----------
+
+
+def test_statements_joining_a_payment_of_another_rail_are_in_this_rails_unit() -> None:
+    queued_in_i = Payment(
+        "P000001", ("S000001",), 5, BOB, "", T0, unit=LEGACY_I
+    ).evolve(message=_bill_of("P000001", [statement(1, 5)]))
+    state = OutboxState(payments=[queued_in_i], next_payment_number=2)
+    outbox, _, _ = outbox_of(state=state)
+    joined = outbox.enqueue([statement(2, 7)], T0)
+    assert joined is not None
+    assert (joined.id, joined.amount, joined.unit) == ("P000001", 12_000, NANOS)
+    assert decode_bill(joined.message).amount_iota == 12
+
+
+def _bill_of(payment_id: str, statements: list[Statement]) -> str:
+    entries = bill_statements(statements)
+    return encode_bill(payment_id, sum(s.due_iota for s in statements), entries)
+
+
+def test_the_daily_cap_counts_from_nothing_on_a_new_day() -> None:
+    state = OutboxState(sent_by_day={"2026-12-01": 10})
+    outbox, _, _ = outbox_of(policy=PaymentPolicy(BOB, max_daily=5), state=state)
+    outbox.enqueue([statement(1, 5)], T0)
+    outbox.step(T0, DAY)
+    assert only(outbox).status is PaymentStatus.SIGNED
+    assert outbox.state.sent_by_day == {"2026-12-01": 10, DAY: 5}
+
+
+def test_each_step_on_a_signed_transfer_sees_the_payments_reservation() -> None:
+    outbox, rail, _ = outbox_of(state=OutboxState(next_index=4))
+    rail.signer = _reserving_signer
+    outbox.enqueue([statement(1, 5)], T0)
+    outbox.step(T0, DAY)
+    rail.steps += [Progress.SIGNED, Progress.SENT]
+    outbox.step(T0, DAY)
+    outbox.step(T0, DAY)
+    assert [book["reserved"] for _, book, _ in rail.asked("advance")] == [4, 4]
+    assert only(outbox).status is PaymentStatus.BROADCAST
+
+
+def test_a_finished_payment_leaves_nothing_behind_in_memory() -> None:
+    """The follow-up times of finished payments go: memory does not grow."""
+    outbox, rail, _ = signed_outbox()
+    outbox.step(T0, DAY)
+    # Private, but what a long run would accumulate.
+    follow = outbox._follow.checked
+    assert set(follow) == {"P000001"}
+    rail.steps.append(Progress.CONFIRMED)
+    outbox.step(T0 + timedelta(seconds=5), DAY)
+    assert only(outbox).status is PaymentStatus.CONFIRMED
+    assert follow == {}
+
+
+def test_a_rail_that_drops_a_reservation_leaves_the_payment_without_one() -> None:
+    state = OutboxState(
+        payments=[
+            Payment("P000001", ("S000001",), 5000, BOB, "", T0, unit=NANOS).evolve(
+                remainder_index=4
+            )
+        ],
+        next_index=5,
+        next_payment_number=2,
+    )
+    outbox, rail, _ = outbox_of(state=state)
+
+    def drop_reservation(
+        order: TransferOrder, book: Mapping[str, Any], reserve: Any
+    ) -> Signed:
+        assert book["reserved"] == 4
+        return transfer_for(order, 1), {**book, "reserved": None}
+
+    rail.signer = drop_reservation
+    outbox.step(T0, DAY)
+    signed = only(outbox)
+    assert (signed.status, signed.remainder_index) == (PaymentStatus.SIGNED, None)
+
+
+def _legacy_record(stage: PaymentStatus) -> dict[str, Any]:
+    attachments = (
+        []
+        if stage is PaymentStatus.SIGNED
+        else [Attachment(tail="T" * 81, attached_at=T0).to_dict()]
+    )
+    return {
+        "stage": stage.value,
+        "inputs": [[1, 10]],
+        "remainder_index": 2,
+        "signed_trytes": ["S" * 2673],
+        "attached_trytes": ["A" * 2673] if attachments else [],
+        "attachments": attachments,
+    }
+
+
+def test_a_legacy_bundle_with_its_proof_of_work_done_is_attached() -> None:
+    outbox, rail, disk = outbox_of(ScriptedRail(RailName.LEGACY, LEGACY_I))
+
+    def sign_bundle(
+        order: TransferOrder, book: Mapping[str, Any], reserve: Any
+    ) -> Signed:
+        record = _legacy_record(PaymentStatus.SIGNED)
+        return SignedTransfer(RailName.LEGACY, "B" * 81, order.amount, record), book
+
+    rail.signer = sign_bundle
+    outbox.enqueue([statement(1, 5)], T0)
+    outbox.step(T0, DAY)
+    signed = only(outbox)
+    assert (signed.status, signed.bundle_hash, signed.inputs) == (
+        PaymentStatus.SIGNED,
+        "B" * 81,
+        ((1, 10),),
+    )
+    assert signed.transfer is None  # a legacy bundle lives in the payment's fields
+    stored = signed_transfer_of(signed)
+    assert stored is not None
+    attached = replace(stored, record=_legacy_record(PaymentStatus.ATTACHED))
+    rail.steps.append(Advance(attached, Progress.SIGNED))
+    assert outbox.step(T0, DAY) == []
+    payment = only(outbox)
+    assert payment.status is PaymentStatus.ATTACHED
+    assert payment.tails == ("T" * 81,)
+    assert disk.stored() == outbox.state
+    rail.steps.append(Advance(attached, Progress.SENT))
+    assert kinds(outbox.step(T0, DAY)) == [PaymentEventKind.SENT]
+    assert only(outbox).status is PaymentStatus.BROADCAST
