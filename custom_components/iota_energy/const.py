@@ -7,7 +7,7 @@ import logging
 from typing import Final
 
 # Shared with the core, which may not import Home Assistant: defined there once.
-from .core import metering, periods, pricing, sampler
+from .core import legacy_rail, metering, periods, pricing, rebased_rail, sampler
 
 DOMAIN: Final = "iota_energy"
 LOGGER = logging.getLogger(__package__)
@@ -60,9 +60,9 @@ REBASED_NETWORKS: Final = (
 # Rebased rail: the chain identifier the GraphQL service served when the
 # entry was set up; the rail refuses a service that serves another chain.
 CONF_CHAIN_ID: Final = "chain_id"
-# Nanos (0.05 IOTA): the gas cap the config flow suggests; it stops a runaway
-# budget, the rail itself budgets from a dry run.
-DEFAULT_MAX_GAS_BUDGET: Final = 50_000_000
+# Nanos (0.05 IOTA): the gas cap the config flow suggests, the rail's own
+# default; it stops a runaway budget, the rail itself budgets from a dry run.
+DEFAULT_MAX_GAS_BUDGET: Final = rebased_rail.DEFAULT_MAX_GAS_BUDGET
 
 # Config entry options: how it is sampled, published and billed.
 CONF_SAMPLE_RATE: Final = "sample_rate"
@@ -85,10 +85,10 @@ CONF_MAX_PAYMENT: Final = "max_payment_iota"
 CONF_MAX_DAILY: Final = "max_daily_iota"
 
 # auto: the node's proof of work, local when the node refuses attachToTangle.
-POW_MODE_AUTO: Final = "auto"
-POW_MODE_LOCAL: Final = "local"
-POW_MODE_NODE: Final = "node"
-POW_MODES: Final = (POW_MODE_AUTO, POW_MODE_LOCAL, POW_MODE_NODE)
+POW_MODE_AUTO: Final = legacy_rail.POW_MODE_AUTO
+POW_MODE_LOCAL: Final = legacy_rail.POW_MODE_LOCAL
+POW_MODE_NODE: Final = legacy_rail.POW_MODE_NODE
+POW_MODES: Final = legacy_rail.POW_MODES
 
 PERIOD_KINDS: Final = periods.PERIOD_KINDS
 

@@ -54,7 +54,12 @@ from .wallet_work import WalletError
 
 _LOGGER = logging.getLogger(__name__)
 
-POW_MODES = ("auto", "local", "node")
+# Where proof of work is done. auto: the node's, local once the node refuses
+# attachToTangle; local: always here; node: only the node's.
+POW_MODE_AUTO = "auto"
+POW_MODE_LOCAL = "local"
+POW_MODE_NODE = "node"
+POW_MODES = (POW_MODE_AUTO, POW_MODE_LOCAL, POW_MODE_NODE)
 MAX_REMAINDER_TRIES = 5
 
 
