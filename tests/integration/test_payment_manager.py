@@ -1,0 +1,471 @@
+"""The payment shell's own logic, on a scripted rail: what it shows, fires and raises.
+
+Home Assistant's real harness, the real metering and ledger; only the rail is
+scripted (tests/core/test_outbox.py's ScriptedRail, with funds), so each
+test says exactly which snapshot, event, repair issue, ledger state and
+action error follows from each answer of the rail, in milliseconds. The
+rails themselves pay for real in test_payments.py (devtangle) and
+test_rebased_payments.py (devrebased).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+
+from custom_components.iota_energy.const import (
+    CONF_AUTO_PAY,
+    CONF_CHAIN_ID,
+    CONF_GRAPHQL_URL,
+    CONF_MAX_PAYMENT,
+    CONF_MNEMONIC,
+    CONF_NETWORK,
+    CONF_RAIL,
+    CONF_RECEIVER,
+    DOMAIN,
+    NETWORK_CUSTOM,
+    RAIL_REBASED,
+)
+from custom_components.iota_energy.core.legacy_node import NodeError
+from custom_components.iota_energy.core.outbox import PaymentEventKind
+from custom_components.iota_energy.core.payments import PaymentStatus
+from custom_components.iota_energy.core.rail import Funds, Progress
+from custom_components.iota_energy.core.units import Amount, Denomination
+from custom_components.iota_energy.payment_manager import (
+    NODE_ISSUE_AFTER,
+    PaymentManager,
+    PaymentSnapshot,
+)
+from tests.core.test_outbox import ScriptedRail, short_of
+
+from .helpers import call_action, set_up
+from .test_payments import close_a_period
+
+NANOS = Denomination.NANOS
+RECEIVER = "0x" + "b0" * 32
+DEPOSIT = "0x" + "de" * 32
+CHAIN = "6364aad5"
+URL = "https://hotel:s3cret@graphql.example/graphql"
+
+
+@dataclass
+class FundedRail(ScriptedRail):
+    """The scripted rail with a wallet: funds and a deposit address."""
+
+    spendable: int = 7_000_999  # nanos: 7000 whole i
+    total: int = 9_000_000
+    funds_read: int = 0
+    funds_error: Exception | None = None
+    books: list[dict[str, Any]] = field(default_factory=list)
+
+    def deposit_address(self, book: Any) -> str:
+        return DEPOSIT
+
+    def funds(self, book: Any) -> Funds:
+        self.funds_read += 1
+        self.books.append(dict(book))
+        if self.funds_error is not None:
+            raise self.funds_error
+        return Funds(Amount(self.spendable, NANOS), Amount(self.total, NANOS))
+
+
+@pytest.fixture
+def rail() -> FundedRail:
+    return FundedRail()
+
+
+@pytest.fixture
+def entry_data(entry_data: dict[str, Any]) -> dict[str, Any]:
+    return entry_data | {
+        CONF_RAIL: RAIL_REBASED,
+        CONF_NETWORK: NETWORK_CUSTOM,
+        CONF_GRAPHQL_URL: URL,
+        CONF_MNEMONIC: "abandon " * 23 + "art",
+        CONF_CHAIN_ID: CHAIN,
+        CONF_RECEIVER: RECEIVER,
+    }
+
+
+@pytest.fixture
+def entry_options(entry_options: dict[str, Any]) -> dict[str, Any]:
+    return entry_options | {CONF_AUTO_PAY: False}
+
+
+@pytest.fixture
+def scripted(rail: FundedRail) -> Iterator[FundedRail]:
+    with patch.object(PaymentManager, "_build_rail", lambda self: rail):
+        yield rail
+
+
+@pytest.fixture
+async def entry(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, scripted: FundedRail
+) -> Any:
+    ready = await set_up(hass, mock_config_entry)
+    yield ready
+    assert await hass.config_entries.async_unload(ready.entry_id)
+    await hass.async_block_till_done()
+
+
+def manager(entry: MockConfigEntry) -> PaymentManager:
+    payments = entry.runtime_data.payments
+    assert payments is not None
+    return payments
+
+
+async def tick(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """One tick, as if the check interval had passed."""
+    payments = manager(entry)
+    payments.outbox._follow.checked.clear()
+    await payments._async_tick(reschedule=False)
+    await hass.async_block_till_done()
+
+
+def issue(
+    hass: HomeAssistant, name: str, entry: MockConfigEntry
+) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"{name}_{entry.entry_id}")
+
+
+def statement_state(entry: MockConfigEntry, statement_id: str) -> str:
+    ledger = entry.runtime_data.coordinator.state.ledger
+    return str(ledger.get(statement_id).payment_state.value)
+
+
+async def test_a_new_wallet_shows_its_funds_and_nothing_else(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    await tick(hass, entry)
+    assert manager(entry).snapshot() == PaymentSnapshot(
+        state="idle",
+        balance=7000,
+        deposit_address=DEPOSIT,
+        paid_total=0,
+        last_paid_at=None,
+        problem=None,
+    )
+    assert manager(entry).payments() == []
+    # Read once, with the stored book, and not again within five minutes.
+    assert rail.funds_read == 1
+    assert rail.books[0]["reserved"] is None
+    await tick(hass, entry)
+    assert rail.funds_read == 1
+    # The first step asked the network before anything else.
+    assert rail.calls[0] == ("check_network", None)
+
+
+async def test_a_payment_is_shown_fired_and_mirrored_at_every_step(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    sent = async_capture_events(hass, f"{DOMAIN}_payment_sent")
+    confirmed = async_capture_events(hass, f"{DOMAIN}_payment_confirmed")
+    heard: list[Any] = []
+    remove = manager(entry).async_add_listener(heard.append)
+    statement = await close_a_period(hass, entry)
+    assert statement_state(entry, statement["id"]) == "due"
+
+    response = await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    payment = response["payment"]
+    assert payment["status"] == "broadcast"
+    assert payment["statement_ids"] == [statement["id"]]
+    assert payment["amount_iota"] == statement["due_iota"] * 1000
+    assert payment["amount_unit"] == "nanos"
+    assert payment["transfer_id"] == "T1-P000001"
+    assert statement_state(entry, statement["id"]) == "sending"
+    assert manager(entry).snapshot().state == "broadcast"
+    assert [e.data for e in sent] == [
+        {"config_entry_id": entry.entry_id} | manager(entry).payments()[0].summary()
+    ]
+    assert [e.kind for e in heard] == [PaymentEventKind.SENT]
+
+    rail.steps.append((Progress.CONFIRMED, Amount(1500, NANOS)))
+    funds_read = rail.funds_read
+    await tick(hass, entry)
+    (done,) = manager(entry).payments()
+    assert done.status is PaymentStatus.CONFIRMED
+    assert [e.data["status"] for e in confirmed] == ["confirmed"]
+    assert confirmed[0].data["config_entry_id"] == entry.entry_id
+    assert confirmed[0].data["fee"] == 1500
+    assert statement_state(entry, statement["id"]) == "paid"
+    record = entry.runtime_data.coordinator.state.ledger.get(statement["id"])
+    assert record.payment == {
+        "payment_id": "P000001",
+        "status": "confirmed",
+        "transfer_id": "T1-P000001",
+        "bundle_hash": None,
+    }
+    snapshot = manager(entry).snapshot()
+    assert (snapshot.state, snapshot.paid_total, snapshot.last_paid_at) == (
+        "confirmed",
+        statement["due_iota"],
+        done.confirmed_at,
+    )
+    assert snapshot.problem is None
+    # A confirmation reads the balance again at once.
+    assert rail.funds_read == funds_read + 1
+    remove()
+    assert [e.kind for e in heard] == [
+        PaymentEventKind.SENT,
+        PaymentEventKind.CONFIRMED,
+    ]
+
+
+async def test_a_shortfall_is_a_warning_issue_naming_what_is_missing(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    rail.signer = short_of(Amount(2500, NANOS))
+    waiting = async_capture_events(hass, f"{DOMAIN}_payment_waiting")
+    await close_a_period(hass, entry)
+    response = await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert response["payment"]["status"] == "waiting_funds"
+    assert response["payment"]["missing_iota"] == 2500
+    assert manager(entry).snapshot().problem == "insufficient_funds"
+    found = issue(hass, "insufficient_funds", entry)
+    assert found is not None
+    assert found.severity is ir.IssueSeverity.WARNING
+    assert found.translation_placeholders == {
+        "missing": "0.000002500 IOTA",
+        "payment_id": "P000001",
+        "address": DEPOSIT,
+    }
+    assert [e.data["reason"] for e in waiting] == ["insufficient_funds"]
+    rail.signer = None
+    await tick(hass, entry)
+    assert manager(entry).snapshot().state == "broadcast"
+    assert manager(entry).snapshot().problem is None
+    assert issue(hass, "insufficient_funds", entry) is None
+
+
+async def test_a_payment_over_its_cap_waits_for_the_approve_action(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_options: dict[str, Any],
+    scripted: FundedRail,
+) -> None:
+    # The Rebased forms take caps in nanos: 1000 nanos is a cap of 1 i.
+    entry = await set_up(
+        hass, mock_config_entry, options=entry_options | {CONF_MAX_PAYMENT: 1000}
+    )
+    await close_a_period(hass, entry)
+    response = await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert response["payment"]["status"] == "awaiting_approval"
+    assert response["payment"]["reason"] == "over_payment_cap"
+    assert manager(entry).snapshot().problem == "awaiting_approval"
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(
+            hass, "approve_payment", config_entry_id=entry.entry_id, payment_id="P9"
+        )
+    assert err.value.translation_key == "payment_not_found"
+    assert err.value.translation_placeholders == {"payment_id": "P9"}
+    approved = await call_action(
+        hass, "approve_payment", config_entry_id=entry.entry_id, payment_id="P000001"
+    )
+    assert approved["payment"]["status"] == "queued"
+    assert approved["payment"]["approved"] is True
+    await tick(hass, entry)
+    assert manager(entry).snapshot().state == "broadcast"
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(
+            hass,
+            "approve_payment",
+            config_entry_id=entry.entry_id,
+            payment_id="P000001",
+        )
+    assert err.value.translation_key == "payment_not_awaiting_approval"
+    assert err.value.translation_placeholders == {"payment_id": "P000001"}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_failed_payment_says_why_and_its_statement_can_be_paid_again(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    failed = async_capture_events(hass, f"{DOMAIN}_payment_failed")
+    rail.receiver_errors[RECEIVER] = "receiver_format"
+    statement = await close_a_period(hass, entry)
+    response = await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert response["payment"]["status"] == "failed"
+    assert [e.data["reason"] for e in failed] == ["receiver_format"]
+    assert statement_state(entry, statement["id"]) == "failed"
+    assert manager(entry).snapshot().problem == "receiver_format"
+    assert manager(entry).snapshot().state == "failed"
+    rail.receiver_errors.clear()
+    again = await call_action(
+        hass,
+        "pay",
+        config_entry_id=entry.entry_id,
+        statement_ids=[statement["id"]],
+    )
+    assert again["payment"]["payment_id"] == "P000002"
+    assert again["payment"]["status"] == "broadcast"
+    assert manager(entry).snapshot().problem is None
+
+
+async def test_the_pay_action_refuses_what_it_cannot_pay(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "nothing_to_pay"
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(
+            hass, "pay", config_entry_id=entry.entry_id, statement_ids=["S404"]
+        )
+    assert err.value.translation_key == "statement_not_found"
+    assert err.value.translation_placeholders == {"statement_id": "S404"}
+    statement = await close_a_period(hass, entry)
+    await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(
+            hass,
+            "pay",
+            config_entry_id=entry.entry_id,
+            statement_ids=[statement["id"]],
+        )
+    assert err.value.translation_key == "statement_not_payable"
+    assert err.value.translation_placeholders == {
+        "statement_id": statement["id"],
+        "state": "sending",
+    }
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "nothing_to_pay"
+
+
+async def test_an_unreachable_node_fails_the_action_and_is_an_issue_after_10_min(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    rail: FundedRail,
+    scripted: FundedRail,
+) -> None:
+    down = NodeError("chainIdentifier", "unreachable", "connection refused")
+    rail.network += [down] * 40
+    entry = await set_up(hass, mock_config_entry)
+    await tick(hass, entry)
+    problem = manager(entry).outbox.node_problem
+    assert problem is not None
+    assert problem.last_error is down
+    snapshot = manager(entry).snapshot()
+    assert (snapshot.problem, snapshot.balance) == ("node_unreachable", None)
+    assert rail.funds_read == 0  # not asked while the node is down
+    delay = manager(entry)._next_delay()
+    assert 0.5 <= delay <= (problem.retry_at - dt_util.utcnow()).total_seconds() + 0.1
+    await close_a_period(hass, entry)
+    with pytest.raises(HomeAssistantError) as err:
+        await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "payment_node_unreachable"
+    assert err.value.translation_placeholders == {
+        "payment_id": "P000001",
+        "error": "chainIdentifier: unreachable (connection refused)",
+    }
+    # Down for a minute under ten: no issue yet; for ten: the issue.
+    problem = manager(entry).outbox.node_problem
+    assert problem is not None
+    problem.since = dt_util.utcnow() - NODE_ISSUE_AFTER + timedelta(minutes=1)
+    await tick(hass, entry)
+    assert issue(hass, "node_unreachable", entry) is None
+    problem.since = dt_util.utcnow() - NODE_ISSUE_AFTER
+    await tick(hass, entry)
+    found = issue(hass, "node_unreachable", entry)
+    assert found is not None
+    assert found.translation_placeholders == {
+        "url": "https://graphql.example/graphql",
+        "since": dt_util.as_local(problem.since).isoformat(),
+    }
+    rail.network.clear()
+    problem.retry_at = dt_util.utcnow()
+    await tick(hass, entry)
+    assert manager(entry).outbox.node_problem is None
+    assert issue(hass, "node_unreachable", entry) is None
+    assert manager(entry).snapshot().problem is None
+    assert manager(entry).snapshot().balance == 7000
+    assert manager(entry)._next_delay() == 5.0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_service_of_another_network_is_its_own_issue_at_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    rail: FundedRail,
+    scripted: FundedRail,
+) -> None:
+    rail.network += [NodeError("chainIdentifier", "wrong_network", "4c78adac")] * 40
+    entry = await set_up(hass, mock_config_entry)
+    await tick(hass, entry)
+    assert manager(entry).snapshot().problem == "wrong_network"
+    found = issue(hass, "wrong_network", entry)
+    assert found is not None
+    assert found.translation_placeholders == {
+        "title": "Garden lights",
+        "url": "https://graphql.example/graphql",
+        "expected": CHAIN,
+        "served": "4c78adac",
+    }
+    await close_a_period(hass, entry)
+    with pytest.raises(HomeAssistantError) as err:
+        await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "payment_wrong_network"
+    assert err.value.translation_placeholders == {"payment_id": "P000001"}
+    rail.network.clear()
+    manager(entry).outbox.node_problem = None
+    await tick(hass, entry)
+    assert issue(hass, "wrong_network", entry) is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_balance_that_cannot_be_read_is_shown_as_unknown(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    rail: FundedRail,
+    scripted: FundedRail,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rail.funds_error = NodeError("coins", "timeout")
+    caplog.set_level("DEBUG")
+    entry = await set_up(hass, mock_config_entry)
+    await tick(hass, entry)
+    snapshot = manager(entry).snapshot()
+    assert (snapshot.balance, snapshot.deposit_address) == (None, None)
+    assert "Balance not read: NodeError" in caplog.text
+    # Not remembered as read: the next tick asks again.
+    reads = rail.funds_read
+    await tick(hass, entry)
+    assert rail.funds_read == reads + 1
+    rail.funds_error = None
+    await tick(hass, entry)
+    assert manager(entry).snapshot().balance == 7000
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_automatic_payment_pays_each_closed_period(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_options: dict[str, Any],
+    scripted: FundedRail,
+) -> None:
+    entry = await set_up(
+        hass, mock_config_entry, options=entry_options | {CONF_AUTO_PAY: True}
+    )
+    statement = await close_a_period(hass, entry)
+    await hass.async_block_till_done()
+    (payment,) = manager(entry).payments()
+    assert payment.statement_ids == (statement["id"],)
+    assert payment.status is PaymentStatus.BROADCAST
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
