@@ -24,6 +24,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 
 from custom_components.iota_energy.const import (
@@ -52,6 +53,7 @@ from custom_components.iota_energy.payment_manager import (
 from tests.core.test_outbox import ScriptedRail, short_of
 
 from .helpers import call_action, set_up
+from .test_payment_paths import outbox_disk
 from .test_payments import close_a_period
 
 NANOS = Denomination.NANOS
@@ -268,6 +270,7 @@ async def test_a_payment_over_its_cap_waits_for_the_approve_action(
         await call_action(
             hass, "approve_payment", config_entry_id=entry.entry_id, payment_id="P9"
         )
+    assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "payment_not_found"
     assert err.value.translation_placeholders == {"payment_id": "P9"}
     approved = await call_action(
@@ -284,6 +287,7 @@ async def test_a_payment_over_its_cap_waits_for_the_approve_action(
             config_entry_id=entry.entry_id,
             payment_id="P000001",
         )
+    assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "payment_not_awaiting_approval"
     assert err.value.translation_placeholders == {"payment_id": "P000001"}
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -319,11 +323,13 @@ async def test_the_pay_action_refuses_what_it_cannot_pay(
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "nothing_to_pay"
     with pytest.raises(ServiceValidationError) as err:
         await call_action(
             hass, "pay", config_entry_id=entry.entry_id, statement_ids=["S404"]
         )
+    assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "statement_not_found"
     assert err.value.translation_placeholders == {"statement_id": "S404"}
     statement = await close_a_period(hass, entry)
@@ -335,6 +341,7 @@ async def test_the_pay_action_refuses_what_it_cannot_pay(
             config_entry_id=entry.entry_id,
             statement_ids=[statement["id"]],
         )
+    assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "statement_not_payable"
     assert err.value.translation_placeholders == {
         "statement_id": statement["id"],
@@ -342,6 +349,7 @@ async def test_the_pay_action_refuses_what_it_cannot_pay(
     }
     with pytest.raises(ServiceValidationError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "nothing_to_pay"
 
 
@@ -366,6 +374,7 @@ async def test_an_unreachable_node_fails_the_action_and_is_an_issue_after_10_min
     await close_a_period(hass, entry)
     with pytest.raises(HomeAssistantError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "payment_node_unreachable"
     assert err.value.translation_placeholders == {
         "payment_id": "P000001",
@@ -418,6 +427,7 @@ async def test_a_service_of_another_network_is_its_own_issue_at_once(
     await close_a_period(hass, entry)
     with pytest.raises(HomeAssistantError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "payment_wrong_network"
     assert err.value.translation_placeholders == {"payment_id": "P000001"}
     rail.network.clear()
@@ -467,5 +477,94 @@ async def test_automatic_payment_pays_each_closed_period(
     (payment,) = manager(entry).payments()
     assert payment.statement_ids == (statement["id"],)
     assert payment.status is PaymentStatus.BROADCAST
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_an_approval_goes_ahead_at_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_options: dict[str, Any],
+    scripted: FundedRail,
+) -> None:
+    """Approving schedules a tick now, not at the next check."""
+    entry = await set_up(
+        hass, mock_config_entry, options=entry_options | {CONF_MAX_PAYMENT: 1000}
+    )
+    await close_a_period(hass, entry)
+    await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    await call_action(
+        hass, "approve_payment", config_entry_id=entry.entry_id, payment_id="P000001"
+    )
+    assert manager(entry).snapshot().state == "queued"
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done()
+    assert manager(entry).snapshot().state == "broadcast"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_actions_on_a_full_disk_change_nothing_and_say_so(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_options: dict[str, Any],
+    scripted: FundedRail,
+) -> None:
+    entry = await set_up(
+        hass, mock_config_entry, options=entry_options | {CONF_MAX_PAYMENT: 1000}
+    )
+    statement = await close_a_period(hass, entry)
+    with outbox_disk() as disk:
+        disk.full = True
+        with pytest.raises(HomeAssistantError) as err:
+            await call_action(hass, "pay", config_entry_id=entry.entry_id)
+        assert err.value.translation_domain == DOMAIN
+        assert err.value.translation_key == "outbox_not_written"
+        assert manager(entry).payments() == []
+        assert statement_state(entry, statement["id"]) == "due"
+    await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert manager(entry).snapshot().state == "awaiting_approval"
+    with outbox_disk() as disk:
+        disk.full = True
+        with pytest.raises(HomeAssistantError) as err:
+            await call_action(
+                hass,
+                "approve_payment",
+                config_entry_id=entry.entry_id,
+                payment_id="P000001",
+            )
+        assert err.value.translation_domain == DOMAIN
+        assert err.value.translation_key == "outbox_not_written"
+        (waiting,) = manager(entry).payments()
+        assert (waiting.status, waiting.approved) == (
+            PaymentStatus.AWAITING_APPROVAL,
+            False,
+        )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_period_closed_on_a_full_disk_is_paid_once_there_is_room(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_options: dict[str, Any],
+    scripted: FundedRail,
+) -> None:
+    entry = await set_up(
+        hass, mock_config_entry, options=entry_options | {CONF_AUTO_PAY: True}
+    )
+    with outbox_disk() as disk:
+        disk.full = True
+        first = await close_a_period(hass, entry)
+        await hass.async_block_till_done()
+        assert manager(entry).payments() == []
+        await tick(hass, entry)  # still full: still nothing queued
+        assert manager(entry).payments() == []
+    second = await close_a_period(hass, entry)
+    await hass.async_block_till_done()
+    await tick(hass, entry)
+    queued = sorted(s for p in manager(entry).payments() for s in p.statement_ids)
+    assert queued == sorted([first["id"], second["id"]])
+    assert statement_state(entry, first["id"]) == "sending"
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
