@@ -568,3 +568,28 @@ async def test_a_period_closed_on_a_full_disk_is_paid_once_there_is_room(
     assert statement_state(entry, first["id"]) == "sending"
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_a_pay_action_behind_a_payment_in_flight_waits_for_it(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    """It waits one check interval (5 s, real time), then pays, within its deadline."""
+    earlier = await close_a_period(hass, entry)
+    statement = await close_a_period(hass, entry)
+    first = await call_action(
+        hass, "pay", config_entry_id=entry.entry_id, statement_ids=[earlier["id"]]
+    )
+    assert first["payment"]["status"] == "broadcast"
+    rail.steps.append(Progress.CONFIRMED)
+    loop = hass.loop
+    started = loop.time()
+    second = await call_action(
+        hass, "pay", config_entry_id=entry.entry_id, statement_ids=[statement["id"]]
+    )
+    assert loop.time() - started >= 4.5
+    assert second["payment"]["statement_ids"] == [statement["id"]]
+    assert second["payment"]["status"] == "broadcast"
+    assert [p.status for p in manager(entry).payments()] == [
+        PaymentStatus.CONFIRMED,
+        PaymentStatus.BROADCAST,
+    ]
