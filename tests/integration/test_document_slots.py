@@ -223,11 +223,18 @@ async def test_one_slot_alone_is_read_whichever_it_is(
 @pytest.mark.parametrize(
     ("damage", "why"),
     [
-        ("{not json", "Expecting property name enclosed in double quotes"),
+        (
+            "{not json",
+            "Expecting property name enclosed in double quotes:"
+            " line 1 column 2 (char 1)",
+        ),
         (json.dumps([1, 2]), "not a storage document"),
         (json.dumps({"version": 1, "data": []}), "not a storage document"),
         (json.dumps({"version": 2, "data": {}}), "storage version 2 is not known"),
-        (json.dumps({"version": 1, "data": {"state": {"n": 1}}}), "missing sequence"),
+        (
+            json.dumps({"version": 1, "data": {"state": {"n": 1}}}),
+            "missing sequence number",
+        ),
         (
             json.dumps({"version": 1, "data": {"sequence": -1, "state": {"n": 1}}}),
             "missing sequence number",
@@ -256,10 +263,10 @@ async def test_a_damaged_slot_is_kept_aside_reported_and_the_other_used(
     assert Path(copy).parent == storage_dir
     assert Path(copy).name.startswith(slot_file(storage_dir, "a").name + ".corrupt-")
     [record] = caplog.records
-    message = record.getMessage()
-    assert message.startswith(f"Stored ledger state a of {ENTRY} is unreadable (")
-    assert message.endswith(f"); a copy is kept at {copy}")
-    assert why in message
+    assert record.getMessage() == (
+        f"Stored ledger state a of {ENTRY} is unreadable ({why}); "
+        f"a copy is kept at {copy}"
+    )
     found = issue(hass, f"state_corrupt_{ENTRY}_ledger_a")
     assert found is not None
     assert found.translation_key == "state_recovered"
