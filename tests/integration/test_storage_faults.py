@@ -306,7 +306,7 @@ async def test_discarding_with_a_ledger_slot_missing_keeps_every_other_file(
     storage_dir: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The repair path reads the chunks the remaining head names, keeps copies."""
+    """The repair path finds every chunk file by name and keeps a copy of each."""
     caplog.set_level(logging.ERROR)
     persistence, state = await started(hass)
     close(state, CHUNK_SIZE + 1)

@@ -208,12 +208,13 @@ class ChunkStore:
             return False
         return True
 
-    async def async_discard(self, keys: set[ChunkKey]) -> list[str]:
+    async def async_discard(self) -> list[str]:
         """Keep a copy of every chunk slot aside and remove it (repair flow).
 
-        ``keys`` are those a head named; files on disk are found by name too.
+        The files are found by name: every chunk a head can name is among
+        them, and so is any version a crash left behind.
         """
-        found = set(keys)
+        found: set[ChunkKey] = set()
         directory = Path(self._hass.config.path(".storage"))
         names = await self._hass.async_add_executor_job(_listdir, directory)
         pattern = chunk_file_pattern(self._entry_id)

@@ -17,10 +17,8 @@ import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.storage import Store
 
-from ..const import DOMAIN, STORAGE_SLOTS, STORAGE_VERSION
+from ..const import DOMAIN, STORAGE_SLOTS
 from ..core.ledger import Ledger, LedgerFormatError, Statement
 from ..core.ledger_chunks import (
     ChunkKey,
@@ -239,32 +237,13 @@ class EntryPersistence:
 
 async def async_discard_state(hass: HomeAssistant, entry_id: str) -> list[str]:
     """Keep copies of an entry's documents aside and remove them (repair flow)."""
-    copies = await ChunkStore(hass, entry_id).async_discard(
-        await _async_chunks_named(hass, entry_id)
-    )
+    copies = await ChunkStore(hass, entry_id).async_discard()
     for kind in (LEDGER, LIVE):
         store = DurableState[object, object](
             hass, entry_id, kind, encode=_unused, decode=_unused, required=False
         )
         copies += await store.async_discard()
     return copies
-
-
-async def _async_chunks_named(hass: HomeAssistant, entry_id: str) -> set[ChunkKey]:
-    """Chunk versions any readable head slot names (best effort)."""
-    keys: set[ChunkKey] = set()
-    for slot in STORAGE_SLOTS:
-        store = Store[dict[str, Any]](
-            hass, STORAGE_VERSION, slot_key(entry_id, LEDGER, slot), private=True
-        )
-        try:
-            data = await store.async_load()
-            head = parse_head(data["state"]["ledger"]) if data else None
-        except (ValueError, TypeError, KeyError, HomeAssistantError):
-            continue
-        if head is not None:
-            keys |= {e.key for e in head.chunks} | head.garbage
-    return keys
 
 
 def _as_is(document: dict[str, Any]) -> dict[str, Any]:
