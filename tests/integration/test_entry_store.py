@@ -30,7 +30,16 @@ from custom_components.iota_energy.persistence.entry_store import (
 )
 from tests.ha_fixtures import StorageFiles
 
-from .test_ledger_chunks import ENTRY, FACTORY, PRICE, close, key, reloaded, started
+from .test_ledger_chunks import (
+    ENTRY,
+    FACTORY,
+    PRICE,
+    close,
+    key,
+    reloaded,
+    started,
+    watch_writes,
+)
 from .test_storage_faults import failing_saves
 
 LOGGER = "custom_components.iota_energy.persistence.entry_store"
@@ -189,3 +198,38 @@ async def test_discarding_reads_the_heads_of_this_entry_only(
     assert sorted(Path(c).name.split(".corrupt-")[0] for c in copies) == mine
     assert sorted(k for k in hass_storage if k.startswith(f"{DOMAIN}.other.")) == theirs
     assert (await reloaded(hass)).ledger.statements == []
+
+
+async def test_a_flush_after_a_load_writes_the_live_document_only(
+    hass: HomeAssistant, hass_storage: StorageFiles
+) -> None:
+    persistence, state = await started(hass)
+    close(state, 1)
+    assert await persistence.async_flush(state)
+    restarted = EntryPersistence(hass, ENTRY, FACTORY)
+    restored = await restarted.async_load()
+    with watch_writes(hass_storage) as writes:
+        assert await restarted.async_flush(restored)
+    assert writes.written_keys() == [key("live", "a")]
+
+
+async def test_a_head_slot_whose_state_is_no_object_is_reported_as_such(
+    hass: HomeAssistant,
+    hass_storage: StorageFiles,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    persistence, state = await started(hass)
+    close(state, 1)
+    assert await persistence.async_record_statements(state)
+    document = hass_storage[key("ledger", "a")]
+    document["data"]["state"] = ["not", "an", "object"]
+    hass_storage[key("ledger", "a")] = document
+    with caplog.at_level(logging.ERROR):
+        restored = await reloaded(hass)
+    assert len(restored.ledger.statements) == 1
+    [line] = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.endswith("document_slots") and r.levelno == logging.ERROR
+    ]
+    assert "is unreadable (state is not an object);" in line
