@@ -24,11 +24,12 @@ from homeassistant.helpers.storage import Store
 import pytest
 
 from custom_components.iota_energy.const import DOMAIN, STORAGE_VERSION
-from custom_components.iota_energy.core.ledger import Statement
+from custom_components.iota_energy.core.ledger import LedgerFormatError, Statement
 from custom_components.iota_energy.core.ledger_chunks import (
     ChunkKey,
     chunk_content,
     chunk_digest,
+    read_chunk,
 )
 from custom_components.iota_energy.persistence.chunk_files import ChunkStore
 from custom_components.iota_energy.persistence.document_slots import (
@@ -209,15 +210,28 @@ async def test_a_missing_slot_is_told_by_its_path(
 
 
 async def test_no_slot_with_the_content_refuses_with_every_slot_named(
-    hass: HomeAssistant, storage_dir: Path, statements: tuple[Statement, ...]
+    hass: HomeAssistant,
+    storage_dir: Path,
+    statements: tuple[Statement, ...],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Slot a missing, slot b with the content named but no ledger in it."""
     content = {"version": 1, "statements": [{"id": "S1"}]}
+    with pytest.raises(LedgerFormatError) as unreadable:
+        read_chunk(content, chunk_digest(content))
     assert await ChunkStore(hass, ENTRY).async_write(KEY, content)
     slot_file(storage_dir, "a").unlink()
-    with pytest.raises(StateCorruptError) as err:
+    with (
+        caplog.at_level(logging.ERROR, LOGGER),
+        pytest.raises(StateCorruptError) as err,
+    ):
         await ChunkStore(hass, ENTRY).async_load(KEY, chunk_digest(content))
     [copy] = copies_of(slot_file(storage_dir, "b"))
+    assert messages(caplog) == [
+        f"Ledger chunk 3 of {ENTRY} is missing from slot a",
+        f"Ledger chunk 3 of {ENTRY}, slot b, is unreadable ({unreadable.value}); "
+        f"a copy is kept at {copy}",
+    ]
     where = [str(slot_file(storage_dir, "a")), str(copy)]
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "state_corrupt"
