@@ -32,6 +32,7 @@ from custom_components.iota_energy.persistence.document_slots import (
     DurableState,
     LoadedState,
     StateCorruptError,
+    async_discard_slots,
     keep_aside,
 )
 
@@ -332,7 +333,7 @@ async def test_discarding_keeps_a_copy_of_each_slot_there_is(
     hass: HomeAssistant, storage_dir: Path
 ) -> None:
     write_slot(storage_dir, "b", {"sequence": 4, "state": {"n": 40}})
-    copies = await durable(hass).async_discard()
+    copies = await async_discard_slots(hass, ENTRY, "ledger")
     assert len(copies) == 1
     assert Path(copies[0]).name.startswith(slot_file(storage_dir, "b").name)
     assert not slot_file(storage_dir, "b").exists()

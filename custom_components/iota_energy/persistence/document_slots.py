@@ -191,24 +191,6 @@ class DurableState[E, D]:
         results = [await self._async_write(slot, document) for slot in STORAGE_SLOTS]
         return all(results)
 
-    async def async_discard(self) -> list[str]:
-        """Remove every slot after keeping a copy of it; return the copies.
-
-        Only on the user's explicit request (the repair flow): afterwards
-        the next start begins with nothing.
-        """
-        copies = []
-        for slot in STORAGE_SLOTS:
-            path = self._path(slot)
-            raw = await self._hass.async_add_executor_job(read_text, path)
-            if raw is None:
-                continue
-            copies.append(
-                await self._hass.async_add_executor_job(keep_aside, path, raw)
-            )
-            await self._stores[slot].async_remove()
-        return copies
-
     @property
     def _write_issue_id(self) -> str:
         return f"state_write_failed_{self._entry_id}_{self._kind}"
@@ -232,6 +214,26 @@ class DurableState[E, D]:
             async_clear_issue(self._hass, self._write_issue_id)
             self._write_failed = False
         return True
+
+
+async def async_discard_slots(
+    hass: HomeAssistant, entry_id: str, kind: str
+) -> list[str]:
+    """Remove every slot of a document after keeping a copy of it; return the copies.
+
+    Only on the user's explicit request (the repair flow): afterwards
+    the next start begins with nothing.
+    """
+    copies = []
+    for slot in STORAGE_SLOTS:
+        key = slot_key(entry_id, kind, slot)
+        path = Path(hass.config.path(".storage", key))
+        raw = await hass.async_add_executor_job(read_text, path)
+        if raw is None:
+            continue
+        copies.append(await hass.async_add_executor_job(keep_aside, path, raw))
+        await Store[dict[str, Any]](hass, STORAGE_VERSION, key).async_remove()
+    return copies
 
 
 def storage_data(raw: str) -> dict[str, Any]:

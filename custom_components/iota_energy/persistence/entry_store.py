@@ -30,7 +30,12 @@ from ..core.ledger_chunks import (
 )
 from ..issues import async_raise_issue
 from .chunk_files import ChunkStore
-from .document_slots import DurableState, StateCorruptError, slot_key
+from .document_slots import (
+    DurableState,
+    StateCorruptError,
+    async_discard_slots,
+    slot_key,
+)
 from .entry_state import EntryState, LiveState, StateFactory
 
 _LOGGER = logging.getLogger(__name__)
@@ -239,16 +244,9 @@ async def async_discard_state(hass: HomeAssistant, entry_id: str) -> list[str]:
     """Keep copies of an entry's documents aside and remove them (repair flow)."""
     copies = await ChunkStore(hass, entry_id).async_discard()
     for kind in (LEDGER, LIVE):
-        store = DurableState[object, object](
-            hass, entry_id, kind, encode=_unused, decode=_unused, required=False
-        )
-        copies += await store.async_discard()
+        copies += await async_discard_slots(hass, entry_id, kind)
     return copies
 
 
 def _as_is(document: dict[str, Any]) -> dict[str, Any]:
     return document
-
-
-def _unused(_value: object) -> dict[str, Any]:
-    raise NotImplementedError("only used to discard")
