@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 import importlib
 from pathlib import Path
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -55,6 +57,27 @@ def test_the_package_hands_out_the_shell_names(name: str) -> None:
     """Asked by name (as without Home Assistant), the very same objects."""
     home = setup_entry if hasattr(setup_entry, name) else runtime
     assert package.__getattr__(name) is getattr(home, name)
+
+
+def test_without_home_assistant_a_shell_name_is_imported_when_asked() -> None:
+    """In a fresh interpreter the package imports no Home Assistant until asked."""
+    script = (
+        "import sys\n"
+        "import custom_components.iota_energy as package\n"
+        "assert 'homeassistant' not in sys.modules\n"
+        "print(package.async_setup_entry.__module__)\n"
+        "print('homeassistant' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["custom_components.iota_energy.setup_entry", "True"]
 
 
 def test_the_package_has_no_other_names() -> None:
