@@ -18,7 +18,6 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 
 from custom_components.iota_energy.const import DOMAIN
-from custom_components.iota_energy.core.ledger import PaymentState
 from custom_components.iota_energy.core.ledger_chunks import CHUNK_SIZE
 from custom_components.iota_energy.core.pricing import PriceQuote
 from custom_components.iota_energy.persistence.document_slots import (
@@ -72,43 +71,6 @@ async def test_a_ledger_removed_beside_its_live_document_refuses_to_start(
     assert found.translation_placeholders == {"entry_id": ENTRY}
     assert found.is_persistent
     assert found.severity is ir.IssueSeverity.ERROR
-
-
-async def test_a_head_whose_chunks_do_not_fit_is_named_logged_and_refused(
-    hass: HomeAssistant,
-    hass_storage: StorageFiles,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    persistence, state = await started(hass)
-    close(state, CHUNK_SIZE + 1)
-    assert await persistence.async_record_statements(state)
-    sealed = state.ledger.statements[0]
-    state.ledger.set_payment_state(sealed.id, PaymentState.SENDING, {"bundle": "B"})
-    assert await persistence.async_record_payment_states(state)
-    for slot in "ab":
-        ledger = hass_storage[key("ledger", slot)]
-        overlay = ledger["data"]["state"]["ledger"]["overlay"]
-        overlay["S-not-in-any-chunk"] = overlay.pop(sealed.id)
-        hass_storage[key("ledger", slot)] = ledger
-    with (
-        caplog.at_level(logging.ERROR, LOGGER),
-        pytest.raises(StateCorruptError) as err,
-    ):
-        await reloaded(hass)
-    files = ", ".join(
-        hass.config.path(".storage", key("ledger", slot)) for slot in "ab"
-    )
-    assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == "state_corrupt"
-    assert err.value.translation_placeholders == {"copy": files}
-    cause = err.value.__cause__
-    assert cause is not None
-    assert messages(caplog) == [f"The ledger of {ENTRY} cannot be rebuilt: {cause}"]
-    found = issue(hass, f"state_corrupt_{ENTRY}_ledger_chunks")
-    assert found is not None
-    assert found.translation_key == "state_corrupt"
-    assert found.translation_placeholders == {"copy": files}
-    assert found.is_persistent
 
 
 async def test_a_live_document_continues_its_ledger_only_when_it_names_it(

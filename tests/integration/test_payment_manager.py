@@ -10,7 +10,7 @@ test_rebased_payments.py (devrebased).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -85,8 +85,10 @@ class FundedRail(ScriptedRail):
 
 
 @pytest.fixture
-def rail() -> FundedRail:
-    return FundedRail()
+def rail(request: pytest.FixtureRequest) -> FundedRail:
+    """A new rail for each test; a test may parametrize how it is built."""
+    build: Callable[[], FundedRail] = getattr(request, "param", FundedRail)
+    return build()
 
 
 @pytest.fixture
@@ -113,10 +115,20 @@ def scripted(rail: FundedRail) -> Iterator[FundedRail]:
 
 
 @pytest.fixture
+def extra_options() -> dict[str, Any]:
+    """Options on top of the entry's; a test may parametrize it."""
+    return {}
+
+
+@pytest.fixture
 async def entry(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, scripted: FundedRail
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_options: dict[str, Any],
+    extra_options: dict[str, Any],
+    scripted: FundedRail,
 ) -> Any:
-    ready = await set_up(hass, mock_config_entry)
+    ready = await set_up(hass, mock_config_entry, options=entry_options | extra_options)
     yield ready
     assert await hass.config_entries.async_unload(ready.entry_id)
     await hass.async_block_till_done()
@@ -251,16 +263,11 @@ async def test_a_shortfall_is_a_warning_issue_naming_what_is_missing(
     assert issue(hass, "insufficient_funds", entry) is None
 
 
+@pytest.mark.parametrize("extra_options", [{CONF_MAX_PAYMENT: 1000}])
 async def test_a_payment_over_its_cap_waits_for_the_approve_action(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    entry_options: dict[str, Any],
-    scripted: FundedRail,
+    hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     # The Rebased forms take caps in nanos: 1000 nanos is a cap of 1 i.
-    entry = await set_up(
-        hass, mock_config_entry, options=entry_options | {CONF_MAX_PAYMENT: 1000}
-    )
     await close_a_period(hass, entry)
     response = await call_action(hass, "pay", config_entry_id=entry.entry_id)
     assert response["payment"]["status"] == "awaiting_approval"
@@ -290,8 +297,6 @@ async def test_a_payment_over_its_cap_waits_for_the_approve_action(
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "payment_not_awaiting_approval"
     assert err.value.translation_placeholders == {"payment_id": "P000001"}
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 async def test_a_failed_payment_says_why_and_its_statement_can_be_paid_again(
@@ -353,19 +358,19 @@ async def test_the_pay_action_refuses_what_it_cannot_pay(
     assert err.value.translation_key == "nothing_to_pay"
 
 
+DOWN = NodeError("chainIdentifier", "unreachable", "connection refused")
+
+
+@pytest.mark.parametrize(
+    "rail", [lambda: FundedRail(network=[DOWN] * 40)], ids=["down"], indirect=True
+)
 async def test_an_unreachable_node_fails_the_action_and_is_an_issue_after_10_min(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    rail: FundedRail,
-    scripted: FundedRail,
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
 ) -> None:
-    down = NodeError("chainIdentifier", "unreachable", "connection refused")
-    rail.network += [down] * 40
-    entry = await set_up(hass, mock_config_entry)
     await tick(hass, entry)
     problem = manager(entry).outbox.node_problem
     assert problem is not None
-    assert problem.last_error is down
+    assert problem.last_error is DOWN
     snapshot = manager(entry).snapshot()
     assert (snapshot.problem, snapshot.balance) == ("node_unreachable", None)
     assert rail.funds_read == 0  # not asked while the node is down
@@ -402,18 +407,17 @@ async def test_an_unreachable_node_fails_the_action_and_is_an_issue_after_10_min
     assert manager(entry).snapshot().problem is None
     assert manager(entry).snapshot().balance == 7000
     assert manager(entry)._next_delay() == 5.0
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
+WRONG = NodeError("chainIdentifier", "wrong_network", "4c78adac")
+
+
+@pytest.mark.parametrize(
+    "rail", [lambda: FundedRail(network=[WRONG] * 40)], ids=["wrong"], indirect=True
+)
 async def test_a_service_of_another_network_is_its_own_issue_at_once(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    rail: FundedRail,
-    scripted: FundedRail,
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
 ) -> None:
-    rail.network += [NodeError("chainIdentifier", "wrong_network", "4c78adac")] * 40
-    entry = await set_up(hass, mock_config_entry)
     await tick(hass, entry)
     assert manager(entry).snapshot().problem == "wrong_network"
     found = issue(hass, "wrong_network", entry)
@@ -434,20 +438,21 @@ async def test_a_service_of_another_network_is_its_own_issue_at_once(
     manager(entry).outbox.node_problem = None
     await tick(hass, entry)
     assert issue(hass, "wrong_network", entry) is None
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
+@pytest.mark.parametrize(
+    "rail",
+    [lambda: FundedRail(funds_error=NodeError("coins", "timeout"))],
+    ids=["timeout"],
+    indirect=True,
+)
 async def test_a_balance_that_cannot_be_read_is_shown_as_unknown(
     hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
+    entry: MockConfigEntry,
     rail: FundedRail,
-    scripted: FundedRail,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    rail.funds_error = NodeError("coins", "timeout")
     caplog.set_level("DEBUG")
-    entry = await set_up(hass, mock_config_entry)
     await tick(hass, entry)
     snapshot = manager(entry).snapshot()
     assert (snapshot.balance, snapshot.deposit_address) == (None, None)
@@ -459,38 +464,24 @@ async def test_a_balance_that_cannot_be_read_is_shown_as_unknown(
     rail.funds_error = None
     await tick(hass, entry)
     assert manager(entry).snapshot().balance == 7000
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
+@pytest.mark.parametrize("extra_options", [{CONF_AUTO_PAY: True}])
 async def test_automatic_payment_pays_each_closed_period(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    entry_options: dict[str, Any],
-    scripted: FundedRail,
+    hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
-    entry = await set_up(
-        hass, mock_config_entry, options=entry_options | {CONF_AUTO_PAY: True}
-    )
     statement = await close_a_period(hass, entry)
     await hass.async_block_till_done()
     (payment,) = manager(entry).payments()
     assert payment.statement_ids == (statement["id"],)
     assert payment.status is PaymentStatus.BROADCAST
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
+@pytest.mark.parametrize("extra_options", [{CONF_MAX_PAYMENT: 1000}])
 async def test_an_approval_goes_ahead_at_once(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    entry_options: dict[str, Any],
-    scripted: FundedRail,
+    hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     """Approving schedules a tick now, not at the next check."""
-    entry = await set_up(
-        hass, mock_config_entry, options=entry_options | {CONF_MAX_PAYMENT: 1000}
-    )
     await close_a_period(hass, entry)
     await call_action(hass, "pay", config_entry_id=entry.entry_id)
     await call_action(
@@ -500,19 +491,12 @@ async def test_an_approval_goes_ahead_at_once(
     async_fire_time_changed(hass, dt_util.utcnow())
     await hass.async_block_till_done()
     assert manager(entry).snapshot().state == "broadcast"
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
+@pytest.mark.parametrize("extra_options", [{CONF_MAX_PAYMENT: 1000}])
 async def test_actions_on_a_full_disk_change_nothing_and_say_so(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    entry_options: dict[str, Any],
-    scripted: FundedRail,
+    hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
-    entry = await set_up(
-        hass, mock_config_entry, options=entry_options | {CONF_MAX_PAYMENT: 1000}
-    )
     statement = await close_a_period(hass, entry)
     with outbox_disk() as disk:
         disk.full = True
@@ -540,19 +524,12 @@ async def test_actions_on_a_full_disk_change_nothing_and_say_so(
             PaymentStatus.AWAITING_APPROVAL,
             False,
         )
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
+@pytest.mark.parametrize("extra_options", [{CONF_AUTO_PAY: True}])
 async def test_a_period_closed_on_a_full_disk_is_paid_once_there_is_room(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    entry_options: dict[str, Any],
-    scripted: FundedRail,
+    hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
-    entry = await set_up(
-        hass, mock_config_entry, options=entry_options | {CONF_AUTO_PAY: True}
-    )
     with outbox_disk() as disk:
         disk.full = True
         first = await close_a_period(hass, entry)
@@ -566,8 +543,6 @@ async def test_a_period_closed_on_a_full_disk_is_paid_once_there_is_room(
     queued = sorted(s for p in manager(entry).payments() for s in p.statement_ids)
     assert queued == sorted([first["id"], second["id"]])
     assert statement_state(entry, first["id"]) == "sending"
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 async def test_a_pay_action_behind_a_payment_in_flight_waits_for_it(

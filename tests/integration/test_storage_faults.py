@@ -233,6 +233,7 @@ async def test_a_head_whose_chunks_do_not_fit_refuses_to_start(
     hass: HomeAssistant,
     hass_storage: StorageFiles,
     issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A payment change for a statement no chunk holds: no start, both files named."""
     persistence, state = await started(hass)
@@ -247,16 +248,28 @@ async def test_a_head_whose_chunks_do_not_fit_refuses_to_start(
         overlay["S-not-in-any-chunk"] = overlay.pop(sealed.id)
         hass_storage[key("ledger", slot)] = ledger
 
-    with pytest.raises(StateCorruptError):
+    with (
+        caplog.at_level(logging.ERROR, "custom_components.iota_energy.persistence"),
+        pytest.raises(StateCorruptError) as err,
+    ):
         await reloaded(hass)
 
+    files = ", ".join(hass.config.path(".storage", key("ledger", s)) for s in "ab")
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "state_corrupt"
+    assert err.value.translation_placeholders == {"copy": files}
+    store_log = "custom_components.iota_energy.persistence.entry_store"
+    assert [r.getMessage() for r in caplog.records if r.name == store_log] == [
+        f"The ledger of {ENTRY} cannot be rebuilt: {err.value.__cause__}"
+    ]
     issue = issue_registry.async_get_issue(
         DOMAIN, f"state_corrupt_{ENTRY}_ledger_chunks"
     )
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.ERROR
-    files = issue.translation_placeholders["copy"].split(", ")
-    assert [Path(f).name for f in files] == [key("ledger", "a"), key("ledger", "b")]
+    assert issue.translation_key == "state_corrupt"
+    assert issue.translation_placeholders == {"copy": files}
+    assert issue.is_persistent
 
 
 async def test_a_live_slot_that_failed_is_caught_up_in_both_slots(
