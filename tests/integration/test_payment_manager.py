@@ -10,6 +10,7 @@ test_rebased_payments.py (devrebased).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -568,3 +569,51 @@ async def test_a_pay_action_behind_a_payment_in_flight_waits_for_it(
         PaymentStatus.CONFIRMED,
         PaymentStatus.BROADCAST,
     ]
+
+
+@pytest.mark.parametrize("extra_options", [{CONF_AUTO_PAY: True}])
+async def test_a_statement_queued_by_automatic_payment_meanwhile_is_not_paid_twice(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    """The pay action finds it due, then waits for the queueing that takes it."""
+    with outbox_disk() as disk:
+        disk.hold = True  # automatic payment's queueing, held while it writes
+        statement = await close_a_period(hass, entry)
+        await disk.entered.wait()
+        pay = hass.async_create_task(
+            call_action(
+                hass,
+                "pay",
+                config_entry_id=entry.entry_id,
+                statement_ids=[statement["id"]],
+            )
+        )
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not pay.done()
+        disk.release.set()
+        with pytest.raises(ServiceValidationError) as err:
+            await pay
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "nothing_to_pay"
+    assert err.value.translation_placeholders is None
+    await tick(hass, entry)
+    (payment,) = manager(entry).payments()
+    assert payment.statement_ids == (statement["id"],)
+    assert len(rail.asked("sign")) == 1
+
+
+async def test_a_stopped_manager_takes_no_more_steps(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, scripted: FundedRail
+) -> None:
+    entry = await set_up(hass, mock_config_entry)
+    payments = manager(entry)
+    await tick(hass, entry)
+    calls = len(scripted.calls)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    await payments._async_tick(reschedule=True)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=10))
+    await hass.async_block_till_done()
+    assert len(scripted.calls) == calls
+    assert payments._timer is None
