@@ -54,7 +54,7 @@ from custom_components.iota_energy.payment_manager import (
 from tests.core.test_outbox import ScriptedRail, short_of
 
 from .helpers import call_action, set_up
-from .test_payment_paths import outbox_disk
+from .test_payment_paths import after_enqueue, outbox_disk
 from .test_payments import close_a_period
 
 NANOS = Denomination.NANOS
@@ -617,3 +617,20 @@ async def test_a_stopped_manager_takes_no_more_steps(
     await hass.async_block_till_done()
     assert len(scripted.calls) == calls
     assert payments._timer is None
+
+
+async def test_a_pay_action_whose_signature_cannot_be_written_says_so(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    """Queued, then the disk fills: nothing is signed; the user is told which one."""
+    await close_a_period(hass, entry)
+    with outbox_disk() as disk:
+        after_enqueue(manager(entry).outbox, lambda: setattr(disk, "full", True))
+        with pytest.raises(HomeAssistantError) as err:
+            await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "payment_not_written"
+    assert err.value.translation_placeholders == {"payment_id": "P000001"}
+    (payment,) = manager(entry).payments()
+    assert payment.status is PaymentStatus.QUEUED
+    assert payment.transfer is None
