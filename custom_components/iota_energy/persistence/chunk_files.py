@@ -26,6 +26,7 @@ from ..core.ledger_chunks import ChunkKey, chunk_digest, read_chunk
 from ..issues import async_clear_issue, async_raise_issue
 from .document_slots import (
     StateCorruptError,
+    async_discard_slots,
     keep_aside,
     read_text,
     slot_key,
@@ -223,15 +224,9 @@ class ChunkStore:
                 found.add(ChunkKey(int(match[1]), int(match[2])))
         copies: list[str] = []
         for key in sorted(found):
-            for slot in STORAGE_SLOTS:
-                path = self._path(key, slot)
-                raw = await self._hass.async_add_executor_job(read_text, path)
-                if raw is None:
-                    continue
-                copies.append(
-                    await self._hass.async_add_executor_job(keep_aside, path, raw)
-                )
-                await self._store(key, slot).async_remove()
+            copies += await async_discard_slots(
+                self._hass, self._entry_id, chunk_kind(key)
+            )
         return copies
 
 
