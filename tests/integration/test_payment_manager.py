@@ -10,7 +10,6 @@ test_rebased_payments.py (devrebased).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -54,7 +53,11 @@ from custom_components.iota_energy.payment_manager import (
 from tests.core.test_outbox import ScriptedRail, short_of
 
 from .helpers import call_action, set_up
-from .test_payment_paths import after_enqueue, outbox_disk
+from .test_payment_paths import (
+    after_enqueue,
+    outbox_disk,
+    pay_as_its_period_closes,
+)
 from .test_payments import close_a_period
 
 NANOS = Denomination.NANOS
@@ -576,27 +579,10 @@ async def test_a_statement_queued_by_automatic_payment_meanwhile_is_not_paid_twi
     hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
 ) -> None:
     """The pay action finds it due, then waits for the queueing that takes it."""
-    with outbox_disk() as disk:
-        disk.hold = True  # automatic payment's queueing, held while it writes
-        statement = await close_a_period(hass, entry)
-        await disk.entered.wait()
-        pay = hass.async_create_task(
-            call_action(
-                hass,
-                "pay",
-                config_entry_id=entry.entry_id,
-                statement_ids=[statement["id"]],
-            )
-        )
-        for _ in range(20):
-            await asyncio.sleep(0)
-        assert not pay.done()
-        disk.release.set()
-        with pytest.raises(ServiceValidationError) as err:
-            await pay
-    assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == "nothing_to_pay"
-    assert err.value.translation_placeholders is None
+    statement, error = await pay_as_its_period_closes(hass, entry)
+    assert error.translation_domain == DOMAIN
+    assert error.translation_key == "nothing_to_pay"
+    assert error.translation_placeholders is None
     await tick(hass, entry)
     (payment,) = manager(entry).payments()
     assert payment.statement_ids == (statement["id"],)

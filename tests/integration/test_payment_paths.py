@@ -446,19 +446,22 @@ async def test_a_tick_takes_a_bounded_number_of_steps(
     await unload(hass, manual)
 
 
-async def test_paying_a_statement_as_its_period_closes_pays_it_once(
-    hass: HomeAssistant, paying: MockConfigEntry, tangle: DevTangle
-) -> None:
-    """Automatic payment queues it first: the action is told it has nothing to pay."""
+async def pay_as_its_period_closes(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> tuple[dict[str, Any], ServiceValidationError]:
+    """Pay a statement while automatic payment's queueing of it is held mid-write.
+
+    Returns the statement and the pay action's error.
+    """
     with outbox_disk() as disk:
         disk.hold = True  # automatic payment's queueing, held while it writes
-        statement = await close_a_period(hass, paying)
+        statement = await close_a_period(hass, entry)
         await disk.entered.wait()
         pay = hass.async_create_task(
             call_action(
                 hass,
                 "pay",
-                config_entry_id=paying.entry_id,
+                config_entry_id=entry.entry_id,
                 statement_ids=[statement["id"]],
             )
         )
@@ -468,7 +471,15 @@ async def test_paying_a_statement_as_its_period_closes_pays_it_once(
         disk.release.set()
         with pytest.raises(ServiceValidationError) as err:
             await pay
-        assert err.value.translation_key == "nothing_to_pay"
+    return statement, err.value
+
+
+async def test_paying_a_statement_as_its_period_closes_pays_it_once(
+    hass: HomeAssistant, paying: MockConfigEntry, tangle: DevTangle
+) -> None:
+    """Automatic payment queues it first: the action is told it has nothing to pay."""
+    statement, error = await pay_as_its_period_closes(hass, paying)
+    assert error.translation_key == "nothing_to_pay"
     await paid_alone(hass, paying, tangle, statement)
 
 
