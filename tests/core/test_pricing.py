@@ -211,6 +211,9 @@ def test_format_decimal_refuses_negative_places() -> None:
         (" 2/4 ", Fraction(1, 2)),
         ("0", Fraction(0)),
         ("9" * 40, Fraction(int("9" * 40))),
+        # The bounds themselves: 40 digits of exponent either way.
+        ("1e40", Fraction(10**40)),
+        ("1e-40", Fraction(1, 10**40)),
     ],
 )
 def test_parse_price_text(text: str, expected: Fraction) -> None:
