@@ -10,6 +10,7 @@ test_rebased_payments.py (devrebased).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +28,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.iota_energy import payment_manager
 from custom_components.iota_energy.const import (
     CONF_AUTO_PAY,
     CONF_CHAIN_ID,
@@ -41,7 +43,7 @@ from custom_components.iota_energy.const import (
     RAIL_REBASED,
 )
 from custom_components.iota_energy.core.legacy_node import NodeError
-from custom_components.iota_energy.core.outbox import PaymentEventKind
+from custom_components.iota_energy.core.outbox import FollowSchedule, PaymentEventKind
 from custom_components.iota_energy.core.payments import PaymentStatus
 from custom_components.iota_energy.core.rail import Funds, Progress
 from custom_components.iota_energy.core.units import Amount, Denomination
@@ -572,6 +574,39 @@ async def test_a_pay_action_behind_a_payment_in_flight_waits_for_it(
         PaymentStatus.CONFIRMED,
         PaymentStatus.BROADCAST,
     ]
+
+
+async def test_a_pay_action_behind_a_stuck_payment_answers_at_its_deadline(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    rail: FundedRail,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not before its deadline, with the payment still queued: it pays later."""
+    earlier = await close_a_period(hass, entry)
+    statement = await close_a_period(hass, entry)
+    await call_action(
+        hass, "pay", config_entry_id=entry.entry_id, statement_ids=[earlier["id"]]
+    )
+    # The deadline spans several checks of the payment in flight.
+    monkeypatch.setattr(payment_manager, "PAY_ACTION_TIMEOUT_S", 1.5)
+    payments = manager(entry)
+    payments._schedule = FollowSchedule(check_interval=timedelta(seconds=0.25))
+    loop = hass.loop
+    started = loop.time()
+    async with asyncio.timeout(60):
+        second = await call_action(
+            hass, "pay", config_entry_id=entry.entry_id, statement_ids=[statement["id"]]
+        )
+    assert loop.time() - started >= 1.5
+    assert second["payment"]["payment_id"] == "P000002"
+    assert second["payment"]["statement_ids"] == [statement["id"]]
+    assert second["payment"]["status"] == "queued"
+    assert [p.status for p in payments.payments()] == [
+        PaymentStatus.BROADCAST,
+        PaymentStatus.QUEUED,
+    ]
+    assert len(rail.asked("sign")) == 1
 
 
 @pytest.mark.parametrize("extra_options", [{CONF_AUTO_PAY: True}])
