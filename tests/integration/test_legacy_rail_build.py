@@ -13,9 +13,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+import pytest
 
 from custom_components.iota_energy.core.legacy_rail import FollowTimes, LegacyRail
 from custom_components.iota_energy.core.outbox import FollowSchedule, PaymentPolicy
+from custom_components.iota_energy.core.worker_pool import WorkerLost
 from custom_components.iota_energy.payment_manager import (
     PaymentManager,
     PaymentSettings,
@@ -86,3 +88,13 @@ async def test_each_rail_built_has_its_own_worker(hass: HomeAssistant) -> None:
         for manager in (first, second):
             if manager._worker is not None:
                 manager._worker.shutdown()
+
+
+async def test_stopping_the_manager_shuts_its_worker_down(hass: HomeAssistant) -> None:
+    manager = _manager(hass)
+    manager._build_rail()
+    worker = manager._worker
+    assert worker is not None
+    await manager.async_stop()
+    with pytest.raises(WorkerLost, match="shut down"):
+        worker.run(int, "1")

@@ -330,7 +330,7 @@ async def test_a_failed_payment_says_why_and_its_statement_can_be_paid_again(
 
 
 async def test_the_pay_action_refuses_what_it_cannot_pay(
-    hass: HomeAssistant, entry: MockConfigEntry
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
@@ -362,6 +362,14 @@ async def test_the_pay_action_refuses_what_it_cannot_pay(
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "nothing_to_pay"
+    # Paid: out of every open payment, and still nothing to pay.
+    rail.steps.append(Progress.CONFIRMED)
+    await tick(hass, entry)
+    assert statement_state(entry, statement["id"]) == "paid"
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert err.value.translation_key == "nothing_to_pay"
+    assert [p.status for p in manager(entry).payments()] == [PaymentStatus.CONFIRMED]
 
 
 DOWN = NodeError("chainIdentifier", "unreachable", "connection refused")
