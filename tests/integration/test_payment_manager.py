@@ -369,6 +369,18 @@ async def test_the_pay_action_refuses_what_it_cannot_pay(
     with pytest.raises(ServiceValidationError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
     assert err.value.translation_key == "nothing_to_pay"
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(
+            hass,
+            "pay",
+            config_entry_id=entry.entry_id,
+            statement_ids=[statement["id"]],
+        )
+    assert err.value.translation_key == "statement_not_payable"
+    assert err.value.translation_placeholders == {
+        "statement_id": statement["id"],
+        "state": "paid",
+    }
     assert [p.status for p in manager(entry).payments()] == [PaymentStatus.CONFIRMED]
 
 
