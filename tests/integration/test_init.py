@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
+from unittest.mock import patch
+
+from homeassistant.config_entries import ConfigEntries, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -20,6 +22,20 @@ async def test_setup_and_unload(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert not runtime.sampler.is_running
+
+
+async def test_an_entry_whose_platforms_do_not_unload_keeps_metering(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Its entities are still there: sampling and billing go on for them."""
+    entry = init_integration
+    runtime = entry.runtime_data
+    with patch.object(ConfigEntries, "async_unload_platforms", return_value=False):
+        assert not await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.FAILED_UNLOAD
+    assert runtime.sampler.is_running
+    assert runtime.coordinator.last_update_success
 
 
 async def test_entities_created(
