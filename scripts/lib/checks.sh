@@ -50,3 +50,29 @@ run_pytest() {
   fi
   return "$status"
 }
+
+# The coverage the README promises, from leg $2's pytest run: config_flow.py
+# complete (lines and branches), the shell (all but core/) at 98 % or more.
+# Only after a run of the whole suite (a selection covers less).
+COVERAGE_FLOORS=(
+  "custom_components/iota_energy/config_flow.py|100"
+  "custom_components/iota_energy/*|98|custom_components/iota_energy/core/*"
+)
+run_coverage_floors() {
+  local python="$1" leg="$2" floor include under omit report status=0
+  local data="$CACHE_DIR/coverage/$leg/.coverage"
+  for floor in "${COVERAGE_FLOORS[@]}"; do
+    IFS='|' read -r include under omit <<<"$floor"
+    log "coverage of $include${omit:+ but $omit}: at least $under %"
+    if report="$(COVERAGE_FILE="$data" "$python" -m coverage report \
+      --rcfile="$REPO_ROOT/pyproject.toml" --precision=2 \
+      --include="$include" ${omit:+--omit="$omit"} --fail-under="$under" 2>&1)"; then
+      printf '%s\n' "$report" | tail -n 3 >&2
+    else
+      printf '%s\n' "$report" >&2
+      error "coverage of $include${omit:+ but $omit} is below $under % (leg $leg)"
+      status=1
+    fi
+  done
+  return "$status"
+}
