@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -49,8 +50,13 @@ from custom_components.iota_energy.core.rail import Funds, Progress
 from custom_components.iota_energy.core.units import Amount, Denomination
 from custom_components.iota_energy.payment_manager import (
     NODE_ISSUE_AFTER,
+    OUTBOX,
     PaymentManager,
     PaymentSnapshot,
+)
+from custom_components.iota_energy.persistence.document_slots import (
+    StateCorruptError,
+    slot_key,
 )
 from tests.core.test_outbox import ScriptedRail, short_of
 
@@ -675,3 +681,54 @@ async def test_a_pay_action_whose_signature_cannot_be_written_says_so(
     (payment,) = manager(entry).payments()
     assert payment.status is PaymentStatus.QUEUED
     assert payment.transfer is None
+
+
+async def test_a_manager_started_again_goes_on_from_its_outbox(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    """The entry's own document, read back; the schedule it was given."""
+    await close_a_period(hass, entry)
+    await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    running = manager(entry)
+    schedule = FollowSchedule(check_interval=timedelta(seconds=7))
+    again = PaymentManager(
+        hass, running.coordinator, running.settings, schedule=schedule
+    )
+    with pytest.raises(RuntimeError, match=r"^payments are not started$"):
+        again.outbox  # noqa: B018
+    await again.async_start()
+    try:
+        assert again.payments() == running.payments()
+        assert [p.status for p in again.payments()] == [PaymentStatus.BROADCAST]
+        assert again.outbox.schedule is schedule
+    finally:
+        await again.async_stop()
+
+
+def _damage(storage: Path, entry_id: str) -> None:
+    for slot in "ab":
+        (storage / slot_key(entry_id, OUTBOX, slot)).write_text("{", "utf-8")
+
+
+async def test_an_outbox_that_cannot_be_read_is_not_started_empty(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    rail: FundedRail,
+    private_config_dir: Path,
+) -> None:
+    """Starting afresh could pay a statement twice: it refuses, and says so."""
+    await close_a_period(hass, entry)
+    await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    running = manager(entry)
+    _damage(private_config_dir / ".storage", entry.entry_id)
+    again = PaymentManager(hass, running.coordinator, running.settings)
+    with pytest.raises(StateCorruptError) as err:
+        await again.async_start()
+    assert err.value.translation_key == "state_corrupt"
+    for slot in "ab":
+        raised = ir.async_get(hass).async_get_issue(
+            DOMAIN, f"state_corrupt_{entry.entry_id}_{OUTBOX}_{slot}"
+        )
+        assert raised is not None
+        assert raised.translation_key == "state_corrupt"
+        assert raised.severity is ir.IssueSeverity.ERROR
