@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -142,7 +142,9 @@ async def entry(
 ) -> Any:
     ready = await set_up(hass, mock_config_entry, options=entry_options | extra_options)
     yield ready
-    assert await hass.config_entries.async_unload(ready.entry_id)
+    # Unloading waits for a tick in progress, never for ever.
+    async with asyncio.timeout(60):
+        assert await hass.config_entries.async_unload(ready.entry_id)
     await hass.async_block_till_done()
 
 
@@ -732,3 +734,34 @@ async def test_an_outbox_that_cannot_be_read_is_not_started_empty(
         assert raised is not None
         assert raised.translation_key == "state_corrupt"
         assert raised.severity is ir.IssueSeverity.ERROR
+
+
+async def test_a_manager_started_with_automatic_payment_pays_what_is_due_at_once(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    """Periods closed while it was off are queued at start; the first tick is now."""
+    statement = await close_a_period(hass, entry)
+    running = manager(entry)
+    assert running.payments() == []
+    settings = replace(running.settings, auto_pay=True)
+    again = PaymentManager(hass, running.coordinator, settings)
+    await again.async_start()
+    try:
+        (queued,) = again.payments()
+        assert queued.statement_ids == (statement["id"],)
+        assert queued.status is PaymentStatus.QUEUED
+        async_fire_time_changed(hass, dt_util.utcnow())
+        await hass.async_block_till_done()
+        (sent,) = again.payments()
+        assert sent.status is PaymentStatus.BROADCAST
+    finally:
+        await again.async_stop()
+
+
+async def test_a_new_entry_writes_its_outbox_before_any_payment(
+    hass: HomeAssistant, entry: MockConfigEntry, private_config_dir: Path
+) -> None:
+    """The key bookkeeping is on disk before any key is used."""
+    storage = private_config_dir / ".storage"
+    names = {path.name for path in await hass.async_add_executor_job(storage.iterdir)}
+    assert {slot_key(entry.entry_id, OUTBOX, slot) for slot in "ab"} <= names
