@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+import threading
 from typing import Any
 from unittest.mock import patch
 
@@ -765,3 +766,47 @@ async def test_a_new_entry_writes_its_outbox_before_any_payment(
     storage = private_config_dir / ".storage"
     names = {path.name for path in await hass.async_add_executor_job(storage.iterdir)}
     assert {slot_key(entry.entry_id, OUTBOX, slot) for slot in "ab"} <= names
+
+
+async def test_the_background_tick_always_arms_the_next(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    payments = manager(entry)
+    armed = payments._timer
+    assert armed is not None
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
+    await hass.async_block_till_done()
+    assert payments._timer is not None
+    assert payments._timer is not armed
+
+
+async def test_stopping_waits_for_every_tick_in_progress(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    """Not only for the last one to start: a tick that began first may end last."""
+    gate, entered = threading.Event(), threading.Event()
+    read = rail.funds
+    calls: list[None] = []
+
+    def funds(book: Any) -> Funds:
+        calls.append(None)
+        if len(calls) == 1:
+            entered.set()
+            gate.wait(30)
+        return read(book)
+
+    rail.funds = funds  # type: ignore[method-assign]
+    payments = manager(entry)
+    payments._funds_at = None  # both ticks read the funds
+    first = hass.async_create_task(payments._async_tick(reschedule=False))
+    try:
+        assert await hass.async_add_executor_job(entered.wait, 10)
+        await payments._async_tick(reschedule=False)
+        stopping = hass.async_create_task(payments.async_stop())
+        await asyncio.sleep(0.1)
+        assert not stopping.done()
+    finally:
+        gate.set()
+    await first
+    await stopping
+    assert len(calls) == 2
