@@ -8,7 +8,10 @@ that cannot be read is a reason key and nothing of the mnemonic.
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any
 
+from homeassistant.core import HomeAssistant
 import pytest
 
 pytest.importorskip(
@@ -20,6 +23,7 @@ from custom_components.iota_energy.core.outbox import PaymentPolicy
 from custom_components.iota_energy.core.rebased_keys import DEFAULT_PATH, RebasedKey
 from custom_components.iota_energy.core.rebased_rail import RebasedRail
 from custom_components.iota_energy.payment_manager import (
+    PaymentManager,
     PaymentSettings,
     WalletUnreadableError,
     build_rebased_rail,
@@ -49,6 +53,18 @@ def test_the_rail_pays_from_the_stored_key_through_the_stored_node() -> None:
     assert rail.key.path == OTHER_PATH
     assert rail.node.url == "http://127.0.0.1:9125/graphql"
     assert (rail.max_gas_budget, rail.chain_id) == (7_000_000, "6364aad5")
+
+
+async def test_a_rebased_entry_s_manager_builds_this_rail_and_no_worker(
+    hass: HomeAssistant,
+) -> None:
+    coordinator: Any = SimpleNamespace(config_entry=SimpleNamespace(entry_id="entry"))
+    manager = PaymentManager(hass, coordinator, SETTINGS)
+    rail = manager._build_rail()
+    assert isinstance(rail, RebasedRail)
+    assert rail.key.path == OTHER_PATH
+    assert rail.node.url == "http://127.0.0.1:9125/graphql"
+    assert manager._worker is None
 
 
 @pytest.mark.parametrize(
