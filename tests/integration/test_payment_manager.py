@@ -64,6 +64,7 @@ from tests.core.test_outbox import ScriptedRail, short_of
 from .helpers import call_action, set_up
 from .test_payment_paths import (
     after_enqueue,
+    count_steps,
     outbox_disk,
     pay_as_its_period_closes,
 )
@@ -411,6 +412,13 @@ async def test_an_unreachable_node_fails_the_action_and_is_an_issue_after_10_min
     assert rail.funds_read == 0  # not asked while the node is down
     delay = manager(entry)._next_delay()
     assert 0.5 <= delay <= (problem.retry_at - dt_util.utcnow()).total_seconds() + 0.1
+    # The next tick is at the node's retry time, never sooner than 0.5 s.
+    retry_at = problem.retry_at
+    problem.retry_at = dt_util.utcnow() + timedelta(seconds=42)
+    assert 41 <= manager(entry)._next_delay() <= 42
+    problem.retry_at = dt_util.utcnow() - timedelta(seconds=1)
+    assert manager(entry)._next_delay() == 0.5
+    problem.retry_at = retry_at
     await close_a_period(hass, entry)
     with pytest.raises(HomeAssistantError) as err:
         await call_action(hass, "pay", config_entry_id=entry.entry_id)
@@ -636,6 +644,9 @@ async def test_a_pay_action_behind_a_stuck_payment_answers_at_its_deadline(
         PaymentStatus.QUEUED,
     ]
     assert len(rail.asked("sign")) == 1
+    # What was sent counts towards the local day's cap.
+    (day,) = payments.outbox.state.sent_by_day
+    assert day == dt_util.now().date().isoformat()
 
 
 @pytest.mark.parametrize("extra_options", [{CONF_AUTO_PAY: True}])
@@ -678,6 +689,12 @@ async def test_a_pay_action_whose_signature_cannot_be_written_says_so(
         after_enqueue(manager(entry).outbox, lambda: setattr(disk, "full", True))
         with pytest.raises(HomeAssistantError) as err:
             await call_action(hass, "pay", config_entry_id=entry.entry_id)
+        # The background tick fails the same way and still arms the next.
+        failed = disk.failed
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
+        await hass.async_block_till_done()
+        assert disk.failed > failed
+        assert manager(entry)._timer is not None
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "payment_not_written"
     assert err.value.translation_placeholders == {"payment_id": "P000001"}
@@ -774,10 +791,13 @@ async def test_the_background_tick_always_arms_the_next(
     payments = manager(entry)
     armed = payments._timer
     assert armed is not None
+    steps = count_steps(payments.outbox)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
     await hass.async_block_till_done()
     assert payments._timer is not None
     assert payments._timer is not armed
+    # Nothing to do: one step that changes nothing ends the tick.
+    assert steps == [1]
 
 
 async def test_stopping_waits_for_every_tick_in_progress(
