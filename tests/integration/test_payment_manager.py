@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 import threading
+from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
 
@@ -50,6 +51,7 @@ from custom_components.iota_energy.core.payments import PaymentStatus
 from custom_components.iota_energy.core.rail import Funds, Progress
 from custom_components.iota_energy.core.units import Amount, Denomination
 from custom_components.iota_energy.payment_manager import (
+    BALANCE_INTERVAL,
     NODE_ISSUE_AFTER,
     OUTBOX,
     PaymentManager,
@@ -86,8 +88,10 @@ class FundedRail(ScriptedRail):
     funds_read: int = 0
     funds_error: Exception | None = None
     books: list[dict[str, Any]] = field(default_factory=list)
+    deposit_books: list[dict[str, Any]] = field(default_factory=list)
 
     def deposit_address(self, book: Any) -> str:
+        self.deposit_books.append(dict(book))
         return DEPOSIT
 
     def funds(self, book: Any) -> Funds:
@@ -191,6 +195,7 @@ async def test_a_new_wallet_shows_its_funds_and_nothing_else(
     # Read once, with the stored book, and not again within five minutes.
     assert rail.funds_read == 1
     assert rail.books[0]["reserved"] is None
+    assert rail.deposit_books == rail.books == [manager(entry).outbox.book()]
     await tick(hass, entry)
     assert rail.funds_read == 1
     # The first step asked the network before anything else.
@@ -499,7 +504,7 @@ async def test_a_balance_that_cannot_be_read_is_shown_as_unknown(
     await tick(hass, entry)
     snapshot = manager(entry).snapshot()
     assert (snapshot.balance, snapshot.deposit_address) == (None, None)
-    assert "Balance not read: NodeError" in caplog.text
+    assert "Balance not read: NodeError" in [r.getMessage() for r in caplog.records]
     # Not remembered as read: the next tick asks again.
     reads = rail.funds_read
     await tick(hass, entry)
@@ -830,3 +835,38 @@ async def test_stopping_waits_for_every_tick_in_progress(
     await first
     await stopping
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("age", "read_again"),
+    [(BALANCE_INTERVAL - timedelta(microseconds=1), False), (BALANCE_INTERVAL, True)],
+    ids=["just_under", "five_minutes"],
+)
+async def test_the_balance_is_read_again_after_five_minutes(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    rail: FundedRail,
+    monkeypatch: pytest.MonkeyPatch,
+    age: timedelta,
+    *,
+    read_again: bool,
+) -> None:
+    payments = manager(entry)
+    await tick(hass, entry)
+    now = dt_util.utcnow()
+    clock = SimpleNamespace(utcnow=lambda: now, as_local=dt_util.as_local)
+    monkeypatch.setattr(payment_manager, "dt_util", clock)
+    payments._funds_at = now - age
+    reads = rail.funds_read
+    await tick(hass, entry)
+    assert rail.funds_read == reads + read_again
+
+
+async def test_a_failure_without_a_reason_is_shown_as_a_failed_payment(
+    hass: HomeAssistant, entry: MockConfigEntry, rail: FundedRail
+) -> None:
+    rail.receiver_errors[RECEIVER] = ""
+    await close_a_period(hass, entry)
+    response = await call_action(hass, "pay", config_entry_id=entry.entry_id)
+    assert response["payment"]["status"] == "failed"
+    assert manager(entry).snapshot().problem == "payment_failed"
