@@ -360,42 +360,29 @@ async def test_the_pay_action_refuses_what_it_cannot_pay(
     assert err.value.translation_placeholders == {"statement_id": "S404"}
     statement = await close_a_period(hass, entry)
     await call_action(hass, "pay", config_entry_id=entry.entry_id)
-    with pytest.raises(ServiceValidationError) as err:
-        await call_action(
-            hass,
-            "pay",
-            config_entry_id=entry.entry_id,
-            statement_ids=[statement["id"]],
-        )
-    assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == "statement_not_payable"
-    assert err.value.translation_placeholders == {
-        "statement_id": statement["id"],
-        "state": "sending",
-    }
-    with pytest.raises(ServiceValidationError) as err:
-        await call_action(hass, "pay", config_entry_id=entry.entry_id)
-    assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == "nothing_to_pay"
+
+    async def refused(ids: list[str] | None) -> ServiceValidationError:
+        extra = {} if ids is None else {"statement_ids": ids}
+        with pytest.raises(ServiceValidationError) as err:
+            await call_action(hass, "pay", config_entry_id=entry.entry_id, **extra)
+        assert err.value.translation_domain == DOMAIN
+        return err.value
+
+    def not_payable(state: str) -> dict[str, str]:
+        return {"statement_id": statement["id"], "state": state}
+
+    sending = await refused([statement["id"]])
+    assert sending.translation_key == "statement_not_payable"
+    assert sending.translation_placeholders == not_payable("sending")
+    assert (await refused(None)).translation_key == "nothing_to_pay"
     # Paid: out of every open payment, and still nothing to pay.
     rail.steps.append(Progress.CONFIRMED)
     await tick(hass, entry)
     assert statement_state(entry, statement["id"]) == "paid"
-    with pytest.raises(ServiceValidationError) as err:
-        await call_action(hass, "pay", config_entry_id=entry.entry_id)
-    assert err.value.translation_key == "nothing_to_pay"
-    with pytest.raises(ServiceValidationError) as err:
-        await call_action(
-            hass,
-            "pay",
-            config_entry_id=entry.entry_id,
-            statement_ids=[statement["id"]],
-        )
-    assert err.value.translation_key == "statement_not_payable"
-    assert err.value.translation_placeholders == {
-        "statement_id": statement["id"],
-        "state": "paid",
-    }
+    assert (await refused(None)).translation_key == "nothing_to_pay"
+    paid = await refused([statement["id"]])
+    assert paid.translation_key == "statement_not_payable"
+    assert paid.translation_placeholders == not_payable("paid")
     assert [p.status for p in manager(entry).payments()] == [PaymentStatus.CONFIRMED]
 
 
