@@ -54,7 +54,9 @@ async def test_the_rail_pays_from_the_stored_seed_through_the_stored_node(
     try:
         assert isinstance(rail, LegacyRail)
         wallet = rail.wallet
-        assert wallet._seed.reveal() == SEED
+        # Compared without showing it: a failure must not print the seed.
+        holds_the_seed = wallet._seed.reveal() == SEED
+        assert holds_the_seed, "the wallet does not hold the entry's seed"
         assert wallet.node.url == "http://127.0.0.1:14265"
         assert (wallet.mwm, wallet.tag) == (9, "HOTEL".ljust(27, "9"))
         assert rail.pow_mode == "local"
