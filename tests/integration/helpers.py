@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 import time
+from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
 
@@ -16,6 +17,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.iota_energy.core.energy_account import CLOSE_RETRY_S
+from custom_components.iota_energy.core.outbox import FollowSchedule
+from custom_components.iota_energy.payment_manager import (
+    PaymentManager,
+    PaymentSettings,
+)
 
 
 async def wait_for_samples(
@@ -119,3 +125,13 @@ async def close_at_boundary(
             break
         await wait_for_samples(entry, 1)
     return closes()
+
+
+def unstarted_manager(
+    hass: HomeAssistant,
+    settings: PaymentSettings,
+    schedule: FollowSchedule | None = None,
+) -> PaymentManager:
+    """A payment manager of no loaded entry, for what it does before it starts."""
+    coordinator: Any = SimpleNamespace(config_entry=SimpleNamespace(entry_id="entry"))
+    return PaymentManager(hass, coordinator, settings, schedule=schedule)

@@ -8,9 +8,8 @@ process for the signing and the proof of work (shut down with the manager).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from types import SimpleNamespace
-from typing import Any
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -22,6 +21,8 @@ from custom_components.iota_energy.payment_manager import (
     PaymentManager,
     PaymentSettings,
 )
+
+from .helpers import unstarted_manager
 
 SEED = "GARDEN9LIGHTS9SEED".ljust(81, "9")
 RECEIVER = "C" * 90
@@ -41,59 +42,64 @@ SETTINGS = PaymentSettings(
 )
 
 
-def _manager(hass: HomeAssistant) -> PaymentManager:
-    coordinator: Any = SimpleNamespace(config_entry=SimpleNamespace(entry_id="entry"))
-    return PaymentManager(hass, coordinator, SETTINGS, schedule=SCHEDULE)
+@pytest.fixture
+def managers(hass: HomeAssistant) -> Iterator[Callable[[], PaymentManager]]:
+    """Managers of the legacy settings; their worker processes shut down after."""
+    made: list[PaymentManager] = []
 
+    def make() -> PaymentManager:
+        made.append(unstarted_manager(hass, SETTINGS, SCHEDULE))
+        return made[-1]
 
-async def test_the_rail_pays_from_the_stored_seed_through_the_stored_node(
-    hass: HomeAssistant,
-) -> None:
-    manager = _manager(hass)
-    rail = manager._build_rail()
-    try:
-        assert isinstance(rail, LegacyRail)
-        wallet = rail.wallet
-        # Compared without showing it: a failure must not print the seed.
-        holds_the_seed = wallet._seed.reveal() == SEED
-        assert holds_the_seed, "the wallet does not hold the entry's seed"
-        assert wallet.node.url == "http://127.0.0.1:14265"
-        assert (wallet.mwm, wallet.tag) == (9, "HOTEL".ljust(27, "9"))
-        assert rail.pow_mode == "local"
-        assert rail.follow == FollowTimes(
-            promote_interval=timedelta(seconds=41),
-            promote_window=timedelta(minutes=7),
-            depth=5,
-        )
-        # The signing and proof of work run in the manager's worker process,
-        # which stopping the manager shuts down.
-        assert manager._worker is not None
-        assert wallet._run == manager._worker.run
-    finally:
+    yield make
+    for manager in made:
         if manager._worker is not None:
             manager._worker.shutdown()
 
 
-async def test_each_rail_built_has_its_own_worker(hass: HomeAssistant) -> None:
-    first, second = _manager(hass), _manager(hass)
+async def test_the_rail_pays_from_the_stored_seed_through_the_stored_node(
+    managers: Callable[[], PaymentManager],
+) -> None:
+    manager = managers()
+    rail = manager._build_rail()
+    assert isinstance(rail, LegacyRail)
+    wallet = rail.wallet
+    # Compared without showing it: a failure must not print the seed.
+    holds_the_seed = wallet._seed.reveal() == SEED
+    assert holds_the_seed, "the wallet does not hold the entry's seed"
+    assert wallet.node.url == "http://127.0.0.1:14265"
+    assert (wallet.mwm, wallet.tag) == (9, "HOTEL".ljust(27, "9"))
+    assert rail.pow_mode == "local"
+    assert rail.follow == FollowTimes(
+        promote_interval=timedelta(seconds=41),
+        promote_window=timedelta(minutes=7),
+        depth=5,
+    )
+    # The signing and proof of work run in the manager's worker process,
+    # which stopping the manager shuts down.
+    assert manager._worker is not None
+    assert wallet._run == manager._worker.run
+
+
+async def test_each_rail_built_has_its_own_worker(
+    managers: Callable[[], PaymentManager],
+) -> None:
+    first, second = managers(), managers()
     rails = [first._build_rail(), second._build_rail()]
-    try:
-        assert first._worker is not None
-        assert second._worker is not None
-        assert first._worker is not second._worker
-        assert all(isinstance(rail, LegacyRail) for rail in rails)
-        assert [rail.wallet._run for rail in rails] == [
-            first._worker.run,
-            second._worker.run,
-        ]
-    finally:
-        for manager in (first, second):
-            if manager._worker is not None:
-                manager._worker.shutdown()
+    assert first._worker is not None
+    assert second._worker is not None
+    assert first._worker is not second._worker
+    assert all(isinstance(rail, LegacyRail) for rail in rails)
+    assert [rail.wallet._run for rail in rails] == [
+        first._worker.run,
+        second._worker.run,
+    ]
 
 
-async def test_stopping_the_manager_shuts_its_worker_down(hass: HomeAssistant) -> None:
-    manager = _manager(hass)
+async def test_stopping_the_manager_shuts_its_worker_down(
+    managers: Callable[[], PaymentManager],
+) -> None:
+    manager = managers()
     manager._build_rail()
     worker = manager._worker
     assert worker is not None

@@ -8,8 +8,6 @@ that cannot be read is a reason key and nothing of the mnemonic.
 from __future__ import annotations
 
 from dataclasses import replace
-from types import SimpleNamespace
-from typing import Any
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -23,12 +21,13 @@ from custom_components.iota_energy.core.outbox import PaymentPolicy
 from custom_components.iota_energy.core.rebased_keys import DEFAULT_PATH, RebasedKey
 from custom_components.iota_energy.core.rebased_rail import RebasedRail
 from custom_components.iota_energy.payment_manager import (
-    PaymentManager,
     PaymentSettings,
     WalletUnreadableError,
     build_rebased_rail,
 )
 from tests.devrebased.conftest import PAYER_MNEMONIC, RECEIVER
+
+from .helpers import unstarted_manager
 
 OTHER_PATH = "m/44'/4218'/0'/0'/7'"
 SETTINGS = PaymentSettings(
@@ -58,8 +57,7 @@ def test_the_rail_pays_from_the_stored_key_through_the_stored_node() -> None:
 async def test_a_rebased_entry_s_manager_builds_this_rail_and_no_worker(
     hass: HomeAssistant,
 ) -> None:
-    coordinator: Any = SimpleNamespace(config_entry=SimpleNamespace(entry_id="entry"))
-    manager = PaymentManager(hass, coordinator, SETTINGS)
+    manager = unstarted_manager(hass, SETTINGS)
     rail = manager._build_rail()
     assert isinstance(rail, RebasedRail)
     assert rail.key.path == OTHER_PATH
